@@ -1,0 +1,149 @@
+"""Command line: a thin wrapper that parses, validates (schema.py), calls the core and prints."""
+
+import sys
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from . import report
+from .errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
+                  help="servecost: what it costs to serve an LLM to N users at S tokens/s, on which hardware.")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Phase(str, Enum):
+    decode = "decode"
+    prefill = "prefill"
+
+
+class Pricing(str, Enum):
+    own = "own"
+    cloud = "cloud"
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in text.split(",") if h.strip())
+
+
+@app.command()
+def plan(
+    model: str = typer.Option("kimi-k2", help="Catalogue id or path to a Hugging Face config.json."),
+    users: int = typer.Option(1_000_000, help="Concurrent users (streams)."),
+    speed: float = typer.Option(50.0, help="Output tokens/s each user must get."),
+    input_tokens: int = typer.Option(2000, help="Prompt tokens per request (a chat turn with its history)."),
+    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
+    weight_dtype: str = typer.Option("", help="Weight dtype (bf16, fp8, nvfp4, mxfp4, int4); default native."),
+    expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
+    kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
+    pricing: Pricing = typer.Option(Pricing.own, help="own: buy and run the hardware; cloud: rent per chip-hour."),
+    lifetime_years: float = typer.Option(3.0, help="Hardware depreciation period."),
+    cost_of_capital: float = typer.Option(0.08, help="Annual cost of capital (fraction)."),
+    usd_per_kwh: float = typer.Option(0.08, help="Electricity price."),
+    pue: float = typer.Option(1.2, help="Facility power / IT power."),
+    load: float = typer.Option(1.0, help="Average load / sized capacity (fraction)."),
+    other_opex: float = typer.Option(0.10, help="Other opex per year as a fraction of hardware capex."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML (from `servecost calibrate`)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
+    from . import schema
+    from .efficiency import DEFAULT, load_profile
+    from .plan import Scenario, plan as run_plan
+
+    schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
+                    output_tokens=output_tokens)
+    a = schema.validate(schema.AssumptionsInput, pricing=pricing.value, lifetime_years=lifetime_years,
+                        cost_of_capital=cost_of_capital, usd_per_kwh=usd_per_kwh, pue=pue, load=load,
+                        other_opex=other_opex).to_core()
+    sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
+                  output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
+                  expert_dtype=expert_dtype, kv_dtype=kv_dtype)
+    eff = load_profile(profile) if profile else DEFAULT
+    result = run_plan(sc, a, eff)
+    report.emit(report.plan_output(result, format.value), format.value)
+
+
+@app.command()
+def predict(
+    model: str = typer.Option(..., help="Catalogue id or path to a Hugging Face config.json."),
+    hardware: str = typer.Option(..., help="Hardware id."),
+    phase: Phase = typer.Option(Phase.decode, help="decode or prefill."),
+    batch: float = typer.Option(1.0, help="Sequences in the step."),
+    context: int = typer.Option(1024, help="Decode: tokens already in each sequence's context."),
+    seq: int = typer.Option(1024, help="Prefill: prompt tokens per sequence."),
+    tp: Optional[int] = typer.Option(None, help="Attention tensor parallel degree (default: fewest chips that fit)."),
+    pp: Optional[int] = typer.Option(None, help="Pipeline stages."),
+    ep: Optional[int] = typer.Option(None, help="Expert parallel degree (MoE)."),
+    dp_attn: Optional[int] = typer.Option(None, help="Attention data-parallel degree."),
+    weight_dtype: str = typer.Option("", help="Weight dtype; default native."),
+    expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
+    kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Time of one decode step (step_s) or one prefill (time_s) on one replica."""
+    from . import hardware as hw_cat, models, schema
+    from .efficiency import DEFAULT, load_profile
+    from .plan import Scenario, precision_for
+    from .predict import default_parallel, predict as run_predict
+
+    schema.validate(schema.PredictInput, phase=phase.value, batch=batch, context=context, seq=seq,
+                    tp=tp or 1, pp=pp or 1, ep=ep or 1, dp_attn=dp_attn or 1)
+    m, hw = models.get(model), hw_cat.get(hardware)
+    prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
+                                     kv_dtype=kv_dtype))
+    par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
+    eff = load_profile(profile) if profile else DEFAULT
+    out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
+    report.emit(report.record_output(out, format.value), format.value)
+
+
+@app.command("models")
+def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
+    """The model catalogue: parameters, dtypes, KV per token, sources."""
+    report.emit(report.models_output(format.value), format.value)
+
+
+@app.command("hardware")
+def list_hardware(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
+    """The hardware catalogue: FLOP/s, memory, links, power, price, sources."""
+    report.emit(report.hardware_output(format.value), format.value)
+
+
+def _usage_error(exc: Exception) -> bool:
+    """A command-line usage error (click's UsageError, vendored or not): exit code 2, one message."""
+    return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input prints one line `error: ...` and exits 2, without a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="servecost", standalone_mode=False)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise
+        print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

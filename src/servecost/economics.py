@@ -1,0 +1,76 @@
+"""Cost of a fleet: capex amortised with cost of capital, facility, power and other opex; or cloud rental.
+
+    $/h per chip = (capex_chip + capex_facility) * annuity(r, n) / 8760 + P * PUE * $/kWh + other
+    $/Mtok       = $/h / (tokens/s * 3600 * load) * 1e6
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .hardware import Accelerator
+from .units import HOUR_S, KW, MONTH_S, MTOK, MW, YEAR_S
+
+HOURS_PER_YEAR = YEAR_S / HOUR_S
+
+
+@dataclass(frozen=True, slots=True)
+class Assumptions:
+    """Every cost assumption, printed with each plan; all overridable from the CLI."""
+    pricing: str = "own"                  # "own": buy and run the hardware; "cloud": rent per chip-hour
+    lifetime_years: float = 3.0           # depreciation period of the chips
+    cost_of_capital_frac: float = 0.08    # annual rate for the capital tied up in hardware
+    usd_per_kwh: float = 0.08             # US industrial average 2024: 8.1 c/kWh (EIA Electric Power Monthly, table 5.6.A)
+    pue: float = 1.2                      # facility power / IT power; new liquid-cooled AI halls 1.1-1.3 (Uptime Institute 2024 survey avg 1.56, hyperscalers ~1.1)
+    facility_usd_per_w: float = 10.0     # datacenter shell, power and cooling build: ~$10M per MW of IT load (JLL 2024 Data Center Outlook)
+    facility_lifetime_years: float = 15.0
+    other_opex_frac: float = 0.10         # hosting staff, software, maintenance per year, as a fraction of hardware capex
+    load_frac: float = 1.0                # average load / sized capacity (1: the users are always there)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def annuity_frac(rate_frac: float, years: float) -> float:
+    """Fraction of a capital sum paid per year to repay it over `years` at `rate_frac`."""
+    if rate_frac == 0:
+        return 1 / years
+    return rate_frac / (1 - (1 + rate_frac) ** -years)
+
+
+def chip_usd_per_hr(hw: Accelerator, power_w, a: Assumptions):
+    """All-in cost of one chip for one hour at `power_w` (chip power, before PUE)."""
+    if a.pricing == "cloud":
+        return np.broadcast_to(np.asarray(hw.cloud_usd_per_hr, dtype=float), np.shape(power_w)).copy()
+    capex_usd_per_hr = hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR
+    facility_usd_per_hr = hw.tdp_w * a.pue * a.facility_usd_per_w \
+        * annuity_frac(a.cost_of_capital_frac, a.facility_lifetime_years) / HOURS_PER_YEAR
+    energy_usd_per_hr = np.asarray(power_w) * a.pue / KW * a.usd_per_kwh
+    other_usd_per_hr = hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR
+    return capex_usd_per_hr + facility_usd_per_hr + energy_usd_per_hr + other_usd_per_hr
+
+
+def cost_breakdown(hw: Accelerator, chips: float, power_w: float, a: Assumptions) -> dict[str, float]:
+    """$/hour of a fleet split into capex, facility, energy and other (own hardware)."""
+    if a.pricing == "cloud":
+        return {"cloud_usd_per_hour": chips * hw.cloud_usd_per_hr}
+    capex = hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR
+    facility = hw.tdp_w * a.pue * a.facility_usd_per_w * annuity_frac(a.cost_of_capital_frac,
+                                                                      a.facility_lifetime_years) / HOURS_PER_YEAR
+    return {"capex_usd_per_hour": chips * capex, "facility_usd_per_hour": chips * facility,
+            "energy_usd_per_hour": chips * power_w * a.pue / KW * a.usd_per_kwh,
+            "other_usd_per_hour": chips * hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR}
+
+
+def usd_per_mtok(usd_per_hour, tokens_per_s, a: Assumptions):
+    """Dollars per million tokens at the fleet's average load."""
+    return usd_per_hour / (np.asarray(tokens_per_s) * HOUR_S * a.load_frac) * MTOK
+
+
+def facility_mw(chips, power_w, a: Assumptions):
+    """Facility power of the fleet, PUE included, in MW."""
+    return np.asarray(chips) * power_w * a.pue / MW
+
+
+def usd_per_user_month(usd_per_hour, users):
+    return usd_per_hour * (MONTH_S / HOUR_S) / users

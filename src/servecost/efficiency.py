@@ -1,0 +1,62 @@
+"""Achieved fractions of peak and fixed overheads: the few factors calibration fits.
+
+Defaults come from public measurements (cited per field); `servecost calibrate` refits them to
+measured serving runs, and a profile YAML overrides them.
+"""
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Efficiency:
+    # Matmul FLOP/s achieved / dense peak. H100 bf16 best-shape MAMF is 80% of peak
+    # (stas00/ml-engineering mamf-finder); serving shapes are smaller, so below that.
+    gemm_flops_frac: float = 0.70
+    # Attention kernels (FlashAttention/FlashInfer) reach ~50-75% of peak on H100 (FlashAttention-3 paper).
+    attn_flops_frac: float = 0.55
+    # Memory bandwidth achieved / peak: aiconfigurator's mem_bw_empirical_scaling_factor is 0.8.
+    mem_bw_frac: float = 0.80
+    # Scale-up link bandwidth achieved / peak: H100 NVLink p2p measures 376-380 of 450 GB/s (NCCL #1264).
+    link_bw_frac: float = 0.80
+    # Overlap of math and memory traffic in one kernel: roofline p-norm, inf = max(), 1 = sum.
+    overlap_p: float = 1.5
+    # Kernel launch and small-kernel latency per layer per step (~8 kernels x ~3 us,
+    # aiconfigurator's mem_empirical_constant_latency is 3 us per op).
+    layer_overhead_s: float = 25e-6
+    # Scheduler, sampling and host work per engine step.
+    step_overhead_s: float = 0.5e-3
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+DEFAULT = Efficiency()
+
+
+def from_dict(values: dict, source: str = "profile") -> Efficiency:
+    """Efficiency from a mapping; unknown keys or non-positive values raise InputError."""
+    known = {f.name for f in fields(Efficiency)}
+    for key, value in values.items():
+        if key not in known:
+            raise InputError(f"{source}: unknown efficiency factor {key!r}; known: {', '.join(sorted(known))}")
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise InputError(f"{source}: {key}={value!r} must be a positive number")
+    return replace(DEFAULT, **{k: float(v) for k, v in values.items()})
+
+
+def load_profile(path: str | Path) -> Efficiency:
+    """Read an efficiency profile YAML: a mapping of factor names to values (or {'default': {...}})."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"profile={str(path)!r}: no such file; write one with `servecost calibrate`") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"profile={str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise InputError(f"profile={str(path)!r} must be a mapping of factor names to numbers")
+    return from_dict(data.get("default", data), source=f"profile {path}")

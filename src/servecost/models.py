@@ -1,0 +1,261 @@
+"""ModelSpec: the architecture numbers that set FLOPs, bytes and memory; parsed from HF config.json."""
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .dtypes import canonical
+from .errors import InputError, suggest
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    id: str
+    name: str
+    n_layers: int
+    d_model: int
+    vocab_size: int
+    tie_embeddings: bool
+    # softmax attention
+    attention: str                   # "gqa" (MHA/GQA/MQA) or "mla"
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    attn_output_gate: bool = False   # Qwen3-Next style gate: q_proj twice as wide
+    q_lora_rank: int = 0             # MLA
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    sparse_topk_tokens: int = 0      # DeepSeek sparse attention (DSA): keys read per query
+    index_head_dim: int = 0          # its lightning indexer's key cache per token
+    index_n_heads: int = 0
+    # layer pattern
+    n_full_layers: int = 0
+    n_window_layers: int = 0
+    window_tokens: int = 0
+    n_linear_layers: int = 0         # Gated DeltaNet / linear attention: fixed state
+    linear_key_heads: int = 0
+    linear_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    linear_conv_kernel: int = 0
+    # feed-forward
+    n_dense_layers: int = 0
+    dense_ffn_dim: int = 0
+    n_moe_layers: int = 0
+    n_experts: int = 0
+    experts_per_token: int = 0
+    n_shared_experts: int = 0
+    moe_ffn_dim: int = 0
+    shared_ffn_dim: int = 0
+    # release facts
+    weight_dtype: str = "bf16"       # non-expert weights as released
+    expert_dtype: str = "bf16"       # routed-expert weights as released
+    mtp_layers: int = 0
+    max_context_tokens: int = 0
+    published_total_params: float = 0.0
+    published_active_params: float = 0.0
+    sources: str = ""
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_moe_layers > 0
+
+    @property
+    def n_softmax_layers(self) -> int:
+        return self.n_full_layers + self.n_window_layers
+
+
+def _first(cfg: dict, *keys, default=None):
+    for key in keys:
+        if cfg.get(key) is not None:
+            return cfg[key]
+    return default
+
+
+def _require(cfg: dict, source: str, *keys):
+    value = _first(cfg, *keys)
+    if value is None:
+        raise InputError(f"config {source}: missing key {keys[0]!r}"
+                         f"{' (or ' + ', '.join(map(repr, keys[1:])) + ')' if len(keys) > 1 else ''}; "
+                         "a Hugging Face config.json of a decoder-only LM has it")
+    return value
+
+
+def _layer_pattern(cfg: dict, n_layers: int) -> dict:
+    """Counts of full / sliding-window / linear-attention layers and the window size."""
+    types = cfg.get("layer_types")
+    window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
+    if types:
+        n_linear = sum(t in ("linear_attention", "mamba", "gated_deltanet") for t in types)
+        n_window = sum(t in ("sliding_attention", "chunked_attention") for t in types)
+        return dict(n_linear_layers=n_linear, n_window_layers=n_window if window else 0,
+                    n_full_layers=len(types) - n_linear - (n_window if window else 0),
+                    window_tokens=int(window or 0))
+    if cfg.get("full_attention_interval"):   # Qwen3-Next: every k-th layer is softmax attention
+        n_full = n_layers // int(cfg["full_attention_interval"])
+        return dict(n_full_layers=n_full, n_linear_layers=n_layers - n_full)
+    if cfg.get("attention_chunk_size"):       # Llama 4: chunked local attention, NoPE layers global
+        no_rope = cfg.get("no_rope_layers") or [int((i + 1) % 4 != 0) for i in range(n_layers)]
+        n_chunked = sum(1 for flag in no_rope if flag)
+        return dict(n_window_layers=n_chunked, n_full_layers=n_layers - n_chunked,
+                    window_tokens=int(cfg["attention_chunk_size"]))
+    if window and cfg.get("max_window_layers") is None and cfg.get("model_type") in ("mistral", "gemma2"):
+        return dict(n_window_layers=n_layers, window_tokens=int(window))
+    return dict(n_full_layers=n_layers)
+
+
+def _moe_layers(cfg: dict, n_layers: int, n_experts: int) -> int:
+    if not n_experts:
+        return 0
+    if cfg.get("moe_layers") is not None:
+        return len(cfg["moe_layers"])
+    if cfg.get("interleave_moe_layer_step"):
+        step = int(cfg["interleave_moe_layer_step"])
+        return sum(1 for i in range(n_layers) if (i + 1) % step == 0)
+    if cfg.get("mlp_only_layers") or cfg.get("decoder_sparse_step", 1) != 1:
+        step, dense = int(cfg.get("decoder_sparse_step", 1)), set(cfg.get("mlp_only_layers") or [])
+        return sum(1 for i in range(n_layers) if i not in dense and (i + 1) % step == 0)
+    first_dense = int(_first(cfg, "first_k_dense_replace", "first_k_dense", default=0))
+    freq = int(cfg.get("moe_layer_freq", 1))
+    return sum(1 for i in range(first_dense, n_layers) if i % freq == 0)
+
+
+def _native_dtypes(cfg: dict) -> tuple[str, str]:
+    """(non-expert, routed-expert) weight dtypes as released, from quantization_config."""
+    base = canonical(str(_first(cfg, "torch_dtype", "dtype", default="bfloat16")))
+    base = "bf16" if base == "fp32" else base
+    quant = cfg.get("quantization_config") or {}
+    method = str(quant.get("quant_method", "")).lower()
+    if method == "fp8" or quant.get("fmt") == "e4m3":
+        return "fp8", "fp8"
+    if method == "mxfp4":
+        return base, "mxfp4"
+    if "nvfp4" in json.dumps(quant).lower():
+        return "nvfp4", "nvfp4"
+    if method == "compressed-tensors":
+        groups = quant.get("config_groups") or {}
+        bits = {g.get("weights", {}).get("num_bits") for g in groups.values()}
+        if 4 in bits:
+            return base, "int4"
+        if 8 in bits:
+            return "fp8", "fp8"
+    return base, base
+
+
+def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.json") -> ModelSpec:
+    """Parse a Hugging Face config.json (dict) into a ModelSpec; InputError names a missing key."""
+    if not isinstance(cfg, dict):
+        raise InputError(f"config {source}: expected a JSON object, got {type(cfg).__name__}")
+    if isinstance(cfg.get("text_config"), dict):   # multimodal wrapper: the language model is inside
+        outer = {k: v for k, v in cfg.items() if k != "text_config"}
+        cfg = {**outer, **cfg["text_config"]}
+    n_layers = int(_require(cfg, source, "num_hidden_layers", "n_layer", "num_layers"))
+    d_model = int(_require(cfg, source, "hidden_size", "n_embd", "d_model"))
+    n_heads = int(_require(cfg, source, "num_attention_heads", "n_head"))
+    vocab = int(_require(cfg, source, "vocab_size"))
+    n_kv = int(_first(cfg, "num_key_value_heads", "n_kv_heads", default=n_heads))
+    head_dim = int(_first(cfg, "head_dim", default=d_model // n_heads))
+    n_experts = int(_first(cfg, "n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts",
+                           default=0) or 0)
+    n_moe = _moe_layers(cfg, n_layers, n_experts)
+    is_mla = cfg.get("kv_lora_rank") is not None
+    moe_ffn = int(_first(cfg, "moe_intermediate_size", "intermediate_size", default=0) if n_experts else 0)
+    dense_ffn = int(_first(cfg, "intermediate_size_mlp", "intermediate_size", "ffn_dim", default=0) or 0)
+    if n_moe == n_layers:
+        dense_ffn = 0
+    elif n_experts and not dense_ffn:
+        raise InputError(f"config {source}: missing key 'intermediate_size' for its dense layers")
+    shared_dim = int(_first(cfg, "shared_expert_intermediate_size", default=0) or 0)
+    n_shared = int(_first(cfg, "n_shared_experts", "num_shared_experts", default=0) or 0)
+    if shared_dim and not n_shared:
+        n_shared = 1
+    if cfg.get("model_type") in ("llama4", "llama4_text") and n_experts:
+        n_shared, shared_dim = 1, moe_ffn              # Llama 4: one shared expert per MoE layer
+    if n_shared and not shared_dim:
+        shared_dim = moe_ffn
+    weight_dtype, expert_dtype = _native_dtypes(cfg)
+    if not n_experts:
+        expert_dtype = weight_dtype
+    return ModelSpec(
+        id=model_id, name=str(cfg.get("_name_or_path") or model_id),
+        n_layers=n_layers, d_model=d_model, vocab_size=vocab,
+        tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        attention="mla" if is_mla else "gqa", n_heads=n_heads,
+        n_kv_heads=n_heads if is_mla else n_kv, head_dim=head_dim,
+        attn_output_gate=bool(cfg.get("attn_output_gate", False)),
+        q_lora_rank=int(cfg.get("q_lora_rank") or 0), kv_lora_rank=int(cfg.get("kv_lora_rank") or 0),
+        qk_nope_head_dim=int(cfg.get("qk_nope_head_dim") or 0),
+        qk_rope_head_dim=int(cfg.get("qk_rope_head_dim") or 0),
+        v_head_dim=int(cfg.get("v_head_dim") or 0),
+        sparse_topk_tokens=int(cfg.get("index_topk") or 0),
+        index_head_dim=int(cfg.get("index_head_dim") or 0),
+        index_n_heads=int(cfg.get("index_n_heads") or 0),
+        **_layer_pattern(cfg, n_layers),
+        linear_key_heads=int(cfg.get("linear_num_key_heads") or 0),
+        linear_value_heads=int(cfg.get("linear_num_value_heads") or 0),
+        linear_key_head_dim=int(cfg.get("linear_key_head_dim") or 0),
+        linear_value_head_dim=int(cfg.get("linear_value_head_dim") or 0),
+        linear_conv_kernel=int(cfg.get("linear_conv_kernel_dim") or 0),
+        n_dense_layers=n_layers - n_moe, dense_ffn_dim=dense_ffn,
+        n_moe_layers=n_moe, n_experts=n_experts,
+        experts_per_token=int(_first(cfg, "num_experts_per_tok", "experts_per_token", "moe_top_k",
+                                     default=0) or 0),
+        n_shared_experts=n_shared, moe_ffn_dim=moe_ffn, shared_ffn_dim=shared_dim,
+        weight_dtype=weight_dtype, expert_dtype=expert_dtype,
+        mtp_layers=int(_first(cfg, "num_nextn_predict_layers", "num_mtp_modules", default=0) or 0),
+        max_context_tokens=int(_first(cfg, "max_position_embeddings", "max_sequence_length", default=0) or 0),
+    )
+
+
+def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
+    """Read a config.json file into a ModelSpec; InputError for a missing or malformed file."""
+    path = Path(path)
+    try:
+        cfg = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{field}={str(path)!r}: no such file; give a catalogue id "
+                         "(`servecost models`) or a path to a config.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{field}={str(path)!r} is not valid JSON ({exc}); "
+                         "give a Hugging Face config.json") from None
+    return from_hf_config(cfg, model_id=path.stem, source=str(path))
+
+
+@cache
+def catalogue() -> dict[str, ModelSpec]:
+    """All catalogue models by id, parsed from their stored config.json, with published facts."""
+    data = resources.files("servecost").joinpath("data")
+    specs = {}
+    for row in csv.DictReader(data.joinpath("models.csv").read_text().splitlines()):
+        cfg = json.loads(data.joinpath("configs", row["config"]).read_text())
+        spec = from_hf_config(cfg, model_id=row["id"], source=row["config"])
+        specs[row["id"]] = _with_row_facts(spec, row)
+    return specs
+
+
+def _with_row_facts(spec: ModelSpec, row: dict) -> ModelSpec:
+    from dataclasses import replace
+    return replace(
+        spec, name=row["name"],
+        weight_dtype=canonical(row["native_weight_dtype"]), expert_dtype=canonical(row["native_expert_dtype"]),
+        mtp_layers=int(row["mtp_layers"] or 0),
+        published_total_params=float(row["params_total_b"]) * 1e9,
+        published_active_params=float(row["params_active_b"]) * 1e9,
+        sources=row["sources"])
+
+
+def get(model: str, field: str = "model") -> ModelSpec:
+    """A catalogue id or a path to a config.json."""
+    models = catalogue()
+    key = model.strip().lower()
+    if key in models:
+        return models[key]
+    if model.endswith(".json") or Path(model).is_file():
+        return load_config_file(model, field)
+    raise InputError(f"{field}={model!r} is not a catalogue id{suggest(key, models)}; "
+                     "`servecost models` lists them, or give a path to a config.json")

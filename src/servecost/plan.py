@@ -1,0 +1,129 @@
+"""`servecost plan`: for each accelerator, the cheapest deployment that gives every user the speed.
+
+For N concurrent users at S output tokens/s each: search every deployment (search.py), keep those
+that fit and give >= S tokens/s per user, take the lowest $/Mtok, and size the fleet:
+    replicas = ceil(N / batch),   chips = replicas * chips_per_replica
+so chips * output_tokens_per_s_per_chip >= N * S.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import economics, hardware, memory, models
+from .dtypes import canonical
+from .economics import Assumptions
+from .efficiency import DEFAULT, Efficiency
+from .hardware import Accelerator
+from .models import ModelSpec
+from .params import active_params, total_params
+from .roofline import Precision
+from .search import Points, evaluate
+from .units import GB
+
+
+@dataclass(frozen=True)
+class Scenario:
+    model: str = "kimi-k2"
+    users: int = 1_000_000
+    speed_tokens_per_s: float = 50.0
+    input_tokens: int = 2000          # a chat turn with its history
+    output_tokens: int = 500
+    hardware: tuple[str, ...] = ()    # empty: the whole catalogue
+    weight_dtype: str = ""            # empty: the model's native dtypes
+    expert_dtype: str = ""
+    kv_dtype: str = "bf16"
+
+
+@dataclass
+class PlanResult:
+    scenario: dict
+    model: dict
+    assumptions: dict
+    options: list[dict] = field(default_factory=list)
+    infeasible: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "model": self.model, "assumptions": self.assumptions,
+                "options": self.options, "infeasible": self.infeasible}
+
+
+def precision_for(m: ModelSpec, sc: Scenario) -> Precision:
+    weight = canonical(sc.weight_dtype, "weight_dtype") if sc.weight_dtype else m.weight_dtype
+    expert = canonical(sc.expert_dtype, "expert_dtype") if sc.expert_dtype else (
+        weight if sc.weight_dtype else m.expert_dtype)
+    return Precision(weight=weight, expert=expert, kv=canonical(sc.kv_dtype, "kv_dtype"))
+
+
+def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, prec: Precision, a: Assumptions) -> dict:
+    batch, cpr = float(pts.batch[i]), int(pts.chips_per_replica[i])
+    replicas = int(np.ceil(sc.users / batch))
+    chips = replicas * cpr
+    power_w = float(pts.chip_power_w[i])
+    usd_per_hour = float(pts.usd_per_hr_per_chip[i]) * chips
+    tokens_per_s = float(pts.output_tokens_per_s_per_chip[i]) * chips
+    hardware_capex = chips * hw.capex_usd
+    facility_capex = chips * hw.tdp_w * a.pue * a.facility_usd_per_w
+    return {
+        "hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
+        "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
+        "tp": int(pts.tp[i]), "dp_attn": int(pts.dp_attn[i]), "pp": int(pts.pp[i]), "ep": int(pts.ep[i]),
+        "weight_dtype": prec.weight, "expert_dtype": prec.expert, "kv_dtype": prec.kv,
+        "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
+        "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
+        "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
+        "chip_power_w": power_w,
+        "power_mw": float(economics.facility_mw(chips, power_w, a)),
+        "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
+        "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
+        "usd_per_hour": usd_per_hour,
+        "usd_per_mtok_output": float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a)),
+        "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour, sc.users)),
+        "cost_breakdown_usd_per_hour": economics.cost_breakdown(hw, chips, power_w, a),
+    }
+
+
+def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: Precision) -> dict:
+    if not pts.fits.any():
+        need_gb = memory.weight_bytes(m, prec.weight, prec.expert) / GB
+        return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
+                "reason": f"model does not fit: {need_gb:,.0f} GB of weights plus KV for one request exceed "
+                          f"the largest replica searched ({hw.mem_bytes / GB:,.2f} GB per chip)",
+                "max_tokens_per_s_per_user": 0.0}
+    best = float(pts.tokens_per_s_per_user[pts.fits].max())
+    return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
+            "reason": f"speed unreachable: at most {best:,.1f} tokens/s per user (asked {sc.speed_tokens_per_s:g})",
+            "max_tokens_per_s_per_user": best}
+
+
+def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency = DEFAULT):
+    """(option, None) with the cheapest deployment on `hw` that meets the speed, or (None, why not)."""
+    prec = precision_for(m, sc)
+    pts = evaluate(m, hw, prec, sc.input_tokens, sc.output_tokens, a, eff)
+    ok = pts.fits & (pts.tokens_per_s_per_user >= sc.speed_tokens_per_s)
+    if not ok.any():
+        return None, _infeasible(m, hw, pts, sc, prec)
+    i = int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
+    return _option(hw, pts, i, sc, prec, a), None
+
+
+def model_summary(m: ModelSpec) -> dict:
+    return {"id": m.id, "name": m.name, "total_params": total_params(m), "active_params": active_params(m),
+            "weight_dtype": m.weight_dtype, "expert_dtype": m.expert_dtype,
+            "weight_gb": memory.weight_bytes(m, m.weight_dtype, m.expert_dtype) / GB}
+
+
+def plan(sc: Scenario, a: Assumptions = Assumptions(), eff: Efficiency = DEFAULT, progress=None) -> PlanResult:
+    """Cheapest feasible deployment per accelerator, sorted by $/Mtok; the rest with the reason."""
+    m = models.get(sc.model)
+    hws = [hardware.get(h) for h in sc.hardware] if sc.hardware else list(hardware.catalogue().values())
+    result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]},
+                        model=model_summary(m), assumptions=a.as_dict() | {"efficiency": eff.as_dict()})
+    for hw in hws:
+        option, why_not = plan_one(m, hw, sc, a, eff)
+        (result.options.append(option) if option else result.infeasible.append(why_not))
+        if progress:
+            progress(hw.id)
+    result.options.sort(key=lambda o: o["usd_per_mtok_output"])
+    result.infeasible.sort(key=lambda o: -o["max_tokens_per_s_per_user"])
+    return result

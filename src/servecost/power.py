@@ -1,0 +1,24 @@
+"""Power a chip draws as a function of how busy a step keeps it.
+
+    P = P_idle + (P_tdp - P_idle) * min(1, a_mem * U_mem + a_flops * U_flops)
+
+Measured anchor points on an H100 SXM (700 W TDP): ~135 W idle, ~420 W decoding at batch 1
+(memory-bound, U_mem ~ 0.8, U_flops ~ 0), ~690 W at batch 256 (ML.ENERGY / Chung et al. 2025,
+"The ML.ENERGY Benchmark"; see data/README.md). Two points fix the two weights:
+    420 = 135 + 565 * a_mem * 0.8              -> a_mem ~ 0.63
+    690 = 135 + 565 * (0.63 * 0.8 + a_flops * 0.5) -> a_flops ~ 0.96 (U_flops ~ 0.5 at batch 256)
+Other chips reuse the weights between their own idle and TDP figures.
+"""
+
+import numpy as np
+
+from .hardware import Accelerator
+
+MEM_WEIGHT = 0.63
+FLOPS_WEIGHT = 0.96
+
+
+def chip_power_w(hw: Accelerator, flops_util_frac, mem_util_frac):
+    """Watts one chip draws at the given utilisations (arrays broadcast)."""
+    load = np.minimum(1.0, MEM_WEIGHT * np.asarray(mem_util_frac) + FLOPS_WEIGHT * np.asarray(flops_util_frac))
+    return hw.idle_w + (hw.tdp_w - hw.idle_w) * load

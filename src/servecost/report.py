@@ -1,0 +1,143 @@
+"""Rendering results as a rich table, JSON or CSV. No computation here."""
+
+import csv
+import io
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from . import hardware, memory, models
+from .params import active_params, kv_elements_per_token_layer, total_params
+from .units import GB
+
+
+def emit(text: str | Table, fmt: str) -> None:
+    if isinstance(text, str):
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        Console(width=220 if not sys.stdout.isatty() else None).print(text)
+
+
+def _csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    flat = [{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows]
+    writer = csv.DictWriter(buf, fieldnames=list(flat[0]))
+    writer.writeheader()
+    writer.writerows(flat)
+    return buf.getvalue()
+
+
+def _money(x: float) -> str:
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"${x / scale:,.2f}{unit}"
+    return f"${x:,.2f}"
+
+
+def plan_output(result, fmt: str):
+    data = result.as_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    if fmt == "csv":
+        return _csv(data["options"] + [dict(r, infeasible=True) for r in data["infeasible"]])
+    sc, m = data["scenario"], data["model"]
+    title = (f"{m['name']} ({m['total_params'] / 1e9:,.0f}B total, {m['active_params'] / 1e9:,.1f}B active, "
+             f"{m['weight_gb']:,.0f} GB) - {sc['users']:,} users x {sc['speed_tokens_per_s']:g} tok/s, "
+             f"{sc['input_tokens']} in / {sc['output_tokens']} out tokens per request")
+    t = Table(title=title, title_justify="left")
+    for col, just in [("hardware", "left"), ("chips", "right"), ("chips/replica", "right"), ("tp/dp/pp/ep", "right"),
+                      ("batch", "right"), ("tok/s/user", "right"), ("TTFT s", "right"), ("tok/s/chip", "right"),
+                      ("MW", "right"), ("capex", "right"), ("$/hour", "right"), ("$/Mtok", "right"),
+                      ("$/user/mo", "right")]:
+        t.add_column(col, justify=just)
+    for o in data["options"]:
+        t.add_row(o["hardware"], f"{o['chips']:,}", str(o["chips_per_replica"]),
+                  f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", str(o["batch_per_replica"]),
+                  f"{o['tokens_per_s_per_user']:,.1f}", f"{o['ttft_s']:.2f}",
+                  f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
+                  _money(o["usd_per_hour"]), f"${o['usd_per_mtok_output']:,.3f}", f"${o['usd_per_user_month']:,.2f}")
+    for r in data["infeasible"]:
+        t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "-",
+                  f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
+    a = data["assumptions"]
+    t.caption = ("assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
+                 + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items()))
+    t.caption_justify = "left"
+    return t
+
+
+def record_output(record: dict, fmt: str):
+    if fmt == "json":
+        return json.dumps(record, indent=2)
+    if fmt == "csv":
+        return _csv([record])
+    t = Table(show_header=False)
+    for k, v in record.items():
+        t.add_row(k, f"{v:,.6g}" if isinstance(v, float) else str(v))
+    return t
+
+
+def _model_rows() -> list[dict]:
+    rows = []
+    for m in models.catalogue().values():
+        kv = memory.kv_bytes_per_seq(m, 1, "bf16") if m.n_softmax_layers else 0.0
+        rows.append({"id": m.id, "name": m.name, "total_b": round(total_params(m) / 1e9, 1),
+                     "published_total_b": m.published_total_params / 1e9,
+                     "active_b": round(active_params(m) / 1e9, 1), "layers": m.n_layers,
+                     "attention": m.attention, "kv_elements_per_token_layer": kv_elements_per_token_layer(m),
+                     "kv_kb_per_token_bf16": round(float(kv) / 1e3, 1),
+                     "experts": f"{m.experts_per_token}/{m.n_experts}" if m.is_moe else "dense",
+                     "weight_dtype": m.weight_dtype, "expert_dtype": m.expert_dtype,
+                     "weight_gb": round(memory.weight_bytes(m, m.weight_dtype, m.expert_dtype) / GB, 1),
+                     "sources": m.sources})
+    return rows
+
+
+def models_output(fmt: str):
+    rows = _model_rows()
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        return _csv(rows)
+    t = Table(title="Model catalogue (parameters summed from each config.json; published totals beside)")
+    for col in ("id", "total_b", "published_total_b", "active_b", "layers", "attention", "kv_kb_per_token_bf16",
+                "experts", "weight_dtype", "expert_dtype", "weight_gb"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*(f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in
+                    ("id", "total_b", "published_total_b", "active_b", "layers", "attention",
+                     "kv_kb_per_token_bf16", "experts", "weight_dtype", "expert_dtype", "weight_gb")))
+    t.caption = "sources: `servecost models --format json` gives each model's sources"
+    return t
+
+
+def _hardware_rows() -> list[dict]:
+    return [{"id": h.id, "name": h.name, "vendor": h.vendor, "family": h.family, "year": h.release_year,
+             "bf16_tflops": h.bf16_flops_per_s / 1e12, "fp8_tflops": h.fp8_flops_per_s / 1e12,
+             "fp4_tflops": h.fp4_flops_per_s / 1e12, "mem_gb": h.mem_bytes / GB,
+             "mem_tb_per_s": h.mem_bytes_per_s / 1e12, "serves_from_sram": h.serves_from_sram,
+             "scaleup_chips": h.scaleup_domain_chips, "scaleup_gb_per_s": h.scaleup_bytes_per_s / GB,
+             "tdp_w": h.tdp_w, "idle_w": h.idle_w, "capex_usd": h.capex_usd, "cloud_usd_per_hr": h.cloud_usd_per_hr,
+             "sources": h.sources, "estimates": h.estimates}
+            for h in hardware.catalogue().values()]
+
+
+def hardware_output(fmt: str):
+    rows = _hardware_rows()
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        return _csv(rows)
+    cols = ("id", "vendor", "year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "mem_gb", "mem_tb_per_s",
+            "scaleup_chips", "scaleup_gb_per_s", "tdp_w", "idle_w", "capex_usd", "cloud_usd_per_hr")
+    t = Table(title="Hardware catalogue (per chip; dense peaks; memory = the tier that serves weights)")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("id", "vendor") else "right")
+    for r in rows:
+        t.add_row(*(f"{r[c]:,.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+    t.caption = "sources and labelled estimates: `servecost hardware --format json`"
+    return t

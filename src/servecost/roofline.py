@@ -1,0 +1,232 @@
+"""FLOPs, bytes and time of one engine step: decode, prefill, or both mixed (chunked prefill).
+
+Per chip of one pipeline stage, every operator class is a roofline:
+    t_op = max(FLOPs / (C_peak * eff_flops), bytes / (W_mem * eff_bw))
+    t_stage = sum_op t_op + t_comm + (L / pp) * t_layer_overhead
+    t_step  = pp * (t_stage(B / pp) + t_handoff) + t_step_overhead
+(How to Scale Your Model, "Transformer inference"; LLM-Viewer, Yuan et al. 2024.)
+With pp stages a batch of B runs as pp micro-batches of B/pp, so each token still passes all stages.
+All functions take scalars or broadcasting numpy arrays (batch, context, parallelism).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import params as P
+from .comms import allreduce_s, alltoall_s, p2p_s
+from .dtypes import bytes_per_element
+from .efficiency import DEFAULT, Efficiency
+from .hardware import Accelerator
+from .memory import kv_bytes_per_seq, kv_shards
+from .models import ModelSpec
+from .parallel import Parallel
+
+FLOPS_PER_MAC = 2
+HIDDEN_RW_PER_LAYER = 10   # d-vectors read+written per token per layer (norms, residual, qkv/o, ffn in/out)
+FFN_RW = 3                 # FFN intermediate: gate and up written, read by the down projection
+
+
+@dataclass(frozen=True)
+class Precision:
+    weight: str = "bf16"     # non-expert weights
+    expert: str = "bf16"     # routed-expert weights
+    kv: str = "bf16"
+    act: str = "bf16"        # activations on the wire and in attention
+
+    @classmethod
+    def native(cls, m: ModelSpec, kv: str = "bf16") -> "Precision":
+        return cls(weight=m.weight_dtype, expert=m.expert_dtype, kv=kv)
+
+
+@dataclass(frozen=True)
+class Work:
+    """FLOPs and bytes per chip for one stage, by operator class (arrays)."""
+    dense_flops: object
+    dense_bytes: object
+    expert_flops: object
+    expert_bytes: object
+    attn_flops: object
+    attn_bytes: object
+
+
+def experts_touched(m: ModelSpec, tokens):
+    """Expected distinct experts a batch of `tokens` routes to in one layer.
+
+    Each token picks k of E experts; with uniform routing an expert is missed by all tokens with
+    probability (1 - k/E)^tokens, so E_touched = E * (1 - (1 - k/E)^tokens): k at one token, E at many.
+    """
+    if not m.is_moe:
+        return np.zeros_like(np.asarray(tokens, dtype=float))
+    k, E = m.experts_per_token, m.n_experts
+    return E * (1 - (1 - k / E) ** np.asarray(tokens, dtype=float))
+
+
+def _attention_pairs(m: ModelSpec, seq_tokens):
+    """Query-key pairs of causal attention over a prompt of S tokens, summed over softmax layers."""
+    S = np.asarray(seq_tokens, dtype=float)
+    full = S * (S + 1) / 2
+    if m.sparse_topk_tokens:
+        full = np.minimum(full, m.sparse_topk_tokens * S)
+    w = m.window_tokens
+    window = np.where(S > w, w * S - w * (w - 1) / 2, full) if m.n_window_layers else 0.0
+    return m.n_full_layers * full + m.n_window_layers * window
+
+
+def _attended_tokens(m: ModelSpec, context_tokens):
+    """Keys one decode query reads, summed over softmax layers."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    full = np.minimum(ctx, m.sparse_topk_tokens) if m.sparse_topk_tokens else ctx
+    window = np.minimum(ctx, m.window_tokens) if m.n_window_layers else 0.0
+    return m.n_full_layers * full + m.n_window_layers * window
+
+
+def _attn_flops_per_query_key(m: ModelSpec, decode: bool) -> float:
+    """FLOPs per (query, key) pair over all heads: QK^T then PV."""
+    if m.attention == "mla" and decode:   # absorbed MLA: scores and values over the shared latent
+        return FLOPS_PER_MAC * m.n_heads * (2 * m.kv_lora_rank + m.qk_rope_head_dim)
+    if m.attention == "mla":
+        return FLOPS_PER_MAC * m.n_heads * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
+    return FLOPS_PER_MAC * m.n_heads * 2 * m.head_dim  # 2: QK^T and PV
+
+
+def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, context_tokens=0.0,
+              prefill_seqs=0.0, prefill_tokens=0.0, spread_over_dp: bool = True) -> Work:
+    """Work per chip of one stage for a step that decodes `decode_seqs` sequences at
+    `context_tokens` and prefills `prefill_seqs` prompts of `prefill_tokens` each.
+    Weights are read once per step, however many tokens share them. The sequences spread over the
+    attention-DP ranks; a lone prompt (`spread_over_dp=False`) keeps its attention on one rank."""
+    w, e, a = (bytes_per_element(prec.weight), bytes_per_element(prec.expert), bytes_per_element(prec.act))
+    cps, tp, pp = par.chips_per_stage, par.tp, par.pp
+    dp = par.dp_attn if spread_over_dp else 1
+    tokens = np.asarray(decode_seqs, dtype=float) + np.asarray(prefill_seqs, dtype=float) * prefill_tokens
+    layer_frac = 1 / np.asarray(pp, dtype=float)          # share of the layers on one stage
+
+    attn_w, other_w = P.attention_params(m), P.dense_ffn_params(m) + P.shared_expert_params(m) + P.router_params(m)
+    dense_flops = FLOPS_PER_MAC * layer_frac * (tokens * attn_w / (tp * dp) + tokens * other_w / cps)
+    lm_tokens = np.asarray(decode_seqs, dtype=float) + np.asarray(prefill_seqs, dtype=float)
+    dense_flops = dense_flops + FLOPS_PER_MAC * layer_frac * lm_tokens * P.lm_head_params(m) / cps
+    ffn_width = m.dense_ffn_dim * m.n_dense_layers + (m.experts_per_token * m.moe_ffn_dim
+                                                      + m.n_shared_experts * m.shared_ffn_dim) * m.n_moe_layers
+    act_bytes = tokens / cps * layer_frac * a * (HIDDEN_RW_PER_LAYER * m.d_model * m.n_layers + FFN_RW * ffn_width)
+    weight_bytes = layer_frac * (attn_w * w / tp + (other_w + P.lm_head_params(m)) * w / cps)
+    dense_bytes = np.where(tokens > 0, weight_bytes, 0.0) + act_bytes
+
+    touched = experts_touched(m, tokens)
+    expert_each = P.expert_params_each(m)
+    expert_flops = FLOPS_PER_MAC * layer_frac * tokens * m.experts_per_token * m.n_moe_layers * expert_each / cps
+    expert_bytes = layer_frac * m.n_moe_layers * touched * expert_each * e / cps
+
+    kv_b = bytes_per_element(prec.kv)
+    kv_elems = P.kv_elements_per_token_layer(m)
+    decode_keys = _attended_tokens(m, context_tokens)
+    heads_share = 1 / (np.asarray(tp, dtype=float) * dp)   # heads split tp ways, sequences dp ways
+    attn_flops = layer_frac * heads_share * (
+        np.asarray(decode_seqs) * decode_keys * _attn_flops_per_query_key(m, decode=True)
+        + np.asarray(prefill_seqs) * _attention_pairs(m, prefill_tokens) * _attn_flops_per_query_key(m, decode=False))
+    kv_read = np.asarray(decode_seqs) * decode_keys * kv_elems * kv_b
+    if m.attention == "mla" and m.sparse_topk_tokens:   # the indexer scans every cached key
+        kv_read = kv_read + np.asarray(decode_seqs) * m.n_full_layers * np.asarray(context_tokens) * m.index_head_dim * kv_b
+    state_rw = 2 * m.n_linear_layers * P.linear_state_elements_per_layer(m) * kv_b * (
+        np.asarray(decode_seqs) + np.asarray(prefill_seqs))  # read and write the recurrent state
+    kv_write = np.asarray(prefill_seqs) * kv_bytes_per_seq(m, prefill_tokens, prec.kv)
+    attn_bytes = layer_frac * (kv_read + kv_write + state_rw) / (kv_shards(m, par) * dp)
+    return Work(dense_flops, dense_bytes, expert_flops, expert_bytes, attn_flops, attn_bytes)
+
+
+def roofline_s(t_math_s, t_mem_s, overlap_p: float):
+    """Time of a kernel whose math and memory traffic overlap partly: the p-norm of the two,
+    max(t_math, t_mem) as p -> inf (perfect overlap), their sum at p = 1 (none). Near the ridge
+    point neither pipe runs at its peak, which the plain max() hides."""
+    hi = np.maximum(t_math_s, t_mem_s)
+    lo = np.minimum(t_math_s, t_mem_s)
+    ratio = np.divide(lo, hi, out=np.zeros_like(hi, dtype=float), where=hi > 0)
+    return hi * (1 + ratio**overlap_p) ** (1 / overlap_p)
+
+
+def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT):
+    """Roofline time of the operators of one stage (no communication, no overheads)."""
+    bw = hw.mem_bytes_per_s * eff.mem_bw_frac
+    p = eff.overlap_p
+    t_dense = roofline_s(work.dense_flops / (hw.flops_per_s(prec.weight) * eff.gemm_flops_frac),
+                         work.dense_bytes / bw, p)
+    t_expert = roofline_s(work.expert_flops / (hw.flops_per_s(prec.expert) * eff.gemm_flops_frac),
+                          work.expert_bytes / bw, p)
+    t_attn = roofline_s(work.attn_flops / (hw.flops_per_s(prec.act) * eff.attn_flops_frac), work.attn_bytes / bw, p)
+    return t_dense + t_expert + t_attn
+
+
+def _link(hw: Accelerator, chips, eff: Efficiency):
+    """Bandwidth and latency of the link that joins `chips` chips: scale-up inside a domain, else scale-out."""
+    inside = np.asarray(chips) <= hw.scaleup_domain_chips
+    bw = np.where(inside, hw.scaleup_bytes_per_s, hw.scaleout_bytes_per_s) * eff.link_bw_frac
+    lat = np.where(inside, hw.scaleup_latency_s, 4 * hw.scaleup_latency_s)  # scale-out: NIC + switch hops
+    return bw, lat
+
+
+def comm_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tokens, eff: Efficiency = DEFAULT):
+    """Collectives of one stage for `tokens` tokens (all attention-DP ranks together).
+
+    Attention: all-reduce of each rank's tokens over its tp group. FFN: a dense or MoE-TP layer over
+    all chips of the stage all-gathers every token and reduce-scatters the result (= an all-reduce
+    of all the stage's tokens); expert parallelism instead sends each token to its k experts and
+    back (all-to-all dispatch + combine).
+    """
+    a = bytes_per_element(prec.act)
+    cps, tp, dp = par.chips_per_stage, par.tp, par.dp_attn
+    bw, lat = _link(hw, cps, eff)
+    layers = m.n_layers / np.asarray(par.pp, dtype=float)
+    moe_layers = m.n_moe_layers / np.asarray(par.pp, dtype=float)
+    hidden = np.asarray(tokens, dtype=float) * m.d_model * a
+    t_attn = layers * allreduce_s(hidden / dp, tp, bw, lat)
+    t_ffn_allreduce = allreduce_s(hidden, cps, bw, lat)
+    dispatch_bytes = 2 * hidden / cps * m.experts_per_token   # 2: dispatch and combine
+    t_moe = moe_layers * np.where(np.asarray(par.ep) > 1, alltoall_s(dispatch_bytes, par.ep, bw, lat),
+                                  t_ffn_allreduce)
+    return t_attn + (layers - moe_layers) * t_ffn_allreduce + t_moe
+
+
+def handoff_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tokens, eff: Efficiency = DEFAULT):
+    """Pipeline hand-off of one micro-batch's hidden states to the next stage (0 when pp == 1)."""
+    bw, lat = _link(hw, par.chips, eff)
+    message = np.asarray(tokens, dtype=float) * m.d_model * bytes_per_element(prec.act) / par.chips_per_stage
+    return np.where(np.asarray(par.pp) > 1, p2p_s(message, bw, lat), 0.0)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One engine step of a replica: its time and how busy it kept each chip."""
+    step_s: object
+    flops_util_frac: object   # achieved FLOP/s over dense peak, per chip
+    mem_util_frac: object     # achieved memory bytes/s over peak, per chip
+
+
+def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_seqs=0.0, context_tokens=0.0,
+         prefill_seqs=0.0, prefill_tokens=0.0, eff: Efficiency = DEFAULT, pipelined: bool = True,
+         spread_over_dp: bool = True) -> Step:
+    """One engine step (see module docstring). `pipelined`: the batch runs as pp micro-batches
+    (decode); otherwise one batch passes the stages in turn (a single prefill)."""
+    pp = np.asarray(par.pp, dtype=float)
+    split = pp if pipelined else 1.0
+    d_mb, p_mb = np.asarray(decode_seqs) / split, np.asarray(prefill_seqs) / split
+    work = step_work(m, par, prec, d_mb, context_tokens, p_mb, prefill_tokens, spread_over_dp)
+    tokens = d_mb + p_mb * prefill_tokens
+    t_compute = compute_s(work, hw, prec, eff)
+    t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
+    passes = pp if pipelined else 1.0   # micro-batches each stage runs per step
+    t_step = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff)) + eff.step_overhead_s
+    flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops)
+    mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes)
+    return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * hw.mem_bytes_per_s))
+
+
+def decode_step_s(m, hw, par, prec, batch, context_tokens, eff: Efficiency = DEFAULT):
+    """Seconds per decode step of `batch` sequences at `context_tokens` each (= TPOT, no prefills)."""
+    return step(m, hw, par, prec, decode_seqs=batch, context_tokens=context_tokens, eff=eff).step_s
+
+
+def prefill_s(m, hw, par, prec, batch, seq_tokens, eff: Efficiency = DEFAULT, spread_over_dp: bool = True):
+    """Seconds to prefill `batch` prompts of `seq_tokens` each, causal attention, all layers.
+    One batch runs through the stages in turn, so pipeline stages add up."""
+    return step(m, hw, par, prec, prefill_seqs=batch, prefill_tokens=seq_tokens, eff=eff, pipelined=False,
+                spread_over_dp=spread_over_dp).step_s

@@ -1,0 +1,93 @@
+"""Step-time engine sanity, each case worked by hand."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servecost import memory, models
+from servecost import params as P
+from servecost.parallel import Parallel
+from servecost.roofline import Precision, decode_step_s, experts_touched, prefill_s, step_work
+
+BF16 = Precision()
+
+
+def test_decode_batch1_is_weight_bytes_over_bandwidth(llama8b, h100, ideal):
+    """Batch 1: T = weight bytes read / W_hbm = (16.06 - 1.05 embedding table, a lookup) GB / 3.35 TB/s = 4.48 ms."""
+    read_bytes = memory.weight_bytes(llama8b, "bf16", "bf16") - 2 * P.embedding_params(llama8b)
+    weights_s = read_bytes / h100.hbm_bytes_per_s
+    step = float(decode_step_s(llama8b, h100, Parallel(), BF16, 1, 1, ideal))
+    assert weights_s == pytest.approx(4.48e-3, rel=0.01)
+    assert step == pytest.approx(weights_s, rel=0.01)
+
+
+def test_prefill_of_long_prompts_is_compute_bound(llama8b, h100, ideal):
+    """8 x 8192 tokens: FLOPs ~ 2 * 65536 * 8e9 = 1.05e15 -> ~1 s at 989 TFLOP/s; bytes (weights + activations) ~0.1 s."""
+    work = step_work(llama8b, Parallel(), BF16, prefill_seqs=8, prefill_tokens=8192)
+    math_s = (work.dense_flops / h100.bf16_flops_per_s + work.attn_flops / h100.bf16_flops_per_s)
+    mem_s = (work.dense_bytes + work.attn_bytes) / h100.hbm_bytes_per_s
+    assert math_s > 5 * mem_s   # activations still move ~0.1 s of bytes; the math takes ~1 s
+    t = float(prefill_s(llama8b, h100, Parallel(), BF16, 8, 8192, ideal))
+    linear_flops = 2 * 8 * 8192 * (P.total_params(llama8b) - P.embedding_params(llama8b))
+    assert t > linear_flops / h100.bf16_flops_per_s
+
+
+def test_expert_touch_rises_from_topk_to_all(kimi):
+    """E(1-(1-k/E)^n): k experts for one token, all 384 for thousands."""
+    touched = experts_touched(kimi, np.array([1, 8, 64, 512, 8192]))
+    assert touched[0] == pytest.approx(kimi.experts_per_token)
+    assert np.all(np.diff(touched) > 0)
+    assert touched[-1] == pytest.approx(kimi.n_experts, rel=1e-3)
+    assert touched[2] == pytest.approx(384 * (1 - (1 - 8 / 384) ** 64))
+
+
+def test_moe_decode_reads_fewer_expert_bytes_at_small_batch(kimi):
+    par = Parallel(tp=1, dp_attn=8, ep=8)
+    small = step_work(kimi, par, Precision.native(kimi), decode_seqs=1, context_tokens=1000)
+    large = step_work(kimi, par, Precision.native(kimi), decode_seqs=4096, context_tokens=1000)
+    assert small.expert_bytes < 0.05 * large.expert_bytes
+
+
+def test_tensor_parallel_splits_weights(llama8b, h100, ideal):
+    one = float(decode_step_s(llama8b, h100, Parallel(tp=1), BF16, 1, 100, ideal))
+    two = float(decode_step_s(llama8b, h100, Parallel(tp=2), BF16, 1, 100, ideal))
+    assert 0.5 * one < two < 0.7 * one   # half the bytes, plus two all-reduces per layer
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.integers(1, 512), context=st.integers(1, 32768), scale=st.floats(1.0, 4.0),
+       model_id=st.sampled_from(["llama-3.1-8b", "qwen3-235b-a22b", "gpt-oss-120b", "deepseek-v3"]))
+def test_more_bandwidth_or_flops_never_slows_a_step(batch, context, scale, model_id):
+    from servecost import hardware
+    m, hw = models.get(model_id), hardware.get("b200")
+    par = Parallel(tp=8 if m.attention == "gqa" and m.n_kv_heads % 8 == 0 else 1,
+                   dp_attn=1 if m.attention == "gqa" and m.n_kv_heads % 8 == 0 else 8, ep=8 if m.is_moe else 1)
+    prec = Precision.native(m)
+    base = decode_step_s(m, hw, par, prec, batch, context)
+    faster_mem = replace(hw, hbm_bytes_per_s=hw.hbm_bytes_per_s * scale)
+    faster_math = replace(hw, bf16_flops_per_s=hw.bf16_flops_per_s * scale, fp8_flops_per_s=hw.fp8_flops_per_s * scale,
+                          fp4_flops_per_s=hw.fp4_flops_per_s * scale)
+    assert decode_step_s(m, faster_mem, par, prec, batch, context) <= base * (1 + 1e-12)
+    assert decode_step_s(m, faster_math, par, prec, batch, context) <= base * (1 + 1e-12)
+    assert prefill_s(m, faster_math, par, prec, 1, context) <= prefill_s(m, hw, par, prec, 1, context) * (1 + 1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(context=st.integers(16, 16384),
+       model_id=st.sampled_from(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "gpt-oss-120b", "qwen3-32b"]),
+       hw_id=st.sampled_from(["h100-sxm", "mi300x", "b200", "tpu-v6e"]))
+def test_larger_batch_never_lowers_throughput_while_it_fits(context, model_id, hw_id):
+    from servecost import hardware
+    m, hw = models.get(model_id), hardware.get(hw_id)
+    prec = Precision.native(m)
+    tp = 1
+    while memory.free_bytes_per_chip(m, hw.mem_bytes, Parallel(tp=tp), prec.weight, prec.expert) <= 0:
+        tp *= 2
+    par = Parallel(tp=tp)
+    limit = float(memory.max_batch(m, hw.mem_bytes, par, context, prec.weight, prec.expert, prec.kv))
+    batches = np.arange(1, max(2, min(limit, 1024)) + 1)
+    tps = batches / decode_step_s(m, hw, par, prec, batches, context)
+    assert np.all(np.diff(tps) >= -1e-9 * tps[:-1])
