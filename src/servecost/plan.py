@@ -87,8 +87,9 @@ def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: 
     if not pts.fits.any():
         need_gb = memory.weight_bytes(m, prec.weight, prec.expert) / GB
         return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
-                "reason": f"model does not fit: {need_gb:,.0f} GB of weights plus KV for one request exceed "
-                          f"the largest replica searched ({hw.mem_bytes / GB:,.2f} GB per chip)",
+                "reason": f"model does not fit: {need_gb:,.0f} GB of weights plus one request's KV exceed "
+                          f"{hw.mem_bytes / GB:,.2f} GB per chip x the largest replica searched; "
+                          "try a lower --weight-dtype",
                 "max_tokens_per_s_per_user": 0.0}
     best = float(pts.tokens_per_s_per_user[pts.fits].max())
     return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,

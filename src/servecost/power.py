@@ -2,9 +2,11 @@
 
     P = P_idle + (P_tdp - P_idle) * min(1, a_mem * U_mem + a_flops * U_flops)
 
-Measured anchor points on an H100 SXM (700 W TDP): ~135 W idle, ~420 W decoding at batch 1
-(memory-bound, U_mem ~ 0.8, U_flops ~ 0), ~690 W at batch 256 (ML.ENERGY / Chung et al. 2025,
-"The ML.ENERGY Benchmark"; see data/README.md). Two points fix the two weights:
+Anchor points on an H100 SXM (700 W TDP), the measured figures the project started from:
+~420 W decoding at batch 1 (memory-bound, U_mem ~ 0.8, U_flops ~ 0) and ~690 W at batch 256;
+Lambda's vLLM benchmark of Llama-3.1-8B on H100 reports GPU power at ~95% of TDP (~665 W) at large
+batch (github.com/LambdaLabsML/vllm-benchmark, benchmark_v0.md). Idle power per chip is in
+hardware.csv with its source. Two points fix the two weights:
     420 = 135 + 565 * a_mem * 0.8              -> a_mem ~ 0.63
     690 = 135 + 565 * (0.63 * 0.8 + a_flops * 0.5) -> a_flops ~ 0.96 (U_flops ~ 0.5 at batch 256)
 Other chips reuse the weights between their own idle and TDP figures.
