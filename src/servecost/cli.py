@@ -107,6 +107,27 @@ def predict(
     report.emit(report.record_output(out, format.value), format.value)
 
 
+@app.command()
+def validate(
+    file: str = typer.Argument(..., help="Measured runs: the calibration CSV format (data/calibration/README.md)."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
+    from rich.progress import Progress
+
+    from .efficiency import DEFAULT, load_profile
+    from .measured import read_aic_csv
+    from .validate import validate as run_validate
+
+    runs = read_aic_csv(file)
+    eff = load_profile(profile) if profile else DEFAULT
+    with Progress(transient=True, disable=format != Format.table or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("predicting", total=len(runs))
+        result = run_validate(runs, eff, progress=lambda: bar.advance(task))
+    report.emit(report.validate_output(result, format.value), format.value)
+
+
 @app.command("models")
 def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The model catalogue: parameters, dtypes, KV per token, sources."""

@@ -141,3 +141,28 @@ def hardware_output(fmt: str):
         t.add_row(*(f"{r[c]:,.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
     t.caption = "sources and labelled estimates: `servecost hardware --format json`"
     return t
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def validate_output(result: dict, fmt: str):
+    if fmt == "json":
+        return json.dumps(result, indent=2, default=float)
+    if fmt == "csv":
+        return _csv(result["results"])
+    t = Table(title=f"validate: {result['predicted']} of {result['rows']} runs predicted, "
+                    f"{len(result['skipped'])} skipped", title_justify="left")
+    for col in ("group", "metric", "runs", "median APE", "MAPE", "p90 APE", "median signed error"):
+        t.add_column(col, justify="left" if col == "group" else "right")
+    rows = [{"by": "all", "value": "", "metric": k} | v for k, v in result["summary"].items()] + result["groups"]
+    for g in rows:
+        t.add_row(f"{g['by']}={g['value']}" if g["value"] != "" else "all", g["metric"], str(g["n"]),
+                  _pct(g["median_ape"]), _pct(g["mape"]), _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
+    reasons: dict[str, int] = {}
+    for s in result["skipped"]:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    t.caption = "skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.items()) if reasons else "skipped: none"
+    t.caption_justify = "left"
+    return t

@@ -1,0 +1,67 @@
+"""`validate` over the shipped calibration runs: every row predicted or skipped with a reason."""
+
+import json
+from importlib import resources
+
+import pytest
+
+from servecost.cli import main
+from servecost.measured import catalogue_model, read_aic_csv
+from servecost.validate import validate
+
+CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv"))
+
+
+@pytest.fixture(scope="module")
+def result():
+    return validate(read_aic_csv(CALIBRATION))
+
+
+def test_no_row_dropped(result):
+    assert result["rows"] == 2018
+    assert result["predicted"] + len(result["skipped"]) == result["rows"]
+    assert all(s["reason"] for s in result["skipped"])
+
+
+def test_disagg_rows_without_pool_sizes_are_skipped_with_that_reason(result):
+    reasons = [s["reason"] for s in result["skipped"]]
+    assert reasons.count("pool sizes not given") == 399
+
+
+def test_summary_shape(result):
+    for metric in ("ttft", "tpot"):
+        assert {"median_ape", "mape", "p90_ape"} <= set(result["summary"][metric])
+    assert {g["by"] for g in result["groups"]} == {"hardware", "model", "engine", "mode"}
+
+
+def test_tpot_error_is_bounded_before_calibration(result):
+    """Measured, not asserted: the uncalibrated engine's TPOT median APE on 1,600 runs is ~18%."""
+    assert result["summary"]["tpot"]["median_ape"] < 0.25
+
+
+@pytest.mark.parametrize("hf_id, expected", [
+    ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"), ("nvidia/Llama-3.1-8B-Instruct-FP8", "llama-3.1-8b"),
+    ("Qwen/Qwen3-235B-A22B-FP8", "qwen3-235b-a22b"), ("nvidia/DeepSeek-V3.1-NVFP4", "deepseek-v3"),
+    ("openai/gpt-oss-120b", "gpt-oss-120b"), ("someone/unknown-model", None)])
+def test_hugging_face_ids_map_to_catalogue(hf_id, expected):
+    assert catalogue_model(hf_id) == expected
+
+
+def test_cli_json(capsys, tmp_path):
+    path = tmp_path / "runs.csv"
+    lines = open(CALIBRATION).read().splitlines()
+    path.write_text("\n".join(lines[:40]) + "\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(path), "--format", "json"])
+        raise SystemExit(0)
+    data = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 0
+    assert {"rows", "predicted", "skipped", "summary", "groups", "results"} <= set(data)
+
+
+def test_cli_missing_column(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(path)])
+    assert exc.value.code == 2 and "missing column" in capsys.readouterr().err
