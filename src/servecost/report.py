@@ -84,12 +84,16 @@ def record_output(record: dict, fmt: str):
 def _model_rows() -> list[dict]:
     rows = []
     for m in models.catalogue().values():
-        kv = memory.kv_bytes_per_seq(m, 1, "bf16") if m.n_softmax_layers else 0.0
+        long_ctx = 100_000   # KV growth per token once sliding windows are full
+        kv_per_token = (memory.kv_bytes_per_seq(m, long_ctx + 1000, "bf16")
+                        - memory.kv_bytes_per_seq(m, long_ctx, "bf16")) / 1000
+        state = memory.kv_bytes_per_seq(m, 0, "bf16")   # fixed linear-attention state per sequence
         rows.append({"id": m.id, "name": m.name, "total_b": round(total_params(m) / 1e9, 1),
                      "published_total_b": m.published_total_params / 1e9,
                      "active_b": round(active_params(m) / 1e9, 1), "layers": m.n_layers,
                      "attention": m.attention, "kv_elements_per_token_layer": kv_elements_per_token_layer(m),
-                     "kv_kb_per_token_bf16": round(float(kv) / 1e3, 1),
+                     "kv_kb_per_token_bf16": round(float(kv_per_token) / 1e3, 1),
+                     "state_mb_per_seq_bf16": round(float(state) / 1e6, 1),
                      "experts": f"{m.experts_per_token}/{m.n_experts}" if m.is_moe else "dense",
                      "weight_dtype": m.weight_dtype, "expert_dtype": m.expert_dtype,
                      "weight_gb": round(memory.weight_bytes(m, m.weight_dtype, m.expert_dtype) / GB, 1),
@@ -104,15 +108,18 @@ def models_output(fmt: str):
     if fmt == "csv":
         return _csv(rows)
     t = Table(title="Model catalogue (parameters summed from each config.json; published totals beside)")
-    for col in ("id", "total_b", "published_total_b", "active_b", "layers", "attention", "kv_kb_per_token_bf16",
-                "experts", "weight_dtype", "expert_dtype", "weight_gb"):
-        t.add_column(col)
+    cols = ("id", "total_b", "published_total_b", "active_b", "layers", "attention", "kv_kb_per_token_bf16",
+            "state_mb_per_seq_bf16", "experts", "weight_dtype", "expert_dtype", "weight_gb")
+    for col in cols:
+        t.add_column(col, justify="left" if col == "id" else "right")
     for r in rows:
-        t.add_row(*(f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in
-                    ("id", "total_b", "published_total_b", "active_b", "layers", "attention",
-                     "kv_kb_per_token_bf16", "experts", "weight_dtype", "expert_dtype", "weight_gb")))
+        t.add_row(*(f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
     t.caption = "sources: `servecost models --format json` gives each model's sources"
     return t
+
+
+def _num(x: float) -> str:
+    return "-" if x == 0 else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
 
 
 def _hardware_rows() -> list[dict]:
@@ -138,7 +145,7 @@ def hardware_output(fmt: str):
     for c in cols:
         t.add_column(c, justify="left" if c in ("id", "vendor") else "right")
     for r in rows:
-        t.add_row(*(f"{r[c]:,.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+        t.add_row(*(_num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols))
     t.caption = "sources and labelled estimates: `servecost hardware --format json`"
     return t
 
