@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import economics, hardware, memory, models
-from .dtypes import canonical
 from .economics import Assumptions
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
@@ -49,10 +48,7 @@ class PlanResult:
 
 
 def precision_for(m: ModelSpec, sc: Scenario) -> Precision:
-    weight = canonical(sc.weight_dtype, "weight_dtype") if sc.weight_dtype else m.weight_dtype
-    expert = canonical(sc.expert_dtype, "expert_dtype") if sc.expert_dtype else (
-        weight if sc.weight_dtype else m.expert_dtype)
-    return Precision(weight=weight, expert=expert, kv=canonical(sc.kv_dtype, "kv_dtype"))
+    return Precision.resolve(m, sc.weight_dtype, sc.expert_dtype, sc.kv_dtype)
 
 
 def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, prec: Precision, a: Assumptions) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import params as P
 from .comms import allreduce_s, alltoall_s, p2p_s
-from .dtypes import bytes_per_element
+from .dtypes import bytes_per_element, canonical
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
 from .memory import kv_bytes_per_seq, kv_shards
@@ -37,6 +37,14 @@ class Precision:
     @classmethod
     def native(cls, m: ModelSpec, kv: str = "bf16") -> "Precision":
         return cls(weight=m.weight_dtype, expert=m.expert_dtype, kv=kv)
+
+    @classmethod
+    def resolve(cls, m: ModelSpec, weight: str = "", expert: str = "", kv: str = "bf16") -> "Precision":
+        """Precision from optional overrides: unset weights are native; unset experts follow the
+        weight override when one is given, else stay native."""
+        w = canonical(weight, "weight_dtype") if weight else m.weight_dtype
+        e = canonical(expert, "expert_dtype") if expert else (w if weight else m.expert_dtype)
+        return cls(weight=w, expert=e, kv=canonical(kv, "kv_dtype"))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from . import hardware, models
-from .dtypes import canonical
 from .efficiency import DEFAULT, Efficiency
 from .measured import Run
 from .parallel import Parallel
@@ -20,9 +19,7 @@ GROUP_BY = ("hardware", "model", "engine", "mode")
 
 
 def _precision(m, run: Run) -> Precision:
-    weight = canonical(run.weight_dtype) if run.weight_dtype else m.weight_dtype
-    expert = canonical(run.expert_dtype) if run.expert_dtype else (weight if run.weight_dtype else m.expert_dtype)
-    return Precision(weight=weight, expert=expert)
+    return Precision.resolve(m, run.weight_dtype, run.expert_dtype)
 
 
 def _pool_parallel(pool: dict) -> Parallel:
