@@ -128,6 +128,21 @@ def validate(
     report.emit(report.validate_output(result, format.value), format.value)
 
 
+@app.command()
+def calibrate(
+    files: list[str] = typer.Argument(..., help="Measured runs (calibration CSV format)."),
+    output: str = typer.Option("profile.yaml", "-o", "--output", help="Profile YAML to write (use with --profile)."),
+):
+    """Fit the efficiency factors to measured TPOT (least squares on log error) and write a profile."""
+    from .calibrate import fit, write_profile
+    from .measured import read_aic_csv
+
+    runs = [run for f in files for run in read_aic_csv(f)]
+    eff, stats = fit(runs)
+    write_profile(eff, stats, output)
+    report.emit(report.record_output(eff.as_dict() | stats | {"profile": output}, "table"), "table")
+
+
 @app.command("models")
 def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The model catalogue: parameters, dtypes, KV per token, sources."""
