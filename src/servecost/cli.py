@@ -29,6 +29,12 @@ class Pricing(str, Enum):
     cloud = "cloud"
 
 
+def _efficiency(profile: Optional[str]):
+    """The efficiency factors: a --profile YAML when given, else the cited defaults."""
+    from .efficiency import DEFAULT, load_profile
+    return load_profile(profile) if profile else DEFAULT
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in text.split(",") if h.strip())
 
@@ -56,7 +62,6 @@ def plan(
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
     from . import schema
-    from .efficiency import DEFAULT, load_profile
     from .plan import Scenario, plan as run_plan
 
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
@@ -67,7 +72,7 @@ def plan(
     sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
                   output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
                   expert_dtype=expert_dtype, kv_dtype=kv_dtype)
-    eff = load_profile(profile) if profile else DEFAULT
+    eff = _efficiency(profile)
     result = run_plan(sc, a, eff)
     report.emit(report.plan_output(result, format.value), format.value)
 
@@ -92,7 +97,6 @@ def predict(
 ):
     """Time of one decode step (step_s) or one prefill (time_s) on one replica."""
     from . import hardware as hw_cat, models, schema
-    from .efficiency import DEFAULT, load_profile
     from .plan import Scenario, precision_for
     from .predict import default_parallel, predict as run_predict
 
@@ -102,7 +106,7 @@ def predict(
     prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                                      kv_dtype=kv_dtype))
     par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
-    eff = load_profile(profile) if profile else DEFAULT
+    eff = _efficiency(profile)
     out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
     report.emit(report.record_output(out, format.value), format.value)
 
@@ -116,12 +120,11 @@ def validate(
     """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
     from rich.progress import Progress
 
-    from .efficiency import DEFAULT, load_profile
     from .measured import read_aic_csv
     from .validate import validate as run_validate
 
     runs = read_aic_csv(file)
-    eff = load_profile(profile) if profile else DEFAULT
+    eff = _efficiency(profile)
     with Progress(transient=True, disable=format != Format.table or not sys.stderr.isatty()) as bar:
         task = bar.add_task("predicting", total=len(runs))
         result = run_validate(runs, eff, progress=lambda: bar.advance(task))

@@ -1,6 +1,7 @@
 """Rendering results as a rich table, JSON or CSV. No computation here."""
 
 import csv
+from collections import Counter
 import io
 import json
 import sys
@@ -167,9 +168,7 @@ def validate_output(result: dict, fmt: str):
     for g in rows:
         t.add_row(f"{g['by']}={g['value']}" if g["value"] != "" else "all", g["metric"], str(g["n"]),
                   _pct(g["median_ape"]), _pct(g["mape"]), _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
-    reasons: dict[str, int] = {}
-    for s in result["skipped"]:
-        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    reasons = Counter(s["reason"] for s in result["skipped"])
     t.caption = "skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.items()) if reasons else "skipped: none"
     t.caption_justify = "left"
     return t

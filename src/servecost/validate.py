@@ -18,10 +18,6 @@ from .serving import aggregated
 GROUP_BY = ("hardware", "model", "engine", "mode")
 
 
-def _precision(m, run: Run) -> Precision:
-    return Precision.resolve(m, run.weight_dtype, run.expert_dtype)
-
-
 def _pool_parallel(pool: dict) -> Parallel:
     def get(key):
         return int(pool[key]) if pool.get(key) else 1
@@ -35,7 +31,7 @@ def predict_run(run: Run, eff: Efficiency = DEFAULT) -> tuple[float, float] | st
     if run.hardware is None:
         return f"system {run.source_system!r} is not in the catalogue"
     m, hw = models.get(run.model), hardware.get(run.hardware)
-    prec = _precision(m, run)
+    prec = Precision.resolve(m, run.weight_dtype, run.expert_dtype)
     if run.mode == "disagg":
         return _predict_disagg(run, m, hw, prec, eff)
     if run.concurrency <= 0:
