@@ -1,10 +1,12 @@
-"""`predict` against public H100 decode measurements of Llama-3-8B in bf16 (tests/data, sources inside)."""
+"""`predict` against public H100 decode measurements of Llama-3-8B in bf16 (tests/data, sources inside),
+with the shipped calibrated profile of the engine that measured them (as `predict --engine vllm`)."""
 
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from servecost import profiles
 from servecost.parallel import Parallel
 from servecost.roofline import Precision, decode_step_s
 
@@ -14,7 +16,9 @@ VERIFIED = PUBLIC[~PUBLIC.notes.str.contains("UNVERIFIED_GPU")]
 
 @pytest.mark.parametrize("row", [r for _, r in VERIFIED.iterrows()], ids=lambda r: f"b{r.batch}")
 def test_decode_step_within_20pct_of_public_h100(row, llama8b, h100):
-    predicted_ms = float(decode_step_s(llama8b, h100, Parallel(), Precision(), row.batch, row.context_tokens)) * 1e3
+    engine = "vllm" if row.engine.startswith("vLLM") else "sglang" if row.engine.startswith("SGLang") else "trtllm"
+    eff = profiles.shipped().get(engine, h100.id)
+    predicted_ms = float(decode_step_s(llama8b, h100, Parallel(), Precision(), row.batch, row.context_tokens, eff)) * 1e3
     assert predicted_ms == pytest.approx(row.step_ms, rel=0.20)
 
 

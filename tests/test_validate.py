@@ -23,9 +23,10 @@ def test_no_row_dropped(result):
     assert all(s["reason"] for s in result["skipped"])
 
 
-def test_disagg_rows_without_pool_sizes_are_skipped_with_that_reason(result):
-    reasons = [s["reason"] for s in result["skipped"]]
-    assert reasons.count("pool sizes not given") == 399
+def test_fewer_than_5pct_skipped_and_assumed_pools_reported_apart(result):
+    assert len(result["skipped"]) < 0.05 * result["rows"]
+    assert result["assumed"]["rows"] == 399 and "decode pool" in result["assumed"]["assumption"]
+    assert result["summary"]["tpot"]["n"] == result["predicted"] - 399
 
 
 def test_summary_shape(result):
@@ -34,9 +35,11 @@ def test_summary_shape(result):
     assert {g["by"] for g in result["groups"]} == {"hardware", "model", "engine", "mode"}
 
 
-def test_tpot_error_is_bounded_before_calibration(result):
-    """Measured, not asserted: the uncalibrated engine's TPOT median APE on 1,600 runs is ~18%."""
-    assert result["summary"]["tpot"]["median_ape"] < 0.25
+def test_in_sample_error_is_bounded(result):
+    """With the shipped profile (fitted on these runs): TPOT ~13%, TTFT ~32% median APE in-sample;
+    the cross-validated numbers are in README, from benchmarks/accuracy.py."""
+    assert result["summary"]["tpot"]["median_ape"] < 0.16
+    assert result["summary"]["ttft"]["median_ape"] < 0.40
 
 
 @pytest.mark.parametrize("hf_id, expected", [

@@ -1,63 +1,88 @@
 """Fit the few efficiency factors to measured runs: least squares on log(predicted / measured).
 
-Only physically meaningful, shared factors are fitted (fractions of peak FLOP/s and bandwidth,
-per-layer and per-step overheads); nothing per model or per row. TPOT is fitted; TTFT is left out
-until queueing behind other prefills is modelled (measured TTFT includes it).
+Only shared, physically meaningful factors are fitted (fractions of peak FLOP/s and bandwidth,
+per-layer and per-step overheads, the request overhead and the prefill-queue share); nothing per
+model or per row. One set is fitted on every run (the default) and one per engine and hardware
+generation with enough runs, starting from the default. Runs whose pool sizes had to be assumed
+(disaggregated rows without worker counts) are predicted but not fitted on.
 """
 
 from dataclasses import replace
 
 import numpy as np
-import yaml
 from scipy.optimize import least_squares
 
 from .efficiency import DEFAULT, Efficiency
 from .measured import Run
-from .validate import predict_run
+from .profiles import Profiles
+from .validate import predict_runs
 
 FITTED = {  # factor: (lower, upper) bounds
     "gemm_flops_frac": (0.2, 1.0),
-    "attn_flops_frac": (0.1, 1.0),
+    "attn_flops_frac": (0.05, 1.0),
     "mem_bw_frac": (0.3, 1.0),
-    "layer_overhead_s": (1e-7, 2e-4),
-    "step_overhead_s": (1e-6, 2e-2),
+    "layer_overhead_s": (1e-7, 3e-4),
+    "step_overhead_s": (1e-6, 3e-2),
+    "seq_overhead_s": (1e-8, 2e-4),
+    "ttft_overhead_s": (1e-4, 2.0),
+    "prefill_queue_frac": (1e-3, 1.0),
 }
+MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
+PRIOR_WEIGHT = 0.1    # per unit log-factor, relative to one run's log error (scaled by sqrt(runs))
+DEFAULT_PRIOR_WEIGHT = 0.01   # the all-runs fit moves freely from the cited starting values
 
 
-def _with(x_log: np.ndarray, base: Efficiency) -> Efficiency:
-    return replace(base, **{k: float(np.exp(v)) for k, v in zip(FITTED, x_log)})
+def _with(x_log: np.ndarray, base: Efficiency, names=tuple(FITTED)) -> Efficiency:
+    return replace(base, **{k: float(np.exp(v)) for k, v in zip(names, x_log)})
+
+
+def fittable(runs: list[Run]) -> list[Run]:
+    """Runs with finite positive measurements, mapped to the catalogue, whose pools are known."""
+    return [r for r in runs if not r.pools_assumed and r.model and r.hardware
+            and r.measured_tpot_s > 0 and r.measured_ttft_s > 0]
 
 
 def log_residuals(runs: list[Run], eff: Efficiency) -> np.ndarray:
-    """log(predicted / measured) TPOT per predictable run."""
-    out = []
-    for run in runs:
-        pred = predict_run(run, eff)
-        if not isinstance(pred, str) and run.measured_tpot_s > 0:
-            out.append(np.log(pred[1] / run.measured_tpot_s))
-    return np.array(out)
+    """log(predicted / measured) of TPOT then TTFT for every predictable run (0 where not predictable,
+    so the vector keeps its length while the factors move)."""
+    preds = predict_runs(runs, Profiles(default=eff))
+    tpot = [np.log(p[1] / r.measured_tpot_s) if not isinstance(p, str) else 0.0 for r, p in zip(runs, preds)]
+    ttft = [np.log(p[0] / r.measured_ttft_s) if not isinstance(p, str) else 0.0 for r, p in zip(runs, preds)]
+    out = np.array(tpot + ttft)
+    return np.where(np.isfinite(out), out, 0.0)
 
 
-def fit(runs: list[Run], base: Efficiency = DEFAULT) -> tuple[Efficiency, dict]:
-    """Efficiency minimising the squared log TPOT error over `runs` (soft-L1 against outliers).
-    Runs whose measurement or base prediction is not a finite positive time are left out."""
-    runs = [r for r in runs if np.isfinite(r.measured_tpot_s) and r.measured_tpot_s > 0
-            and not isinstance(p := predict_run(r, base), str) and np.isfinite(p[1]) and p[1] > 0]
-    x0 = np.log([getattr(base, k) for k in FITTED])
-    lo, hi = np.log([b[0] for b in FITTED.values()]), np.log([b[1] for b in FITTED.values()])
-    x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
-    result = least_squares(lambda x: log_residuals(runs, _with(x, base)), x0, bounds=(lo, hi),
-                           loss="soft_l1", f_scale=0.2, diff_step=0.02, max_nfev=60)
-    eff = _with(result.x, base)
-    before, after = log_residuals(runs, base), log_residuals(runs, eff)
-    stats = {"runs": int(after.size),
-             "tpot_median_ape_before": float(np.median(np.abs(np.expm1(before)))),
-             "tpot_median_ape_after": float(np.median(np.abs(np.expm1(after)))),
-             "evaluations": int(result.nfev)}
-    return eff, stats
+def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
+        names: tuple[str, ...] = tuple(FITTED)) -> Efficiency:
+    """Efficiency minimising squared log TPOT and TTFT errors over `runs` (soft-L1 against outliers),
+    plus a prior that pulls each factor's log towards `base` (a maximum a-posteriori fit): a factor
+    moves only as far as many runs ask it to."""
+    runs = fittable(runs)
+    if not runs:
+        return base
+    bounds = np.log([FITTED[k] for k in names]).T
+    x0 = np.clip(np.log([getattr(base, k) for k in names]), bounds[0] + 1e-6, bounds[1] - 1e-6)
+    weight = prior_weight * np.sqrt(len(runs))
+
+    def residuals(x):
+        return np.concatenate([log_residuals(runs, _with(x, base, names)), weight * (x - x0)])
+
+    result = least_squares(residuals, x0, bounds=(bounds[0], bounds[1]), loss="soft_l1", f_scale=0.25,
+                           diff_step=0.02, max_nfev=200)
+    return _with(result.x, base, names)
 
 
-def write_profile(eff: Efficiency, stats: dict, path: str) -> None:
-    """Profile YAML readable by --profile: the factors under `default`, and how they were fitted."""
-    with open(path, "w") as fh:
-        yaml.safe_dump({"default": eff.as_dict(), "fit": stats}, fh, sort_keys=False)
+def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None = None) -> Profiles:
+    """A default fitted on all runs (weakly pulled towards the cited defaults), then one set per
+    serving engine with >= MIN_GROUP_RUNS runs, pulled towards that default.
+
+    Sets per engine *and* hardware generation were tried and over-fit: leave-one-model-out error
+    rose (benchmarks/accuracy.py, README), so a generation shares its engine's factors; the
+    generation enters through each chip's own peak FLOP/s, bandwidth and links."""
+    default = fit(runs, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
+    by_engine: dict[str, list[Run]] = {}
+    for run in fittable(runs):
+        by_engine.setdefault(run.engine, []).append(run)
+    groups = {engine: fit(members, default) for engine, members in sorted(by_engine.items())
+              if len(members) >= MIN_GROUP_RUNS}
+    return Profiles(default=default, groups=groups, meta=meta or {})

@@ -1,6 +1,7 @@
 """Command line: a thin wrapper that parses, validates (schema.py), calls the core and prints."""
 
 import sys
+from pathlib import Path
 from enum import Enum
 from typing import Optional
 
@@ -29,10 +30,20 @@ class Pricing(str, Enum):
     cloud = "cloud"
 
 
-def _efficiency(profile: Optional[str]):
-    """The efficiency factors: a --profile YAML when given, else the cited defaults."""
-    from .efficiency import DEFAULT, load_profile
-    return load_profile(profile) if profile else DEFAULT
+def _profiles(profile: Optional[str]):
+    """Efficiency profiles: a --profile YAML when given, else the fit shipped in the package."""
+    from . import profiles
+    return profiles.load(profile) if profile else profiles.shipped()
+
+
+def _engine(name: str) -> str:
+    """Validated engine name ('' for the all-engine default)."""
+    from .errors import InputError, suggest
+    from .profiles import ENGINES
+    key = name.strip().lower()
+    if key and key not in ENGINES:
+        raise InputError(f"engine={name!r} is not known; use one of {', '.join(ENGINES)}{suggest(key, ENGINES)}")
+    return key
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -50,6 +61,8 @@ def plan(
     weight_dtype: str = typer.Option("", help="Weight dtype (bf16, fp8, nvfp4, mxfp4, int4); default native."),
     expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply (trtllm, vllm, sglang); "
+                                        "default: the all-engine fit."),
     pricing: Pricing = typer.Option(Pricing.own, help="own: buy and run the hardware; cloud: rent per chip-hour."),
     lifetime_years: float = typer.Option(3.0, help="Hardware depreciation period."),
     cost_of_capital: float = typer.Option(0.08, help="Annual cost of capital (fraction)."),
@@ -71,9 +84,8 @@ def plan(
                         other_opex=other_opex).to_core()
     sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
                   output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
-                  expert_dtype=expert_dtype, kv_dtype=kv_dtype)
-    eff = _efficiency(profile)
-    result = run_plan(sc, a, eff)
+                  expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine))
+    result = run_plan(sc, a, _profiles(profile))
     report.emit(report.plan_output(result, format.value), format.value)
 
 
@@ -92,6 +104,7 @@ def predict(
     weight_dtype: str = typer.Option("", help="Weight dtype; default native."),
     expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply (trtllm, vllm, sglang)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
@@ -106,7 +119,7 @@ def predict(
     prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                                      kv_dtype=kv_dtype))
     par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
-    eff = _efficiency(profile)
+    eff = _profiles(profile).get(_engine(engine), hw.id)
     out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
     report.emit(report.record_output(out, format.value), format.value)
 
@@ -118,16 +131,11 @@ def validate(
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
-    from rich.progress import Progress
-
     from .measured import read_aic_csv
     from .validate import validate as run_validate
 
     runs = read_aic_csv(file)
-    eff = _efficiency(profile)
-    with Progress(transient=True, disable=format != Format.table or not sys.stderr.isatty()) as bar:
-        task = bar.add_task("predicting", total=len(runs))
-        result = run_validate(runs, eff, progress=lambda: bar.advance(task))
+    result = run_validate(runs, _profiles(profile))
     report.emit(report.validate_output(result, format.value), format.value)
 
 
@@ -136,14 +144,27 @@ def calibrate(
     files: list[str] = typer.Argument(..., help="Measured runs (calibration CSV format)."),
     output: str = typer.Option("profile.yaml", "-o", "--output", help="Profile YAML to write (use with --profile)."),
 ):
-    """Fit the efficiency factors to measured TPOT (least squares on log error) and write a profile."""
-    from .calibrate import fit, write_profile
+    """Fit the efficiency factors (all engines, then per engine) to measured TTFT and TPOT by least
+    squares on log error, and write a profile YAML."""
+    from . import profiles
+    from .calibrate import fit_profiles
     from .measured import read_aic_csv
+    from .validate import validate as run_validate
 
     runs = [run for f in files for run in read_aic_csv(f)]
-    eff, stats = fit(runs)
-    write_profile(eff, stats, output)
-    report.emit(report.record_output(eff.as_dict() | stats | {"profile": output}, "table"), "table")
+    from datetime import date
+
+    from . import __version__
+    meta = {"format": 1, "servecost": __version__, "fitted": date.today().isoformat(),
+            "fitted_on": [Path(f).name for f in files], "runs": len(runs),
+            "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT; "
+                      "default on all runs, then one set per engine (servecost.calibrate)"}
+    fitted = fit_profiles(runs, meta=meta)
+    profiles.write(fitted, output)
+    summary = run_validate(runs, fitted)["summary"]
+    rows = {f"{metric} median APE (in-sample)": f"{s['median_ape']:.1%}" for metric, s in summary.items()}
+    report.emit(report.record_output({"profile": output, "groups": ", ".join(fitted.groups) or "-"} | rows,
+                                     "table"), "table")
 
 
 @app.command("models")

@@ -1,13 +1,11 @@
 """Achieved fractions of peak and fixed overheads: the few factors calibration fits.
 
-Defaults come from public measurements (cited per field); `servecost calibrate` refits them to
-measured serving runs, and a profile YAML overrides them.
+Defaults come from public measurements (cited per field). `servecost calibrate` refits them per
+engine and hardware generation to measured serving runs (profiles.py); the package ships such a
+fit (data/profiles.yaml), and --profile applies a user's own.
 """
 
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
-
-import yaml
 
 from .errors import InputError
 
@@ -30,6 +28,12 @@ class Efficiency:
     layer_overhead_s: float = 25e-6
     # Scheduler, sampling and host work per engine step.
     step_overhead_s: float = 0.5e-3
+    # Host work per running sequence per step (scheduling, sampling, detokenisation), per DP rank.
+    seq_overhead_s: float = 10e-6
+    # Fixed cost of a request before its prefill: HTTP, tokenisation, scheduling (serving.py).
+    ttft_overhead_s: float = 0.03
+    # Share of the other running requests' prefills a new prompt waits behind (serving.py).
+    prefill_queue_frac: float = 0.1
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -40,6 +44,8 @@ DEFAULT = Efficiency()
 
 def from_dict(values: dict, source: str = "profile") -> Efficiency:
     """Efficiency from a mapping; unknown keys or non-positive values raise InputError."""
+    if not isinstance(values, dict):
+        raise InputError(f"{source}: expected a mapping of factor names to numbers")
     known = {f.name for f in fields(Efficiency)}
     for key, value in values.items():
         if key not in known:
@@ -47,16 +53,3 @@ def from_dict(values: dict, source: str = "profile") -> Efficiency:
         if not isinstance(value, (int, float)) or value <= 0:
             raise InputError(f"{source}: {key}={value!r} must be a positive number")
     return replace(DEFAULT, **{k: float(v) for k, v in values.items()})
-
-
-def load_profile(path: str | Path) -> Efficiency:
-    """Read an efficiency profile YAML: a mapping of factor names to values (or {'default': {...}})."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"profile={str(path)!r}: no such file; write one with `servecost calibrate`") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"profile={str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict):
-        raise InputError(f"profile={str(path)!r} must be a mapping of factor names to numbers")
-    return from_dict(data.get("default", data), source=f"profile {path}")

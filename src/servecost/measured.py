@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import hardware, models
@@ -40,9 +41,11 @@ class Run:
     moe_tp: int
     weight_dtype: str          # "" = native
     expert_dtype: str
+    kv_dtype: str
     measured_ttft_s: float
     measured_tpot_s: float
     pools: dict                # disagg: per-pool parallelism and worker counts (None when not given)
+    pools_assumed: bool = False  # disagg run whose worker counts the file does not give
     source_model: str = ""
     source_system: str = ""
 
@@ -67,6 +70,30 @@ def _int(value, default: int = 1) -> int:
 
 def _quant(value) -> str:
     return "" if pd.isna(value) else QUANT.get(str(value).lower(), str(value).lower())
+
+
+def _concurrency_from_batches(row) -> float:
+    """Requests in flight when the source names none: the aggregated batch, or decode batch x workers."""
+    for value in (row.get("batch_size"), row.get("decode_batch_size", np.nan) * row.get("decode_num_workers", np.nan)):
+        if not pd.isna(value) and value > 0:
+            return float(value)
+    return 0.0
+
+
+def _attention_dp(row) -> int:
+    """Attention data-parallel degree; where the file leaves it empty, the MoE layout implies it:
+    experts span moe_tp x moe_ep chips, attention tp x dp of the same chips."""
+    if not pd.isna(row.get("attention_dp_size")):
+        return _int(row.get("attention_dp_size"))
+    moe_chips, tp = _int(row.get("moe_tp_size")) * _int(row.get("moe_ep_size")), _int(row.get("tp_size"))
+    return moe_chips // tp if moe_chips > tp and moe_chips % tp == 0 else 1
+
+
+def _kv_dtype(engine: str, weight_dtype: str) -> str:
+    """The file gives no KV dtype. Assumed: runs with fp8/fp4 weights also keep an fp8 KV cache (NVIDIA's
+    quantised checkpoints carry kv_cache_quant_algo FP8); bf16 runs keep bf16. The measured runs
+    support it: with bf16 KV several fp8 runs would not fit their concurrency, yet ran without queueing."""
+    return "fp8" if weight_dtype in ("fp8", "nvfp4") else "bf16"
 
 
 def _pools(row) -> dict | None:
@@ -96,16 +123,18 @@ def read_aic_csv(path: str | Path) -> list[Run]:
     runs = []
     for _, row in df.iterrows():
         conc = re.search(r"silicon_concurrency=(\d+)", str(row.get("silicon_data_source", "")))
-        concurrency = float(conc.group(1)) if conc else float(row.get("batch_size") or 0)
+        concurrency = float(conc.group(1)) if conc else _concurrency_from_batches(row)
         system = str(row["system"]).lower()
         runs.append(Run(
             id=str(row["id"]), model=catalogue_model(str(row["model_path"])),
             hardware=SYSTEMS.get(system, system if system in hardware.catalogue() else None),
             engine=str(row["backend"]), mode=str(row["mode"]), input_tokens=int(row["isl"]),
             output_tokens=int(row["osl"]), concurrency=concurrency,
-            tp=_int(row.get("tp_size")), pp=_int(row.get("pp_size")), dp_attn=_int(row.get("attention_dp_size")),
+            tp=_int(row.get("tp_size")), pp=_int(row.get("pp_size")), dp_attn=_attention_dp(row),
             ep=_int(row.get("moe_ep_size")), moe_tp=_int(row.get("moe_tp_size")),
             weight_dtype=_quant(row.get("gemm_quant_mode")), expert_dtype=_quant(row.get("moe_quant_mode")),
+            kv_dtype=_kv_dtype(str(row["backend"]), _quant(row.get("gemm_quant_mode"))),
             measured_ttft_s=float(row["silicon_ttft_ms"]) * MS, measured_tpot_s=float(row["silicon_tpot_ms"]) * MS,
-            pools=_pools(row), source_model=str(row["model_path"]), source_system=system))
+            pools=_pools(row), pools_assumed=row["mode"] == "disagg" and pd.isna(row.get("decode_num_workers")),
+            source_model=str(row["model_path"]), source_system=system))
     return runs

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import economics, hardware, memory, models
+from .bands import cost_band, rate_band, time_band
 from .economics import Assumptions
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
 from .models import ModelSpec
 from .params import active_params, total_params
 from .roofline import Precision
+from .profiles import Profiles, shipped
 from .search import Points, evaluate
 from .units import GB
 
@@ -32,6 +34,7 @@ class Scenario:
     weight_dtype: str = ""            # empty: the model's native dtypes
     expert_dtype: str = ""
     kv_dtype: str = "bf16"
+    engine: str = ""                  # serving engine whose calibrated factors apply; empty: all-engine default
 
 
 @dataclass
@@ -68,12 +71,16 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, prec: Precision,
         "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
         "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
         "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
+        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"), "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot"),
+        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i])),
+        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i])),
         "chip_power_w": power_w,
         "power_mw": float(economics.facility_mw(chips, power_w, a)),
         "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
         "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
         "usd_per_hour": usd_per_hour,
-        "usd_per_mtok_output": float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a)),
+        "usd_per_mtok_output": (usd_mtok := float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a))),
+        "usd_per_mtok_output_band": cost_band(usd_mtok),
         "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour, sc.users)),
         "cost_breakdown_usd_per_hour": economics.cost_breakdown(hw, chips, power_w, a),
     }
@@ -110,14 +117,18 @@ def model_summary(m: ModelSpec) -> dict:
             "weight_gb": memory.weight_bytes(m, m.weight_dtype, m.expert_dtype) / GB}
 
 
-def plan(sc: Scenario, a: Assumptions = Assumptions(), eff: Efficiency = DEFAULT, progress=None) -> PlanResult:
+def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None = None,
+         progress=None) -> PlanResult:
     """Cheapest feasible deployment per accelerator, sorted by $/Mtok; the rest with the reason."""
+    profiles = profiles or shipped()
     m = models.get(sc.model)
     hws = [hardware.get(h) for h in sc.hardware] if sc.hardware else list(hardware.catalogue().values())
-    result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]},
-                        model=model_summary(m), assumptions=a.as_dict() | {"efficiency": eff.as_dict()})
+    efficiency = {hw.id: profiles.get(sc.engine, hw.id) for hw in hws}
+    result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
+                        assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",
+                                                   "efficiency": efficiency[hws[0].id].as_dict()})
     for hw in hws:
-        option, why_not = plan_one(m, hw, sc, a, eff)
+        option, why_not = plan_one(m, hw, sc, a, efficiency[hw.id])
         (result.options.append(option) if option else result.infeasible.append(why_not))
         if progress:
             progress(hw.id)

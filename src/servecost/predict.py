@@ -1,6 +1,7 @@
 """`servecost predict`: one decode or prefill step of a model on a chip, for checking the engine."""
 
 from . import memory
+from .bands import rate_band, time_band
 from .efficiency import DEFAULT, Efficiency
 from .errors import InputError
 from .hardware import Accelerator
@@ -42,10 +43,12 @@ def predict(m: ModelSpec, hw: Accelerator, prec: Precision, par: Parallel, phase
            "weight_gb_per_chip": weights / GB, "kv_gb_per_chip": kv / GB}
     if phase == "decode":
         step = float(decode_step_s(m, hw, par, prec, batch, context_tokens, eff))
-        return out | {"context": context_tokens, "step_s": step, "tokens_per_s": batch / step,
+        return out | {"context": context_tokens, "step_s": step, "step_s_band": time_band(step, "tpot"),
+                      "tokens_per_s": batch / step, "tokens_per_s_band": rate_band(batch / step),
                       "tokens_per_s_per_user": 1 / step}
     time = float(prefill_s(m, hw, par, prec, batch, seq_tokens, eff))
-    return out | {"seq": seq_tokens, "time_s": time, "tokens_per_s": batch * seq_tokens / time}
+    return out | {"seq": seq_tokens, "time_s": time, "time_s_band": time_band(time, "ttft"),
+                  "tokens_per_s": batch * seq_tokens / time}
 
 
 def default_parallel(m: ModelSpec, hw: Accelerator, prec: Precision, tp, pp, ep, dp_attn) -> Parallel:

@@ -39,6 +39,10 @@ def _money(x: float) -> str:
     return f"${x:,.2f}"
 
 
+def _band(band: list[float], fmt: str) -> str:
+    return f"[dim]({fmt.format(band[0])}-{fmt.format(band[1])})[/dim]"
+
+
 def plan_output(result, fmt: str):
     data = result.as_dict()
     if fmt == "json":
@@ -58,14 +62,17 @@ def plan_output(result, fmt: str):
     for o in data["options"]:
         t.add_row(o["hardware"], f"{o['chips']:,}", str(o["chips_per_replica"]),
                   f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", str(o["batch_per_replica"]),
-                  f"{o['tokens_per_s_per_user']:,.1f}", f"{o['ttft_s']:.2f}",
+                  f"{o['tokens_per_s_per_user']:,.1f} {_band(o['tokens_per_s_per_user_band'], '{:,.0f}')}",
+                  f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
                   f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
-                  _money(o["usd_per_hour"]), f"${o['usd_per_mtok_output']:,.3f}", f"${o['usd_per_user_month']:,.2f}")
+                  _money(o["usd_per_hour"]),
+                  f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}", f"${o['usd_per_user_month']:,.2f}")
     for r in data["infeasible"]:
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
-    t.caption = ("assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
+    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
+                 "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items()))
     t.caption_justify = "left"
     return t
@@ -78,7 +85,10 @@ def record_output(record: dict, fmt: str):
         return _csv([record])
     t = Table(show_header=False)
     for k, v in record.items():
-        t.add_row(k, f"{v:,.6g}" if isinstance(v, float) else str(v))
+        if isinstance(v, list) and all(isinstance(x, float) for x in v):
+            t.add_row(k, " - ".join(f"{x:,.6g}" for x in v) + ("  (90%)" if k.endswith("_band") else ""))
+        else:
+            t.add_row(k, f"{v:,.6g}" if isinstance(v, float) else str(v))
     return t
 
 
@@ -168,7 +178,12 @@ def validate_output(result: dict, fmt: str):
     for g in rows:
         t.add_row(f"{g['by']}={g['value']}" if g["value"] != "" else "all", g["metric"], str(g["n"]),
                   _pct(g["median_ape"]), _pct(g["mape"]), _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
+    for metric, g in result.get("assumed", {}).get("summary", {}).items():
+        t.add_row("pool sizes assumed", metric, str(g["n"]), _pct(g["median_ape"]), _pct(g["mape"]),
+                  _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
     reasons = Counter(s["reason"] for s in result["skipped"])
-    t.caption = "skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.items()) if reasons else "skipped: none"
+    t.caption = ("skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.items()) if reasons else "skipped: none") \
+        + (f"\npool sizes assumed for {result['assumed']['rows']} runs: {result['assumed']['assumption']}"
+           if result.get("assumed", {}).get("rows") else "")
     t.caption_justify = "left"
     return t

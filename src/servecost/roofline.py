@@ -3,7 +3,7 @@
 Per chip of one pipeline stage, every operator class is a roofline:
     t_op = max(FLOPs / (C_peak * eff_flops), bytes / (W_mem * eff_bw))
     t_stage = sum_op t_op + t_comm + (L / pp) * t_layer_overhead
-    t_step  = pp * (t_stage(B / pp) + t_handoff) + t_step_overhead
+    t_step  = pp * (t_stage(B / pp) + t_handoff) + t_step_overhead + t_seq_overhead * B / dp_attn
 (How to Scale Your Model, "Transformer inference"; LLM-Viewer, Yuan et al. 2024.)
 With pp stages a batch of B runs as pp micro-batches of B/pp, so each token still passes all stages.
 All functions take scalars or broadcasting numpy arrays (batch, context, parallelism).
@@ -222,7 +222,9 @@ def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_s
     t_compute = compute_s(work, hw, prec, eff)
     t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
     passes = pp if pipelined else 1.0   # micro-batches each stage runs per step
-    t_step = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff)) + eff.step_overhead_s
+    seqs_per_rank = (np.asarray(decode_seqs) + np.asarray(prefill_seqs)) / np.asarray(par.dp_attn, dtype=float)
+    t_host = eff.step_overhead_s + eff.seq_overhead_s * seqs_per_rank   # scheduling, sampling, detokenising
+    t_step = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff)) + t_host
     flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops)
     mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes)
     return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * hw.mem_bytes_per_s))

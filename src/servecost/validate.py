@@ -2,20 +2,42 @@
 
 Errors are absolute percentage errors, APE = |predicted / measured - 1|, summarised as the median
 (median_ape), the mean (mape) and the 90th percentile (p90_ape), overall and per group. A run the
-engine cannot predict is listed as skipped with the reason, never dropped.
+engine cannot predict is listed as skipped with the reason, never dropped. Aggregated runs that
+share model, chip, dtypes and engine are predicted in one vectorised call.
 """
+
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 
-from . import hardware, models
-from .efficiency import DEFAULT, Efficiency
+from . import hardware, memory, models
 from .measured import Run
 from .parallel import Parallel
+from .profiles import Profiles, shipped
 from .roofline import Precision, decode_step_s, prefill_s
 from .serving import aggregated
 
 GROUP_BY = ("hardware", "model", "engine", "mode")
+ASSUMED_POOLS = ("disaggregated runs without worker counts: the decode pool is as few workers as hold the "
+                 "concurrency in their KV caches, the prefill pool as many workers")
+
+
+def _why_not(run: Run) -> str | None:
+    """The reason `run` cannot be predicted, or None."""
+    if run.model is None:
+        return f"model {run.source_model!r} is not in the catalogue"
+    if run.hardware is None:
+        return f"system {run.source_system!r} is not in the catalogue"
+    if not run.concurrency > 0:
+        return "concurrency not given"
+    if run.mode == "agg" and models.get(run.model).is_moe and run.moe_tp * run.ep != run.tp * run.dp_attn:
+        return f"moe_tp x moe_ep = {run.moe_tp * run.ep} differs from tp x attention_dp = {run.tp * run.dp_attn}"
+    return None
+
+
+def _precision(run: Run) -> Precision:
+    return Precision.resolve(models.get(run.model), run.weight_dtype, run.expert_dtype, run.kv_dtype)
 
 
 def _pool_parallel(pool: dict) -> Parallel:
@@ -24,36 +46,56 @@ def _pool_parallel(pool: dict) -> Parallel:
     return Parallel(tp=get("tp_size"), pp=get("pp_size"), dp_attn=get("attention_dp_size"), ep=get("moe_ep_size"))
 
 
-def predict_run(run: Run, eff: Efficiency = DEFAULT) -> tuple[float, float] | str:
-    """(ttft_s, tpot_s) predicted for `run`, or the reason it cannot be predicted."""
-    if run.model is None:
-        return f"model {run.source_model!r} is not in the catalogue"
-    if run.hardware is None:
-        return f"system {run.source_system!r} is not in the catalogue"
-    m, hw = models.get(run.model), hardware.get(run.hardware)
-    prec = Precision.resolve(m, run.weight_dtype, run.expert_dtype)
-    if run.mode == "disagg":
-        return _predict_disagg(run, m, hw, prec, eff)
-    if run.concurrency <= 0:
-        return "concurrency not given"
-    par = Parallel(tp=run.tp, pp=run.pp, dp_attn=run.dp_attn, ep=run.ep)
-    if m.is_moe and run.moe_tp * run.ep != run.tp * run.dp_attn:
-        return f"moe_tp x moe_ep = {run.moe_tp * run.ep} differs from tp x attention_dp = {run.tp * run.dp_attn}"
-    sp = aggregated(m, hw, par, prec, run.concurrency, run.input_tokens, run.output_tokens, eff)
-    return float(sp.ttft_s), float(sp.tpot_s)
-
-
-def _predict_disagg(run: Run, m, hw, prec, eff):
-    pools = run.pools or {}
-    pre, dec = pools.get("prefill", {}), pools.get("decode", {})
-    if not (pre.get("num_workers") and dec.get("num_workers")):
-        return "pool sizes not given"
+def _predict_disagg(run: Run, eff) -> tuple[float, float]:
+    """Separate prefill and decode pools. TPOT is a pure decode step at the decode workers' batch; TTFT
+    is the request overhead, the prompt's prefill with its share of the queue (as in serving.py),
+    its KV sent to the decode pool over the scale-out network, and one decode step. Where the file
+    gives no worker counts (run.pools_assumed) the decode pool is assumed to be as few workers as
+    hold the concurrency in their KV caches, and the prefill pool as many workers."""
+    m, hw, prec = models.get(run.model), hardware.get(run.hardware), _precision(run)
+    pre, dec = run.pools["prefill"], run.pools["decode"]
     decode_par, prefill_par = _pool_parallel(dec), _pool_parallel(pre)
-    batch = run.concurrency / dec["num_workers"]
-    tpot = float(decode_step_s(m, hw, decode_par, prec, batch, run.input_tokens + run.output_tokens / 2, eff))
-    ttft = float(prefill_s(m, hw, prefill_par, prec, pre.get("batch_size") or 1, run.input_tokens, eff,
-                           spread_over_dp=False)) + tpot
-    return ttft, tpot
+    context = run.input_tokens + run.output_tokens / 2
+    if run.pools_assumed:
+        slots = float(memory.max_batch(m, hw.mem_bytes, decode_par, context, prec.weight, prec.expert, prec.kv))
+        workers = max(1.0, np.ceil(run.concurrency / max(slots, 1.0)))
+    else:
+        workers = dec["num_workers"]
+    tpot = float(decode_step_s(m, hw, decode_par, prec, run.concurrency / workers, context, eff))
+    kv_transfer_s = float(memory.kv_bytes_per_seq(m, run.input_tokens, prec.kv)) / (
+        hw.scaleout_bytes_per_s * eff.link_bw_frac * int(prefill_par.chips))
+    lone = float(prefill_s(m, hw, prefill_par, prec, 1.0, run.input_tokens, eff, spread_over_dp=False))
+    prefill_workers = pre.get("num_workers") or workers   # assumed: as many prefill as decode workers
+    wave = float(prefill_s(m, hw, prefill_par, prec, run.concurrency / prefill_workers, run.input_tokens, eff))
+    prefill = lone + eff.prefill_queue_frac * max(wave - lone, 0.0)
+    return eff.ttft_overhead_s + prefill + kv_transfer_s + tpot, tpot
+
+
+def predict_runs(runs: list[Run], profiles: Profiles | None = None) -> list[tuple[float, float] | str]:
+    """(ttft_s, tpot_s) per run, or the reason it cannot be predicted, in the order of `runs`."""
+    profiles = profiles or shipped()
+    out: list = [None] * len(runs)
+    batches = defaultdict(list)
+    for i, run in enumerate(runs):
+        why = _why_not(run)
+        if why:
+            out[i] = why
+        elif run.mode == "disagg":
+            out[i] = _predict_disagg(run, profiles.get(run.engine, run.hardware))
+        else:
+            batches[(run.model, run.hardware, run.weight_dtype, run.expert_dtype, run.kv_dtype, run.engine)].append(i)
+    for (model_id, hw_id, *_, engine), idx in batches.items():
+        group = [runs[i] for i in idx]
+
+        def col(name):
+            return np.array([getattr(r, name) for r in group], dtype=float)
+
+        par = Parallel(tp=col("tp"), pp=col("pp"), dp_attn=col("dp_attn"), ep=col("ep"))
+        sp = aggregated(models.get(model_id), hardware.get(hw_id), par, _precision(group[0]), col("concurrency"),
+                        col("input_tokens"), col("output_tokens"), profiles.get(engine, hw_id))
+        for j, i in enumerate(idx):
+            out[i] = (float(sp.ttft_s[j]), float(sp.tpot_s[j]))
+    return out
 
 
 def _ape_summary(df: pd.DataFrame, metric: str) -> dict:
@@ -64,34 +106,50 @@ def _ape_summary(df: pd.DataFrame, metric: str) -> dict:
             "p90_ape": float(np.percentile(ape, 90)), "median_signed_error": float(df[f"{metric}_error"].median())}
 
 
-def validate(runs: list[Run], eff: Efficiency = DEFAULT, progress=None) -> dict:
-    """Predict every run; return rows, skipped runs with reasons, summary and per-group errors."""
-    results, skipped = [], []
-    for run in runs:
-        out = predict_run(run, eff)
-        if progress:
-            progress()
-        if isinstance(out, str):
-            skipped.append({"id": run.id, "reason": out})
+def errors_frame(runs: list[Run], predictions: list) -> pd.DataFrame:
+    """One row per predicted run: configuration, measured and predicted times, signed and absolute errors."""
+    rows = []
+    for run, pred in zip(runs, predictions):
+        if isinstance(pred, str):
             continue
-        ttft, tpot = out
-        results.append({"id": run.id, "hardware": run.hardware, "model": run.model, "engine": run.engine,
-                        "mode": run.mode, "isl": run.input_tokens, "osl": run.output_tokens,
-                        "concurrency": run.concurrency, "tp": run.tp, "pp": run.pp, "dp_attn": run.dp_attn,
-                        "ep": run.ep, "measured_ttft_s": run.measured_ttft_s, "predicted_ttft_s": ttft,
-                        "measured_tpot_s": run.measured_tpot_s, "predicted_tpot_s": tpot})
-    df = pd.DataFrame(results)
-    summary, groups = {}, []
-    if not df.empty:
-        for metric in ("ttft", "tpot"):
+        rows.append({"id": run.id, "hardware": run.hardware, "model": run.model, "engine": run.engine,
+                     "mode": run.mode, "assumed_pools": run.mode == "disagg" and bool(run.pools_assumed),
+                     "isl": run.input_tokens, "osl": run.output_tokens, "concurrency": run.concurrency,
+                     "tp": run.tp, "pp": run.pp, "dp_attn": run.dp_attn, "ep": run.ep,
+                     "measured_ttft_s": run.measured_ttft_s, "predicted_ttft_s": pred[0],
+                     "measured_tpot_s": run.measured_tpot_s, "predicted_tpot_s": pred[1]})
+    df = pd.DataFrame(rows)
+    for metric in ("ttft", "tpot"):
+        if not df.empty:
             df[f"{metric}_error"] = df[f"predicted_{metric}_s"] / df[f"measured_{metric}_s"] - 1
             df[f"{metric}_ape"] = df[f"{metric}_error"].abs()
-            summary[metric] = _ape_summary(df, metric)
-        for key in GROUP_BY:
-            for value, part in df.groupby(key):
-                for metric in ("ttft", "tpot"):
-                    groups.append({"by": key, "value": value, "metric": metric} | _ape_summary(part, metric))
-    return {"rows": len(runs), "predicted": len(results), "skipped": skipped, "summary": summary,
-            "groups": groups, "results": df.to_dict(orient="records") if not df.empty else [],
-            "efficiency": eff.as_dict()}
+    return df
 
+
+def summarise(df: pd.DataFrame) -> tuple[dict, list]:
+    """Overall and per-group error summaries of an errors_frame."""
+    summary, groups = {}, []
+    if df.empty:
+        return summary, groups
+    for metric in ("ttft", "tpot"):
+        summary[metric] = _ape_summary(df, metric)
+    for key in GROUP_BY:
+        for value, part in df.groupby(key):
+            for metric in ("ttft", "tpot"):
+                groups.append({"by": key, "value": value, "metric": metric} | _ape_summary(part, metric))
+    return summary, groups
+
+
+def validate(runs: list[Run], profiles: Profiles | None = None) -> dict:
+    """Predict every run; return rows, skipped runs with reasons, summary and per-group errors.
+    Runs whose pool sizes were assumed (see _predict_disagg) are summarised apart, under `assumed`."""
+    predictions = predict_runs(runs, profiles)
+    skipped = [{"id": r.id, "reason": p} for r, p in zip(runs, predictions) if isinstance(p, str)]
+    df = errors_frame(runs, predictions)
+    measured = df[~df.assumed_pools] if not df.empty else df
+    summary, groups = summarise(measured)
+    assumed = summarise(df[df.assumed_pools])[0] if not df.empty and df.assumed_pools.any() else {}
+    return {"rows": len(runs), "predicted": len(runs) - len(skipped), "skipped": skipped, "summary": summary,
+            "groups": groups, "assumed": {"rows": int(df.assumed_pools.sum()) if not df.empty else 0,
+                                          "assumption": ASSUMED_POOLS, "summary": assumed},
+            "results": df.to_dict(orient="records") if not df.empty else []}

@@ -1,0 +1,80 @@
+"""Efficiency profiles per serving engine and hardware generation, and how a prediction picks one.
+
+A profile file (YAML) holds a `default` set of factors and, under `profiles`, sets keyed by engine
+(`trtllm`) or by engine and hardware generation (`trtllm/hopper`). A prediction uses the most
+specific set that matches, else the default: the default is fitted on every measured run, so chips and engines
+without measurements of their own (TPUs, Trainium, Cerebras, ...) get factors learnt across all.
+"""
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .efficiency import DEFAULT, Efficiency, from_dict
+from .errors import InputError
+
+# Chips that share an architecture (kernels, memory system) share calibrated factors.
+GENERATIONS = {"a100-sxm": "ampere", "h100-sxm": "hopper", "h200-sxm": "hopper", "b200": "blackwell",
+               "gb200-nvl72": "blackwell", "b300": "blackwell", "gb300-nvl72": "blackwell", "mi300x": "cdna3",
+               "mi325x": "cdna3", "mi355x": "cdna4"}
+ENGINES = ("trtllm", "vllm", "sglang")
+
+
+def generation(hardware_id: str) -> str:
+    return GENERATIONS.get(hardware_id, hardware_id)
+
+
+@dataclass(frozen=True)
+class Profiles:
+    default: Efficiency = DEFAULT
+    groups: dict = field(default_factory=dict)      # "engine" or "engine/generation" -> Efficiency
+    meta: dict = field(default_factory=dict)
+
+    def get(self, engine: str | None, hardware_id: str) -> Efficiency:
+        """The factors for `engine` on `hardware_id`'s generation, else for `engine`, else the default."""
+        return self.groups.get(f"{engine}/{generation(hardware_id)}", self.groups.get(engine or "", self.default))
+
+    def as_dict(self) -> dict:
+        return {**self.meta, "default": self.default.as_dict(),
+                "profiles": {k: v.as_dict() for k, v in sorted(self.groups.items())}}
+
+
+def from_mapping(data: dict, source: str) -> Profiles:
+    """Profiles from a parsed YAML mapping; a bare mapping of factors is a default-only profile."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source} must be a mapping of factor names to numbers")
+    if "default" not in data and "profiles" not in data:
+        return Profiles(default=from_dict(data, source))
+    groups = data.get("profiles") or {}
+    if not isinstance(groups, dict):
+        raise InputError(f"{source}: 'profiles' must map 'engine' or 'engine/generation' to factors")
+    meta = {k: v for k, v in data.items() if k not in ("default", "profiles")}
+    return Profiles(default=from_dict(data.get("default") or {}, f"{source} default"),
+                    groups={k: from_dict(v, f"{source} profiles.{k}") for k, v in groups.items()}, meta=meta)
+
+
+def load(path: str | Path) -> Profiles:
+    """Read a profile YAML written by `servecost calibrate` (or a bare mapping of factors)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"profile={str(path)!r}: no such file; write one with `servecost calibrate`") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"profile={str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return from_mapping(data, f"profile {path}")
+
+
+@cache
+def shipped() -> Profiles:
+    """The profiles fitted on the calibration data shipped in the package (data/profiles.yaml)."""
+    res = resources.files("servecost").joinpath("data/profiles.yaml")
+    if not res.is_file():
+        return Profiles()
+    return from_mapping(yaml.safe_load(res.read_text()), "data/profiles.yaml")
+
+
+def write(profiles: Profiles, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(profiles.as_dict(), sort_keys=False))
