@@ -11,7 +11,7 @@ from importlib import resources
 import yaml
 
 from servecost.crossval import held_out_errors, summary
-from servecost.measured import read_aic_csv
+from servecost.readers import read_aic_csv
 
 CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
 

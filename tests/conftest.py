@@ -27,4 +27,5 @@ def kimi():
 def ideal():
     """Peak rates, perfect overlap (max), no overheads: the textbook roofline."""
     return replace(DEFAULT, gemm_flops_frac=1.0, attn_flops_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0,
-                   overlap_p=200.0, layer_overhead_s=0.0, step_overhead_s=0.0)
+                   overlap_p=200.0, layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0,
+                   ttft_overhead_s=0.0, prefill_queue_frac=0.0)

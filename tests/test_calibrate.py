@@ -10,7 +10,7 @@ from servecost import profiles
 from servecost.calibrate import fit, fit_profiles, log_residuals
 from servecost.efficiency import DEFAULT
 from servecost.errors import InputError
-from servecost.measured import read_aic_csv
+from servecost.readers import read_aic_csv
 
 CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv"))
 

@@ -6,7 +6,8 @@ from importlib import resources
 import pytest
 
 from servecost.cli import main
-from servecost.measured import catalogue_model, read_aic_csv
+from servecost.measured import catalogue_model
+from servecost.readers import read_aic_csv
 from servecost.validate import validate
 
 CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv"))
@@ -64,7 +65,8 @@ def test_cli_json(capsys, tmp_path):
 
 def test_cli_missing_column(capsys, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("a,b\n1,2\n")
+    path.write_text("id,silicon_tpot_ms\nx,2\n")
     with pytest.raises(SystemExit) as exc:
         main(["validate", str(path)])
-    assert exc.value.code == 2 and "missing column" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "bad.csv: missing column 'model_path'" in err and len(err.splitlines()) == 1

@@ -126,32 +126,34 @@ def predict(
 
 @app.command()
 def validate(
-    file: str = typer.Argument(..., help="Measured runs: the calibration CSV format (data/calibration/README.md)."),
+    file: str = typer.Argument(..., help="Measured runs: calibration CSV, runs CSV or `vllm bench serve` JSON."),
+    hardware: Optional[str] = typer.Option(None, help="Hardware id for files that name none (vLLM JSON)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
-    from .measured import read_aic_csv
+    from .readers import read_runs
     from .validate import validate as run_validate
 
-    runs = read_aic_csv(file)
+    runs = read_runs(file, hardware)
     result = run_validate(runs, _profiles(profile))
     report.emit(report.validate_output(result, format.value), format.value)
 
 
 @app.command()
 def calibrate(
-    files: list[str] = typer.Argument(..., help="Measured runs (calibration CSV format)."),
+    files: list[str] = typer.Argument(..., help="Measured runs: calibration CSV, runs CSV or vLLM JSON files."),
+    hardware: Optional[str] = typer.Option(None, help="Hardware id for files that name none (vLLM JSON)."),
     output: str = typer.Option("profile.yaml", "-o", "--output", help="Profile YAML to write (use with --profile)."),
 ):
     """Fit the efficiency factors (all engines, then per engine) to measured TTFT and TPOT by least
     squares on log error, and write a profile YAML."""
     from . import profiles
     from .calibrate import fit_profiles
-    from .measured import read_aic_csv
+    from .readers import read_runs
     from .validate import validate as run_validate
 
-    runs = [run for f in files for run in read_aic_csv(f)]
+    runs = [run for f in files for run in read_runs(f, hardware)]
     from datetime import date
 
     from . import __version__

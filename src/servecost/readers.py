@@ -1,0 +1,239 @@
+"""Measured serving runs from files: the calibration CSV, `vllm bench serve --save-result` JSON, and
+servecost's own simple runs CSV. A malformed file raises InputError naming the file, the row (or
+record) and the column (or field)."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .measured import Run, catalogue_hardware, catalogue_model
+from .units import MS
+
+QUANT = {"fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "fp4": "nvfp4", "w4a16": "int4", "int4": "int4",
+         "mxfp4": "mxfp4", "bf16": "bf16", "float16": "bf16", "fp16": "bf16"}
+
+
+def _int(value, default: int = 1) -> int:
+    return default if pd.isna(value) or value == 0 else int(value)
+
+
+def _quant(value) -> str:
+    return "" if pd.isna(value) else QUANT.get(str(value).lower(), str(value).lower())
+
+
+def _concurrency_from_batches(row) -> float:
+    """Requests in flight when the source names none: the aggregated batch, or decode batch x workers."""
+    for value in (row.get("batch_size"), row.get("decode_batch_size", np.nan) * row.get("decode_num_workers", np.nan)):
+        if not pd.isna(value) and value > 0:
+            return float(value)
+    return 0.0
+
+
+def _attention_dp(row) -> int:
+    """Attention data-parallel degree; where the file leaves it empty, the MoE layout implies it:
+    experts span moe_tp x moe_ep chips, attention tp x dp of the same chips."""
+    if not pd.isna(row.get("attention_dp_size")):
+        return _int(row.get("attention_dp_size"))
+    moe_chips, tp = _int(row.get("moe_tp_size")) * _int(row.get("moe_ep_size")), _int(row.get("tp_size"))
+    return moe_chips // tp if moe_chips > tp and moe_chips % tp == 0 else 1
+
+
+def _kv_dtype(engine: str, weight_dtype: str) -> str:
+    """The file gives no KV dtype. Assumed: runs with fp8/fp4 weights also keep an fp8 KV cache (NVIDIA's
+    quantised checkpoints carry kv_cache_quant_algo FP8); bf16 runs keep bf16. The measured runs
+    support it: with bf16 KV several fp8 runs would not fit their concurrency, yet ran without queueing."""
+    return "fp8" if weight_dtype in ("fp8", "nvfp4") else "bf16"
+
+
+def _pools(row) -> dict | None:
+    if row["mode"] != "disagg":
+        return None
+    pools = {}
+    for pool in ("prefill", "decode"):
+        pools[pool] = {key: (None if pd.isna(row.get(f"{pool}_{key}")) else float(row[f"{pool}_{key}"]))
+                       for key in ("batch_size", "num_workers", "tp_size", "pp_size", "attention_dp_size",
+                                   "moe_tp_size", "moe_ep_size")}
+    return pools
+
+
+def _read_csv(path: str | Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"file={str(path)!r}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{Path(path).name} is not a readable CSV: {str(exc).splitlines()[0]}") from None
+
+
+def read_aic_csv(path: str | Path) -> list[Run]:
+    """Runs from a calibration-format CSV; InputError naming a missing column or a bad cell."""
+    df = _read_csv(path)
+    required = ["id", "model_path", "system", "backend", "mode", "isl", "osl", "silicon_ttft_ms", "silicon_tpot_ms"]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(f"{Path(path).name}: missing column {missing[0]!r}; the calibration CSV format "
+                         "(data/calibration/README.md) has it")
+    runs = []
+    for i, row in df.iterrows():
+        where = f"line {i + 2}"   # line 1 is the header
+
+        def num(column, unit):
+            return _number(path, where, f"column {column}", row[column], unit)
+
+        conc = re.search(r"silicon_concurrency=(\d+)", str(row.get("silicon_data_source", "")))
+        concurrency = float(conc.group(1)) if conc else _concurrency_from_batches(row)
+        system = str(row["system"]).lower()
+        runs.append(Run(
+            id=str(row["id"]), model=catalogue_model(str(row["model_path"])),
+            hardware=catalogue_hardware(system),
+            engine=str(row["backend"]), mode=str(row["mode"]), input_tokens=int(num("isl", "tokens")),
+            output_tokens=int(num("osl", "tokens")), concurrency=concurrency,
+            tp=_int(row.get("tp_size")), pp=_int(row.get("pp_size")), dp_attn=_attention_dp(row),
+            ep=_int(row.get("moe_ep_size")), moe_tp=_int(row.get("moe_tp_size")),
+            weight_dtype=_quant(row.get("gemm_quant_mode")), expert_dtype=_quant(row.get("moe_quant_mode")),
+            kv_dtype=_kv_dtype(str(row["backend"]), _quant(row.get("gemm_quant_mode"))),
+            measured_ttft_s=num("silicon_ttft_ms", "milliseconds") * MS,
+            measured_tpot_s=num("silicon_tpot_ms", "milliseconds") * MS,
+            pools=_pools(row), pools_assumed=row["mode"] == "disagg" and pd.isna(row.get("decode_num_workers")),
+            source_model=str(row["model_path"]), source_system=system))
+    return runs
+
+
+# servecost's own runs CSV: one measured configuration per row (README, "Measured runs").
+RUNS_CSV_REQUIRED = ("model", "hardware", "concurrency", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+RUNS_CSV_INTS = ("tp", "pp", "dp_attn", "ep")
+
+
+def _number(path, where: str, label: str, value, unit: str) -> float:
+    """`value` as a non-negative number; else InputError naming file, row/record and column/field."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number) or number < 0:
+        raise InputError(f"{Path(path).name} {where}, {label}: {value!r} is not a non-negative number; "
+                         f"give {unit}")
+    return number
+
+
+def read_runs_csv(path: str | Path) -> list[Run]:
+    """Runs from servecost's own CSV (columns in RUNS_CSV_REQUIRED, optional id, engine, tp, pp,
+    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype)."""
+    df = _read_csv(path)
+    missing = [c for c in RUNS_CSV_REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError(f"{Path(path).name}: missing column {missing[0]!r}; the runs CSV needs "
+                         f"{', '.join(RUNS_CSV_REQUIRED)}")
+    runs = []
+    for i, row in enumerate(df.to_dict(orient="records")):
+        where = f"line {i + 2}"   # line 1 is the header
+
+        def num(column, unit):
+            return _number(path, where, f"column {column}", row[column], unit)
+
+        def opt(column, default=""):
+            value = row.get(column)
+            return default if value is None or pd.isna(value) else str(value).strip()
+
+        ints = {c: int(_number(path, where, f"column {c}", opt(c, "1"), "a whole number of chips") or 1)
+                for c in RUNS_CSV_INTS}
+        weight = _quant(opt("weight_dtype") or np.nan)
+        runs.append(Run(
+            id=opt("id", f"{Path(path).stem}:{i + 2}"), model=catalogue_model(str(row["model"])),
+            hardware=catalogue_hardware(str(row["hardware"])), engine=opt("engine").lower(), mode="agg",
+            input_tokens=int(num("input_tokens", "tokens per prompt")),
+            output_tokens=int(num("output_tokens", "tokens per response")),
+            concurrency=num("concurrency", "requests in flight"), moe_tp=1,
+            weight_dtype=weight, expert_dtype=_quant(opt("expert_dtype") or np.nan),
+            kv_dtype=_quant(opt("kv_dtype") or np.nan) or "bf16",
+            measured_ttft_s=num("ttft_ms", "milliseconds") * MS, measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
+            pools=None, source_model=str(row["model"]), source_system=str(row["hardware"]), **ints))
+    return runs
+
+
+# `vllm bench serve --save-result` (vllm/benchmarks/serve.py): one JSON object per benchmark, or a
+# JSON list, or one object per line (--append-result). Fields used: model_id, max_concurrency,
+# completed, total_input_tokens, total_output_tokens, mean_ttft_ms, mean_tpot_ms, and for the
+# concurrency when max_concurrency is null: request_throughput x mean_e2el_ms (Little's law).
+# The file names no hardware or parallelism: give them with `--metadata hardware=h100-sxm tp=2`
+# when benchmarking, or with --hardware here.
+VLLM_FIELDS = ("model_id", "completed", "total_input_tokens", "total_output_tokens", "mean_ttft_ms", "mean_tpot_ms")
+VLLM_PARALLEL = {"tp": ("tp", "tensor_parallel_size", "tp_size"), "pp": ("pp", "pipeline_parallel_size"),
+                 "dp_attn": ("dp", "data_parallel_size", "dp_attn"), "ep": ("ep", "expert_parallel_size")}
+
+
+def _json_records(path: str | Path) -> list[dict]:
+    text = Path(path).read_text()
+    try:
+        data = json.loads(text)
+        records = data if isinstance(data, list) else [data]
+    except json.JSONDecodeError:
+        records = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{Path(path).name} line {n}: not valid JSON ({exc.msg}); "
+                                     "give the file `vllm bench serve --save-result` wrote") from None
+    for n, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"{Path(path).name} record {n}: expected a JSON object of benchmark results")
+    return records
+
+
+def read_vllm_json(path: str | Path, hardware: str | None = None, engine: str = "vllm") -> list[Run]:
+    """Runs from `vllm bench serve --save-result` files; hardware from the record's metadata
+    (`hardware=`), else `hardware`."""
+    runs = []
+    for n, rec in enumerate(_json_records(path), start=1):
+        where = f"record {n}"
+        missing = [f for f in VLLM_FIELDS if rec.get(f) is None]
+        if missing:
+            raise InputError(f"{Path(path).name} {where}, field {missing[0]}: missing; save results with "
+                             "`vllm bench serve --save-result`")
+
+        def num(field, unit):
+            return _number(path, where, f"field {field}", rec[field], unit)
+
+        completed = num("completed", "the number of completed requests") or 1.0
+        concurrency = rec.get("max_concurrency")
+        if concurrency is None and rec.get("mean_e2el_ms") is not None:
+            concurrency = num("request_throughput", "requests/s") * num("mean_e2el_ms", "milliseconds") * MS
+        ints = {}
+        for name, keys in VLLM_PARALLEL.items():
+            value = next((rec[k] for k in keys if rec.get(k) is not None), 1)
+            ints[name] = int(_number(path, where, f"field {keys[0]}", value, "a whole number of chips") or 1)
+        system = str(rec.get("hardware") or rec.get("gpu") or hardware or "")
+        runs.append(Run(
+            id=f"{Path(path).stem}:{n}", model=catalogue_model(str(rec["model_id"])),
+            hardware=catalogue_hardware(system) if system else None, engine=str(rec.get("engine") or engine),
+            mode="agg", input_tokens=int(round(num("total_input_tokens", "tokens") / completed)),
+            output_tokens=int(round(num("total_output_tokens", "tokens") / completed)),
+            concurrency=float(concurrency or 0.0), moe_tp=1,
+            weight_dtype=_quant(rec.get("weight_dtype", np.nan)), expert_dtype="",
+            kv_dtype=_quant(rec.get("kv_cache_dtype", np.nan)) or "bf16",
+            measured_ttft_s=num("mean_ttft_ms", "milliseconds") * MS,
+            measured_tpot_s=num("mean_tpot_ms", "milliseconds") * MS,
+            pools=None, source_model=str(rec["model_id"]), source_system=system or "(not given)", **ints))
+    return runs
+
+
+def read_runs(path: str | Path, hardware: str | None = None) -> list[Run]:
+    """Runs from any supported file, told apart by extension and header."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"file={str(path)!r}: no such file")
+    if path.suffix.lower() in (".json", ".jsonl"):
+        return read_vllm_json(path, hardware)
+    header = path.read_text(errors="replace").split("\n", 1)[0]
+    if "silicon_tpot_ms" in header:
+        return read_aic_csv(path)
+    if "tpot_ms" in header or path.suffix.lower() == ".csv":
+        return read_runs_csv(path)
+    raise InputError(f"{path.name}: unknown format; give the calibration CSV (silicon_tpot_ms), the runs CSV "
+                     "(tpot_ms) or a `vllm bench serve --save-result` JSON file")

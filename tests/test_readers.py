@@ -1,0 +1,80 @@
+"""Measured-run readers: the vLLM bench JSON and the runs CSV, and one-line errors for bad files."""
+
+import json
+
+import pytest
+
+from servecost.errors import InputError
+from servecost.readers import read_runs
+from servecost.units import MS
+from servecost.validate import validate
+
+# A `vllm bench serve --save-result --metadata hardware=h100-sxm tp=1` result, with the fields that
+# vllm/benchmarks/serve.py writes (values made up for the test, shapes as documented).
+VLLM_RESULT = {
+    "date": "20261126-120000", "endpoint_type": "vllm", "backend": "vllm", "label": None,
+    "model_id": "meta-llama/Llama-3.1-8B-Instruct", "tokenizer_id": "meta-llama/Llama-3.1-8B-Instruct",
+    "num_prompts": 640, "hardware": "h100-sxm", "tp": "1", "request_rate": "inf", "burstiness": 1.0,
+    "max_concurrency": 64, "duration": 60.2, "completed": 640, "total_input_tokens": 655360,
+    "total_output_tokens": 163840, "request_throughput": 10.6, "output_throughput": 2721.0,
+    "total_token_throughput": 13607.0, "mean_ttft_ms": 180.0, "median_ttft_ms": 150.0, "std_ttft_ms": 40.0,
+    "p99_ttft_ms": 400.0, "mean_tpot_ms": 14.0, "median_tpot_ms": 13.8, "std_tpot_ms": 1.0, "p99_tpot_ms": 17.0,
+    "mean_itl_ms": 14.0, "median_itl_ms": 13.5, "std_itl_ms": 3.0, "p99_itl_ms": 30.0, "mean_e2el_ms": 3750.0,
+}
+
+
+def test_vllm_json_reader(tmp_path):
+    path = tmp_path / "vllm-result.json"
+    path.write_text(json.dumps(VLLM_RESULT))
+    (run,) = read_runs(path)
+    assert (run.model, run.hardware, run.engine, run.tp) == ("llama-3.1-8b", "h100-sxm", "vllm", 1)
+    assert (run.input_tokens, run.output_tokens, run.concurrency) == (1024, 256, 64)
+    assert run.measured_tpot_s == pytest.approx(14.0 * MS) and run.measured_ttft_s == pytest.approx(0.18)
+    result = validate([run])
+    assert result["predicted"] == 1 and result["summary"]["tpot"]["n"] == 1
+
+
+def test_vllm_jsonl_with_concurrency_from_littles_law(tmp_path):
+    second = dict(VLLM_RESULT, max_concurrency=None, hardware=None)
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(VLLM_RESULT) + "\n" + json.dumps(second) + "\n")
+    runs = read_runs(path, hardware="h200-sxm")
+    assert runs[1].hardware == "h200-sxm"
+    assert runs[1].concurrency == pytest.approx(10.6 * 3.75)   # throughput x mean end-to-end latency
+
+
+def test_vllm_json_without_hardware_is_skipped_with_the_reason(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dict(VLLM_RESULT, hardware=None)))
+    result = validate(read_runs(path))
+    assert result["skipped"][0]["reason"].startswith("system '(not given)'")
+
+
+def test_runs_csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,engine,tp,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms\n"
+                    "llama-3.1-70b,h200_sxm,trtllm,4,32,1024,1024,180,10.5\n")
+    (run,) = read_runs(path)
+    assert (run.model, run.hardware, run.engine, run.tp, run.concurrency) == ("llama-3.1-70b", "h200-sxm", "trtllm", 4, 32)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("runs.csv", "model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms\n"
+                 "llama-3.1-8b,h100-sxm,8,1024,128,abc,7\n", "runs.csv line 2, column ttft_ms: 'abc'"),
+    ("runs.csv", "model,hardware,concurrency,input_tokens,output_tokens,ttft_ms\nx,y,1,1,1,1\n",
+     "runs.csv: missing column 'tpot_ms'"),
+    ("r.json", json.dumps({k: v for k, v in VLLM_RESULT.items() if k != "mean_tpot_ms"}),
+     "r.json record 1, field mean_tpot_ms: missing"),
+    ("r.json", json.dumps(dict(VLLM_RESULT, completed="many")), "r.json record 1, field completed: 'many'"),
+    ("r.jsonl", "{not json\n", "r.jsonl line 1: not valid JSON"),
+    ("calib.csv", "id,model_path,system,backend,mode,isl,osl,silicon_ttft_ms,silicon_tpot_ms\n"
+                  "a,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,trtllm,agg,1024,-5,10,2\n",
+     "calib.csv line 2, column osl: -5"),
+    ("x.txt", "hello\n", "x.txt: unknown format"),
+])
+def test_malformed_files_name_file_row_and_column(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        read_runs(path)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
