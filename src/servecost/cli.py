@@ -169,6 +169,46 @@ def calibrate(
                                      "table"), "table")
 
 
+@app.command()
+def measure(
+    model: str = typer.Option("llama-3.1-8b", help="A dense Llama-shaped model whose layer shapes are timed."),
+    hardware: Optional[str] = typer.Option(None, help="Catalogue id of the local chip: turns the measurements "
+                                                      "into efficiency factors."),
+    seconds: float = typer.Option(60.0, help="Time budget for the whole benchmark."),
+    backend: str = typer.Option("auto", help="auto (torch if installed, else numpy), torch or numpy."),
+    output: str = typer.Option("measured-profile.yaml", "-o", "--output", help="Profile YAML to write."),
+):
+    """One-minute microbenchmark of the local accelerator (copy, GEMM, decode step, prefill) -> profile."""
+    from . import hardware as hw_cat, models, profiles
+    from . import measure as bench
+    from .schema import MeasureInput, validate
+
+    validate(MeasureInput, seconds=seconds, backend=backend)
+    m = models.get(model)
+    bench.llama_stack(m, 1)   # dense Llama-shaped models only: InputError otherwise
+    hw = hw_cat.get(hardware) if hardware else None
+    be = bench.backend(backend)
+    settings = bench.Settings.for_backend(be, seconds)
+    dtype = "bf16" if "bf16" in be.dtypes and be.on_gpu else "fp32"
+    measured = bench.run(m, be, settings, dtype)
+    shipped = profiles.shipped()
+    rows = {"backend": f"{be.name} on {be.device}", "copy GB/s": measured["copy_bytes_per_s"] / 1e9}
+    rows |= {f"GEMM {dt} TFLOP/s": v / 1e12 for dt, v in measured["gemm_flops_per_s"].items()}
+    rows |= {"decode step ms": measured["decode"]["step_s"] * 1e3, "prefill ms": measured["prefill"]["time_s"] * 1e3}
+    default = shipped.default
+    if hw:
+        default = bench.fit_factors(measured, m, hw, shipped.default)
+        errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
+        rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
+                 "layer_overhead_s": default.layer_overhead_s}
+        rows |= {f"{name} profile: {k}": f"{v:+.1%}" for name, e in errors.items() for k, v in e.items()}
+        measured["predict_errors"] = errors
+    out = profiles.Profiles(default=default, groups={}, meta={"format": 1, "measured": measured,
+                                                             "hardware": hardware or "(not given)"})
+    profiles.write(out, output)
+    report.emit(report.record_output(rows | {"profile": output}, "table"), "table")
+
+
 @app.command("models")
 def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The model catalogue: parameters, dtypes, KV per token, sources."""

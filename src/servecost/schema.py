@@ -65,3 +65,8 @@ class PredictInput(_Strict):
     pp: int = Field(ge=1)
     ep: int = Field(ge=1)
     dp_attn: int = Field(ge=1)
+
+
+class MeasureInput(_Strict):
+    seconds: float = Field(gt=0, le=3600)
+    backend: Literal["auto", "torch", "numpy"]

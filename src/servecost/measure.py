@@ -1,0 +1,208 @@
+"""`servecost measure`: a one-minute microbenchmark of the local accelerator that writes a profile.
+
+It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), and (3) a
+decode step and (4) a prefill of a Llama-shaped stack of layers with random weights. With PyTorch
+installed (`pip install servecost[gpu]`) it runs on the GPU, or on the CPU when none is present;
+without PyTorch it runs the same kernels in numpy on the CPU. Against a catalogue chip
+(--hardware) the copy and GEMM rates become mem_bw_frac and gemm_flops_frac, and the decode step
+left over after those fixes the per-layer overhead: a profile that --profile applies.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .efficiency import Efficiency
+from .errors import InputError
+from .hardware import Accelerator
+from .models import ModelSpec
+from .parallel import Parallel
+from .roofline import Precision, decode_step_s, prefill_s
+
+
+@dataclass
+class Backend:
+    """The few array operations the benchmark needs, on torch or numpy."""
+    name: str
+    device: str
+    xp: object
+    dtypes: dict          # "bf16" -> backend dtype, for those the device runs
+
+    def randn(self, shape, dtype: str):
+        if self.name == "torch":
+            return self.xp.randn(*shape, device=self.device, dtype=self.dtypes[dtype]) * 0.02
+        return (np.random.default_rng(0).standard_normal(shape) * 0.02).astype(self.dtypes[dtype])
+
+    def sync(self):
+        if self.name == "torch" and self.device == "cuda":
+            self.xp.cuda.synchronize()
+
+    def copy(self, dst, src):
+        if self.name == "torch":
+            dst.copy_(src)
+        else:
+            np.copyto(dst, src)
+
+    def softmax(self, x):
+        if self.name == "torch":
+            return self.xp.softmax(x.float(), dim=-1).to(x.dtype)
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device == "cuda"
+
+
+def backend(prefer: str = "auto") -> Backend:
+    """torch (cuda, else cpu) when importable and not refused, else numpy."""
+    if prefer in ("auto", "torch"):
+        try:
+            import torch
+        except ImportError:
+            if prefer == "torch":
+                raise InputError("backend=torch: PyTorch is not installed; pip install 'servecost[gpu]'") from None
+        else:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+            return Backend("torch", device, torch, dtypes)
+    return Backend("numpy", "cpu", np, {"fp32": np.float32})   # numpy has no fast half-precision GEMM
+
+
+def _time_s(fn, be: Backend, budget_s: float, min_reps: int = 3) -> float:
+    """Median seconds of fn() over repeats filling `budget_s` (after one warm-up)."""
+    fn()
+    be.sync()
+    times, start = [], time.perf_counter()
+    while len(times) < min_reps or time.perf_counter() - start < budget_s:
+        t0 = time.perf_counter()
+        fn()
+        be.sync()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 200:
+            break
+    return statistics.median(times)
+
+
+def copy_bytes_per_s(be: Backend, n_bytes: float, budget_s: float) -> float:
+    """Copy bandwidth: each copy reads and writes n_bytes."""
+    n = int(n_bytes // 4)
+    src, dst = be.randn((n,), "fp32"), be.randn((n,), "fp32")
+    return 2 * n * 4 / _time_s(lambda: be.copy(dst, src), be, budget_s)
+
+
+def gemm_flops_per_s(be: Backend, size: int, dtype: str, budget_s: float) -> float:
+    """Square GEMM throughput: 2 n^3 FLOPs per product."""
+    a, b = be.randn((size, size), dtype), be.randn((size, size), dtype)
+    return 2 * size**3 / _time_s(lambda: a @ b, be, budget_s)
+
+
+def _layer_weights(be: Backend, m: ModelSpec, dtype: str) -> dict:
+    d, hd = m.d_model, m.head_dim
+    return {"qkv": be.randn((d, (m.n_heads + 2 * m.n_kv_heads) * hd), dtype),
+            "o": be.randn((m.n_heads * hd, d), dtype),
+            "gate_up": be.randn((d, 2 * m.dense_ffn_dim), dtype), "down": be.randn((m.dense_ffn_dim, d), dtype)}
+
+
+def _layer(be: Backend, m: ModelSpec, w: dict, x, k, v):
+    """One Llama layer (norms and rotary left out): qkv, grouped-query attention over the cache, o, SwiGLU.
+    A timing stand-in: shapes and FLOPs are a real layer's, the head layout after attention is not kept."""
+    B, T, _ = x.shape
+    H, KV, hd = m.n_heads, m.n_kv_heads, m.head_dim
+    qkv = x @ w["qkv"]
+    q = qkv[..., : H * hd].reshape(B, T, KV, H // KV, hd)
+    q = q.transpose(0, 2, 1, 3, 4) if be.name == "numpy" else q.permute(0, 2, 1, 3, 4)
+    q = q.reshape(B, KV, T * (H // KV), hd)
+    kt = k.transpose(0, 1, 3, 2) if be.name == "numpy" else k.transpose(-1, -2)
+    attn = be.softmax((q @ kt) / np.sqrt(hd)) @ v                      # (B, KV, T*G, hd)
+    x = x + attn.reshape(B, T, H * hd) @ w["o"]
+    gate_up = x @ w["gate_up"]
+    f = m.dense_ffn_dim
+    gate, up = gate_up[..., :f], gate_up[..., f:]
+    silu = gate / (1 + (np.exp(-gate) if be.name == "numpy" else be.xp.exp(-gate)))
+    return x + (silu * up) @ w["down"]
+
+
+def stack_step_s(be: Backend, m: ModelSpec, batch: int, new_tokens: int, context: int, dtype: str,
+                 budget_s: float) -> float:
+    """Seconds for `m.n_layers` Llama layers to process `new_tokens` per sequence over `context` cached keys."""
+    weights = [_layer_weights(be, m, dtype) for _ in range(m.n_layers)]
+    x = be.randn((batch, new_tokens, m.d_model), dtype)
+    k = be.randn((batch, m.n_kv_heads, context, m.head_dim), dtype)
+    v = be.randn((batch, m.n_kv_heads, context, m.head_dim), dtype)
+
+    def run():
+        y = x
+        for w in weights:
+            y = _layer(be, m, w, y, k, v)
+        return y
+
+    return _time_s(run, be, budget_s)
+
+
+def llama_stack(m: ModelSpec, layers: int) -> ModelSpec:
+    """`m` cut to `layers` full-attention dense layers, no vocabulary: what stack_step_s runs."""
+    if m.is_moe or m.attention != "gqa" or m.n_window_layers or m.n_linear_layers:
+        raise InputError(f"model={m.id}: measure runs dense GQA (Llama-shaped) models; try llama-3.1-8b")
+    return replace(m, n_layers=layers, n_full_layers=layers, n_dense_layers=layers, vocab_size=0)
+
+
+@dataclass
+class Settings:
+    copy_bytes: float
+    gemm_size: int
+    layers: int
+    batch: int
+    context: int
+    prefill_tokens: int
+    budget_s: float
+
+    @classmethod
+    def for_backend(cls, be: Backend, seconds: float) -> "Settings":
+        if be.on_gpu:
+            return cls(2**30, 8192, 8, 64, 2048, 2048, seconds / 8)
+        return cls(2**26, 1024, 2, 8, 512, 256, seconds / 8)
+
+
+def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
+    """Raw measurements: copy bandwidth, GEMM rate per dtype, decode step and prefill of the stack."""
+    stack = llama_stack(m, s.layers)
+    gemm = {dt: gemm_flops_per_s(be, s.gemm_size, dt, s.budget_s) for dt in be.dtypes}
+    return {"backend": be.name, "device": be.device, "dtype": dtype, "model": m.id, "layers": s.layers,
+            "copy_bytes_per_s": copy_bytes_per_s(be, s.copy_bytes, s.budget_s),
+            "gemm_flops_per_s": gemm,
+            "decode": {"batch": s.batch, "context": s.context,
+                       "step_s": stack_step_s(be, stack, s.batch, 1, s.context, dtype, s.budget_s)},
+            "prefill": {"tokens": s.prefill_tokens,
+                        "time_s": stack_step_s(be, stack, 1, s.prefill_tokens, s.prefill_tokens, dtype, s.budget_s)}}
+
+
+def fit_factors(measured: dict, m: ModelSpec, hw: Accelerator, base: Efficiency) -> Efficiency:
+    """Efficiency of `hw` from the measurements: bandwidth and GEMM fractions of the catalogue peaks,
+    then the per-layer overhead that closes the gap between predicted and measured decode step."""
+    dtype = measured["dtype"]
+    gemm = measured["gemm_flops_per_s"].get("bf16", max(measured["gemm_flops_per_s"].values()))
+    eff = replace(base, mem_bw_frac=float(np.clip(measured["copy_bytes_per_s"] / hw.mem_bytes_per_s, 1e-4, 1.0)),
+                  gemm_flops_frac=float(np.clip(gemm / hw.bf16_flops_per_s, 1e-4, 1.0)),
+                  layer_overhead_s=1e-9, step_overhead_s=1e-9, seq_overhead_s=1e-9)
+    stack, prec = llama_stack(m, measured["layers"]), Precision(weight=dtype, expert=dtype, kv=dtype)
+    dec = measured["decode"]
+    predicted = float(decode_step_s(stack, hw, Parallel(), prec, dec["batch"], dec["context"], eff))
+    per_layer = max(dec["step_s"] - predicted, 0.0) / stack.n_layers
+    return replace(eff, layer_overhead_s=max(per_layer, 1e-9))
+
+
+def predict_errors(measured: dict, m: ModelSpec, hw: Accelerator, effs: dict[str, Efficiency]) -> dict:
+    """Relative error of the predicted decode step and prefill against the measurement, per profile."""
+    dtype = measured["dtype"]
+    stack, prec = llama_stack(m, measured["layers"]), Precision(weight=dtype, expert=dtype, kv=dtype)
+    dec, pre = measured["decode"], measured["prefill"]
+    out = {}
+    for name, eff in effs.items():
+        eff0 = replace(eff, step_overhead_s=1e-9, seq_overhead_s=1e-9)   # no serving engine around the kernels
+        d = float(decode_step_s(stack, hw, Parallel(), prec, dec["batch"], dec["context"], eff0))
+        p = float(prefill_s(stack, hw, Parallel(), prec, 1, pre["tokens"], eff0))
+        out[name] = {"decode_error": d / dec["step_s"] - 1, "prefill_error": p / pre["time_s"] - 1}
+    return out
