@@ -25,6 +25,11 @@ class Phase(str, Enum):
     prefill = "prefill"
 
 
+class PrecisionChoice(str, Enum):
+    native = "native"
+    all = "all"
+
+
 class Pricing(str, Enum):
     own = "own"
     cloud = "cloud"
@@ -63,6 +68,10 @@ def plan(
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply (trtllm, vllm, sglang); "
                                         "default: the all-engine fit."),
+    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native: the model's (or given) dtypes; "
+                                               "all: also fp8 / fp4 / int4 weights and fp8 KV where the chip runs them."),
+    speculation: bool = typer.Option(True, help="Search MTP speculative decoding for models that ship MTP heads."),
+    disaggregation: bool = typer.Option(True, help="Search disaggregated prefill/decode pools as well."),
     pricing: Pricing = typer.Option(Pricing.own, help="own: buy and run the hardware; cloud: rent per chip-hour."),
     lifetime_years: float = typer.Option(3.0, help="Hardware depreciation period."),
     cost_of_capital: float = typer.Option(0.08, help="Annual cost of capital (fraction)."),
@@ -84,9 +93,48 @@ def plan(
                         other_opex=other_opex).to_core()
     sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
                   output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
-                  expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine))
+                  expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine), precisions=precisions.value,
+                  speculation=speculation, disaggregation=disaggregation)
     result = run_plan(sc, a, _profiles(profile))
     report.emit(report.plan_output(result, format.value), format.value)
+
+
+@app.command()
+def frontier(
+    model: str = typer.Option("kimi-k2", help="Catalogue id or path to a Hugging Face config.json."),
+    hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
+    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    speed: Optional[float] = typer.Option(None, help="Mark this tokens/s per user and plan's pick at it."),
+    precisions: PrecisionChoice = typer.Option(PrecisionChoice.all, help="native, or all (fp8 / fp4 / int4, fp8 KV)."),
+    speculation: bool = typer.Option(True, help="Search MTP speculative decoding where the model ships MTP heads."),
+    disaggregation: bool = typer.Option(True, help="Search disaggregated prefill/decode pools as well."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
+    pricing: Pricing = typer.Option(Pricing.own, help="own or cloud."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the interactive chart (HTML)."),
+    png: Optional[str] = typer.Option(None, "--png", help="Write a static chart (PNG)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format of the points."),
+):
+    """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
+    from . import charts, schema
+    from .economics import Assumptions
+    from .frontier import as_dict, frontier as run_frontier
+    from .plan import Scenario
+
+    schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
+    sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
+                  engine=_engine(engine), precisions=precisions.value, speculation=speculation,
+                  disaggregation=disaggregation)
+    a = Assumptions(pricing=pricing.value)
+    curves = run_frontier(sc, a, _profiles(profile), speed)
+    from . import models as model_cat
+    title = f"{model_cat.get(model).name}: throughput vs interactivity, {input_tokens} in / {output_tokens} out"
+    if output:
+        charts.html(curves, title, output, speed)
+    if png:
+        charts.png(curves, title, png, speed)
+    report.emit(report.frontier_output(as_dict(curves, sc, a, speed), format.value), format.value)
 
 
 @app.command()

@@ -19,7 +19,7 @@ from .models import ModelSpec
 from .params import active_params, total_params
 from .roofline import Precision
 from .profiles import Profiles, shipped
-from .search import Points, evaluate
+from .search import Points, evaluate, variants
 from .units import GB
 
 
@@ -35,6 +35,9 @@ class Scenario:
     expert_dtype: str = ""
     kv_dtype: str = "bf16"
     engine: str = ""                  # serving engine whose calibrated factors apply; empty: all-engine default
+    precisions: str = "native"        # "native": the given dtypes; "all": also fp8 / fp4 / int4 and fp8 KV
+    speculation: bool = True          # MTP speculative decoding for models that ship MTP heads
+    disaggregation: bool = True       # separate prefill and decode pools as well as aggregated serving
 
 
 @dataclass
@@ -54,20 +57,24 @@ def precision_for(m: ModelSpec, sc: Scenario) -> Precision:
     return Precision.resolve(m, sc.weight_dtype, sc.expert_dtype, sc.kv_dtype)
 
 
-def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, prec: Precision, a: Assumptions) -> dict:
+def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) -> dict:
     batch, cpr = float(pts.batch[i]), int(pts.chips_per_replica[i])
     replicas = int(np.ceil(sc.users / batch))
-    chips = replicas * cpr
+    prefill_chips = int(np.ceil(replicas * cpr * float(pts.prefill_chips_frac[i])))
+    chips = replicas * cpr + prefill_chips
     power_w = float(pts.chip_power_w[i])
     usd_per_hour = float(pts.usd_per_hr_per_chip[i]) * chips
-    tokens_per_s = float(pts.output_tokens_per_s_per_chip[i]) * chips
+    tokens_per_s = float(pts.output_tokens_per_s_per_chip[i]) * (replicas * cpr) * (1 + float(pts.prefill_chips_frac[i]))
     hardware_capex = chips * hw.capex_usd
     facility_capex = chips * hw.tdp_w * a.pue * a.facility_usd_per_w
     return {
         "hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
         "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
         "tp": int(pts.tp[i]), "dp_attn": int(pts.dp_attn[i]), "pp": int(pts.pp[i]), "ep": int(pts.ep[i]),
-        "weight_dtype": prec.weight, "expert_dtype": prec.expert, "kv_dtype": prec.kv,
+        "mode": "disaggregated" if pts.disaggregated[i] else "aggregated", "prefill_chips": prefill_chips,
+        "draft_tokens": int(pts.draft_tokens[i]),
+        "weight_dtype": str(pts.weight_dtype[i]), "expert_dtype": str(pts.expert_dtype[i]),
+        "kv_dtype": str(pts.kv_dtype[i]),
         "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
         "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
         "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
@@ -102,13 +109,22 @@ def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: 
 
 def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency = DEFAULT):
     """(option, None) with the cheapest deployment on `hw` that meets the speed, or (None, why not)."""
-    prec = precision_for(m, sc)
-    pts = evaluate(m, hw, prec, sc.input_tokens, sc.output_tokens, a, eff)
+    return choose(m, hw, search_points(m, hw, sc, a, eff), sc, a)
+
+
+def choose(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assumptions):
+    """The cheapest searched deployment that gives every user the speed, or why there is none."""
     ok = pts.fits & (pts.tokens_per_s_per_user >= sc.speed_tokens_per_s)
     if not ok.any():
-        return None, _infeasible(m, hw, pts, sc, prec)
+        return None, _infeasible(m, hw, pts, sc, precision_for(m, sc))
     i = int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
-    return _option(hw, pts, i, sc, prec, a), None
+    return _option(hw, pts, i, sc, a), None
+
+
+def search_points(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency) -> Points:
+    """Every deployment the scenario allows on `hw`: the one search that plan and frontier share."""
+    vs = variants(m, hw, precision_for(m, sc), sc.precisions, sc.speculation, sc.disaggregation)
+    return evaluate(m, hw, vs, sc.input_tokens, sc.output_tokens, a, eff)
 
 
 def model_summary(m: ModelSpec) -> dict:

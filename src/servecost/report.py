@@ -43,6 +43,14 @@ def _band(band: list[float], fmt: str) -> str:
     return f"[dim]({fmt.format(band[0])}-{fmt.format(band[1])})[/dim]"
 
 
+def _serving(o: dict) -> str:
+    """'agg' or 'disagg +P%' (prefill chips), MTP drafts, and dtypes: weights/experts, KV."""
+    mode = "agg" if o["mode"] == "aggregated" else f"disagg +{o['prefill_chips'] / max(o['chips'] - o['prefill_chips'], 1):.0%}"
+    spec = f" mtp{o['draft_tokens']}" if o["draft_tokens"] else ""
+    weights = o["weight_dtype"] if o["weight_dtype"] == o["expert_dtype"] else f"{o['weight_dtype']}/{o['expert_dtype']}"
+    return f"{mode}{spec} {weights} kv:{o['kv_dtype']}"
+
+
 def plan_output(result, fmt: str):
     data = result.as_dict()
     if fmt == "json":
@@ -55,20 +63,21 @@ def plan_output(result, fmt: str):
              f"{sc['input_tokens']} in / {sc['output_tokens']} out tokens per request")
     t = Table(title=title, title_justify="left")
     for col, just in [("hardware", "left"), ("chips", "right"), ("chips/replica", "right"), ("tp/dp/pp/ep", "right"),
+                      ("serving", "left"),
                       ("batch", "right"), ("tok/s/user", "right"), ("TTFT s", "right"), ("tok/s/chip", "right"),
                       ("MW", "right"), ("capex", "right"), ("$/hour", "right"), ("$/Mtok", "right"),
                       ("$/user/mo", "right")]:
         t.add_column(col, justify=just)
     for o in data["options"]:
         t.add_row(o["hardware"], f"{o['chips']:,}", str(o["chips_per_replica"]),
-                  f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", str(o["batch_per_replica"]),
+                  f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", _serving(o), str(o["batch_per_replica"]),
                   f"{o['tokens_per_s_per_user']:,.1f} {_band(o['tokens_per_s_per_user_band'], '{:,.0f}')}",
                   f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
                   f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
                   _money(o["usd_per_hour"]),
                   f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}", f"${o['usd_per_user_month']:,.2f}")
     for r in data["infeasible"]:
-        t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "-",
+        t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
     t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
@@ -187,3 +196,34 @@ def validate_output(result: dict, fmt: str):
            if result.get("assumed", {}).get("rows") else "")
     t.caption_justify = "left"
     return t
+
+
+def frontier_output(data: dict, fmt: str):
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    rows = [{"hardware": c["hardware"], "metric": metric} | p
+            for c in data["curves"] for metric, pts in c["points"].items() for p in pts]
+    if fmt == "csv":
+        return _csv(rows)
+    t = Table(title="Frontier: the best output tokens/s per chip at each speed (selected points; --format json "
+                    "for all, -o/--png for charts)", title_justify="left")
+    for col in ("hardware", "tok/s/user", "tok/s/chip", "tok/s/MW", "$/Mtok", "TTFT s", "deployment"):
+        t.add_column(col, justify="left" if col in ("hardware", "deployment") else "right")
+    for c in data["curves"]:
+        pts = c["points"]["per_chip"]
+        for p in _spread(pts, 4):
+            t.add_row(c["hardware"], f"{p['tokens_per_s_per_user']:,.1f}", f"{p['per_chip']:,.0f}",
+                      f"{p['per_mw'] / 1e6:,.2f}M", f"${p['usd_per_mtok']:,.3f}", f"{p['ttft_s']:.2f}",
+                      f"{p['chips_per_replica']} chips {p['tp']}/{p['dp_attn']}/{p['pp']}/{p['ep']} b{p['batch']} "
+                      + ("disagg" if p["mode"] == "disaggregated" else "agg")
+                      + (f" mtp{p['draft_tokens']}" if p["draft_tokens"] else "")
+                      + f" {p['weight_dtype']}/{p['expert_dtype']} kv:{p['kv_dtype']}")
+    return t
+
+
+def _spread(points: list, n: int) -> list:
+    """n points spread along a curve (its ends included)."""
+    if len(points) <= n:
+        return points
+    idx = sorted({round(i * (len(points) - 1) / (n - 1)) for i in range(n)})
+    return [points[i] for i in idx]

@@ -99,20 +99,23 @@ def _attn_flops_per_query_key(m: ModelSpec, decode: bool) -> float:
 
 
 def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, context_tokens=0.0,
-              prefill_seqs=0.0, prefill_tokens=0.0, spread_over_dp: bool = True) -> Work:
+              prefill_seqs=0.0, prefill_tokens=0.0, spread_over_dp: bool = True, tokens_per_seq=1.0) -> Work:
     """Work per chip of one stage for a step that decodes `decode_seqs` sequences at
     `context_tokens` and prefills `prefill_seqs` prompts of `prefill_tokens` each.
     Weights are read once per step, however many tokens share them. The sequences spread over the
-    attention-DP ranks; a lone prompt (`spread_over_dp=False`) keeps its attention on one rank."""
+    attention-DP ranks; a lone prompt (`spread_over_dp=False`) keeps its attention on one rank.
+    `tokens_per_seq` > 1: each decoding sequence verifies that many tokens at once (speculative
+    decoding): more math and activations, the same KV read."""
+    q_tokens = np.asarray(decode_seqs, dtype=float) * tokens_per_seq
     w, e, a = (bytes_per_element(prec.weight), bytes_per_element(prec.expert), bytes_per_element(prec.act))
     cps, tp, pp = par.chips_per_stage, par.tp, par.pp
     dp = par.dp_attn if spread_over_dp else 1
-    tokens = np.asarray(decode_seqs, dtype=float) + np.asarray(prefill_seqs, dtype=float) * prefill_tokens
+    tokens = q_tokens + np.asarray(prefill_seqs, dtype=float) * prefill_tokens
     layer_frac = 1 / np.asarray(pp, dtype=float)          # share of the layers on one stage
 
     attn_w, other_w = P.attention_params(m), P.dense_ffn_params(m) + P.shared_expert_params(m) + P.router_params(m)
     dense_flops = FLOPS_PER_MAC * layer_frac * (tokens * attn_w / (tp * dp) + tokens * other_w / cps)
-    lm_tokens = np.asarray(decode_seqs, dtype=float) + np.asarray(prefill_seqs, dtype=float)
+    lm_tokens = q_tokens + np.asarray(prefill_seqs, dtype=float)
     dense_flops = dense_flops + FLOPS_PER_MAC * layer_frac * lm_tokens * P.lm_head_params(m) / cps
     ffn_width = m.dense_ffn_dim * m.n_dense_layers + (m.experts_per_token * m.moe_ffn_dim
                                                       + m.n_shared_experts * m.shared_ffn_dim) * m.n_moe_layers
@@ -130,7 +133,7 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
     decode_keys = _attended_tokens(m, context_tokens)
     heads_share = 1 / (np.asarray(tp, dtype=float) * dp)   # heads split tp ways, sequences dp ways
     attn_flops = layer_frac * heads_share * (
-        np.asarray(decode_seqs) * decode_keys * _attn_flops_per_query_key(m, decode=True)
+        q_tokens * decode_keys * _attn_flops_per_query_key(m, decode=True)
         + np.asarray(prefill_seqs) * _attention_pairs(m, prefill_tokens) * _attn_flops_per_query_key(m, decode=False))
     kv_read = np.asarray(decode_seqs) * decode_keys * kv_elems * kv_b
     if m.attention == "mla" and m.sparse_topk_tokens:   # the indexer scans every cached key
@@ -211,14 +214,14 @@ class Step:
 
 def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_seqs=0.0, context_tokens=0.0,
          prefill_seqs=0.0, prefill_tokens=0.0, eff: Efficiency = DEFAULT, pipelined: bool = True,
-         spread_over_dp: bool = True) -> Step:
+         spread_over_dp: bool = True, tokens_per_seq=1.0) -> Step:
     """One engine step (see module docstring). `pipelined`: the batch runs as pp micro-batches
     (decode); otherwise one batch passes the stages in turn (a single prefill)."""
     pp = np.asarray(par.pp, dtype=float)
     split = pp if pipelined else 1.0
     d_mb, p_mb = np.asarray(decode_seqs) / split, np.asarray(prefill_seqs) / split
-    work = step_work(m, par, prec, d_mb, context_tokens, p_mb, prefill_tokens, spread_over_dp)
-    tokens = d_mb + p_mb * prefill_tokens
+    work = step_work(m, par, prec, d_mb, context_tokens, p_mb, prefill_tokens, spread_over_dp, tokens_per_seq)
+    tokens = d_mb * tokens_per_seq + p_mb * prefill_tokens
     t_compute = compute_s(work, hw, prec, eff)
     t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
     passes = pp if pipelined else 1.0   # micro-batches each stage runs per step

@@ -70,3 +70,9 @@ class PredictInput(_Strict):
 class MeasureInput(_Strict):
     seconds: float = Field(gt=0, le=3600)
     backend: Literal["auto", "torch", "numpy"]
+
+
+class FrontierInput(_Strict):
+    input_tokens: int = Field(gt=0)
+    output_tokens: int = Field(gt=0)
+    speed: float | None = Field(default=None, gt=0)

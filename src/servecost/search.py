@@ -5,12 +5,13 @@ evaluated at once: configurations along one axis, batch sizes along the other. P
 fit in memory are masked, not raised.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from math import gcd
 
 import numpy as np
 
-from . import economics, memory
+from . import economics, memory, speculative
+from .dtypes import bytes_per_element
 from .economics import Assumptions
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
@@ -18,7 +19,8 @@ from .models import ModelSpec
 from .parallel import Parallel
 from .power import chip_power_w
 from .roofline import Precision
-from .serving import aggregated
+from .serving import aggregated, disaggregated
+from .speculative import NONE, Speculation
 
 BATCHES = np.unique(np.round(2 ** np.arange(0, 16.01, 0.5)))   # 1 .. 65536, steps of sqrt(2)
 MAX_CHIPS_PER_REPLICA = 16384
@@ -28,21 +30,67 @@ PP_BEYOND_FIT = 4       # pipeline depth explored past the smallest that holds t
 
 @dataclass(frozen=True)
 class Points:
-    """Flat arrays, one entry per (configuration, batch) point."""
+    """Flat arrays, one entry per (variant, configuration, batch) point."""
     tp: np.ndarray
     dp_attn: np.ndarray
     pp: np.ndarray
     ep: np.ndarray
-    chips_per_replica: np.ndarray
+    chips_per_replica: np.ndarray        # decode replica (aggregated: the whole replica)
+    prefill_chips_frac: np.ndarray       # disaggregated: prefill-pool chips per decode chip (else 0)
     batch: np.ndarray
+    weight_dtype: np.ndarray
+    expert_dtype: np.ndarray
+    kv_dtype: np.ndarray
+    draft_tokens: np.ndarray
+    disaggregated: np.ndarray
     fits: np.ndarray                     # weights and KV fit in memory
     tpot_s: np.ndarray
     ttft_s: np.ndarray
     tokens_per_s_per_user: np.ndarray
-    output_tokens_per_s_per_chip: np.ndarray
+    output_tokens_per_s_per_chip: np.ndarray   # over decode and prefill chips
     chip_power_w: np.ndarray
     usd_per_hr_per_chip: np.ndarray
     usd_per_mtok: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list["Points"]) -> "Points":
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+    def take(self, index) -> "Points":
+        return Points(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a deployment varies besides its layout and batch: precision, speculation, pools."""
+    prec: Precision
+    spec: Speculation = NONE
+    disaggregated: bool = False
+
+
+def precisions(m: ModelSpec, hw: Accelerator, base: Precision, which: str = "native") -> list[Precision]:
+    """`base` alone ('native'), or also the lower-precision weights and KV the chip computes natively
+    ('all'): fp8, then fp4 (NVFP4 on NVIDIA, MXFP4 elsewhere) or, without fp4, int4 weight-only."""
+    if which == "native":
+        return [base]
+    weights = [(base.weight, base.expert)]
+    narrowest = min(bytes_per_element(base.weight), bytes_per_element(base.expert))
+    if hw.fp8_flops_per_s > 0 and narrowest > 1:
+        weights.append(("fp8", "fp8"))
+    four_bit = ("nvfp4" if hw.vendor == "NVIDIA" else "mxfp4") if hw.fp4_flops_per_s > 0 else "int4"
+    if narrowest > bytes_per_element(four_bit):
+        weights.append((base.weight if bytes_per_element(base.weight) <= 1 else "fp8", four_bit)
+                       if m.is_moe else (four_bit, four_bit))
+    kvs = [base.kv] + (["fp8"] if hw.fp8_flops_per_s > 0 and base.kv != "fp8" else [])
+    return [Precision(weight=w, expert=e, kv=kv) for w, e in weights for kv in kvs]
+
+
+def variants(m: ModelSpec, hw: Accelerator, base: Precision, which_precisions: str = "native",
+             speculation: bool = True, disaggregation: bool = True) -> list[Variant]:
+    """The variants searched for `m` on `hw`."""
+    specs = speculative.defaults(m) if speculation else [NONE]
+    modes = [False, True] if disaggregation else [False]
+    return [Variant(p, sp, d) for p in precisions(m, hw, base, which_precisions) for sp in specs for d in modes]
 
 
 def _powers_of_two(limit: int) -> list[int]:
@@ -99,28 +147,73 @@ def configurations(m: ModelSpec, hw: Accelerator, prec: Precision) -> Parallel:
     return Parallel(tp=grid[0][keep], dp_attn=grid[1][keep], pp=grid[2][keep], ep=grid[3][keep])
 
 
-def evaluate(m: ModelSpec, hw: Accelerator, prec: Precision, input_tokens: float, output_tokens: float,
-             assumptions: Assumptions = Assumptions(), eff: Efficiency = DEFAULT,
-             batches: np.ndarray = BATCHES) -> Points:
-    """Every deployment of `m` on `hw` at every batch: speed, throughput, power and cost."""
-    flat = configurations(m, hw, prec)
+def _evaluate(m: ModelSpec, hw: Accelerator, v: Variant, input_tokens: float, output_tokens: float,
+              assumptions: Assumptions, eff: Efficiency, batches: np.ndarray, flat: Parallel) -> Points | None:
+    if flat.tp.size == 0:
+        return None
+    prec = v.prec
     par = Parallel(tp=flat.tp[:, None], dp_attn=flat.dp_attn[:, None], pp=flat.pp[:, None], ep=flat.ep[:, None])
     batch = np.asarray(batches, dtype=float)[None, :]
     max_b = memory.max_batch(m, hw.mem_bytes, par, input_tokens + output_tokens, prec.weight, prec.expert, prec.kv)
     fits = (batch <= max_b) & (batch >= par.dp_attn)
-    sp = aggregated(m, hw, par, prec, batch, input_tokens, output_tokens, eff)
+    serve = disaggregated if v.disaggregated else aggregated
+    sp = serve(m, hw, par, prec, batch, input_tokens, output_tokens, eff, v.spec)
     chips = np.broadcast_to(par.chips, fits.shape)
-    power_w = chip_power_w(hw, sp.flops_util_frac, sp.mem_util_frac)
+    frac = np.broadcast_to(np.asarray(sp.prefill_chips_frac, dtype=float), fits.shape)
+    decode_w = chip_power_w(hw, sp.flops_util_frac, sp.mem_util_frac)
+    power_w = (decode_w + frac * hw.tdp_w) / (1 + frac)   # prefill pools run compute-bound, near TDP
     usd_chip_hr = economics.chip_usd_per_hr(hw, power_w, assumptions)
-    per_chip_tps = sp.output_tokens_per_s / chips
+    per_chip_tps = sp.output_tokens_per_s / (chips * (1 + frac))
     usd_mtok = economics.usd_per_mtok(usd_chip_hr, per_chip_tps, assumptions)
+    shape = fits.shape
 
     def flat_(x):
-        return np.broadcast_to(x, fits.shape).ravel()
+        return np.broadcast_to(x, shape).ravel()
+
+    def const(value, dtype=None):
+        return np.full(fits.size, value, dtype=dtype)
 
     return Points(tp=flat_(par.tp), dp_attn=flat_(par.dp_attn), pp=flat_(par.pp), ep=flat_(par.ep),
-                  chips_per_replica=flat_(chips), batch=flat_(batch), fits=flat_(fits),
-                  tpot_s=flat_(sp.tpot_s), ttft_s=flat_(sp.ttft_s),
+                  chips_per_replica=flat_(chips), prefill_chips_frac=flat_(frac), batch=flat_(batch),
+                  weight_dtype=const(prec.weight), expert_dtype=const(prec.expert), kv_dtype=const(prec.kv),
+                  draft_tokens=const(v.spec.draft_tokens, int), disaggregated=const(v.disaggregated, bool),
+                  fits=flat_(fits), tpot_s=flat_(sp.tpot_s), ttft_s=flat_(sp.ttft_s),
                   tokens_per_s_per_user=flat_(sp.tokens_per_s_per_user),
                   output_tokens_per_s_per_chip=flat_(per_chip_tps), chip_power_w=flat_(power_w),
                   usd_per_hr_per_chip=flat_(usd_chip_hr), usd_per_mtok=flat_(usd_mtok))
+
+
+def evaluate(m: ModelSpec, hw: Accelerator, variants_: list[Variant] | Precision, input_tokens: float,
+             output_tokens: float, assumptions: Assumptions = Assumptions(), eff: Efficiency = DEFAULT,
+             batches: np.ndarray = BATCHES) -> Points:
+    """Every deployment of `m` on `hw` (every variant, layout and batch): speed, throughput, power, cost."""
+    if isinstance(variants_, Precision):
+        variants_ = [Variant(variants_)]
+    layouts: dict[tuple[str, str], Parallel] = {}   # the layouts that hold the weights depend on their dtypes only
+    parts = []
+    for v in variants_:
+        key = (v.prec.weight, v.prec.expert)
+        if key not in layouts:
+            layouts[key] = configurations(m, hw, v.prec)
+        parts.append(_evaluate(m, hw, v, input_tokens, output_tokens, assumptions, eff, batches, layouts[key]))
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return _evaluate_empty()
+    return Points.concat(parts)
+
+
+def _evaluate_empty() -> Points:
+    return Points(**{f.name: np.array([]) for f in fields(Points)})
+
+
+def pareto_mask(x, y) -> np.ndarray:
+    """True where no other point has x' >= x and y' >= y with one of them greater (both maximised).
+
+    Sort by x descending (ties: y descending); a point is on the frontier when its y beats every y
+    seen before it."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    order = np.lexsort((-y, -x))
+    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], y[order][:-1]]))
+    keep = np.zeros(x.size, dtype=bool)
+    keep[order] = y[order] > best_before
+    return keep

@@ -22,6 +22,7 @@ from .hardware import Accelerator
 from .models import ModelSpec
 from .parallel import Parallel
 from .roofline import Precision, prefill_s, step
+from .speculative import NONE, Speculation
 
 
 @dataclass(frozen=True)
@@ -32,24 +33,69 @@ class ServingPoint:
     output_tokens_per_s: object       # per replica
     flops_util_frac: object
     mem_util_frac: object
+    prefill_chips_frac: object = 0.0  # disaggregated: prefill-pool chips per decode chip
+
+
+def _running(m, hw, par, prec, batch, input_tokens, output_tokens):
+    """Requests that run at once: all of them, or as many as the KV cache holds (paged, mean context)."""
+    kv_slots = memory.max_batch(m, hw.mem_bytes, par, input_tokens + output_tokens / 2, prec.weight, prec.expert,
+                                prec.kv)
+    return np.where(kv_slots >= 1, np.minimum(batch, kv_slots), batch)
+
+
+def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefill_seqs):
+    """(step, TPOT, step time) of decoding `running` sequences, with `prefill_seqs` prompts mixed in."""
+    s = step(m, hw, par, prec, decode_seqs=running, context_tokens=input_tokens + output_tokens / 2,
+             prefill_seqs=prefill_seqs, prefill_tokens=input_tokens, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
+    step_s = s.step_s + spec.draft_s(m, s.step_s)
+    return s, step_s / spec.tokens_per_step, step_s
+
+
+def _queued_prefill_s(m, hw, par, prec, prompts, input_tokens, eff):
+    """A new prompt's prefill plus its share of the other prompts' prefills it queues behind."""
+    lone_s = prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, spread_over_dp=False)
+    wave_s = prefill_s(m, hw, par, prec, prompts, input_tokens, eff)
+    return eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(wave_s - lone_s, 0)
 
 
 def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
-               output_tokens, eff: Efficiency = DEFAULT) -> ServingPoint:
+               output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE) -> ServingPoint:
     """Steady-state TPOT, TTFT and throughput of one replica with `batch` requests in flight."""
     batch = np.asarray(batch, dtype=float)
-    # Paged KV: requests at staggered points of their output hold I + O/2 tokens on average.
-    kv_slots = memory.max_batch(m, hw.mem_bytes, par, input_tokens + output_tokens / 2, prec.weight, prec.expert,
-                                prec.kv)
-    running = np.where(kv_slots >= 1, np.minimum(batch, kv_slots), batch)
-    s = step(m, hw, par, prec, decode_seqs=running, context_tokens=input_tokens + output_tokens / 2,
-             prefill_seqs=running / output_tokens, prefill_tokens=input_tokens, eff=eff)
-    lone_s = prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, spread_over_dp=False)
-    wave_s = prefill_s(m, hw, par, prec, running, input_tokens, eff)
-    ttft_running_s = eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(wave_s - lone_s, 0) \
-        + s.step_s
-    e2e_s = ttft_running_s + (output_tokens - 1) * s.step_s
+    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens)
+    prefills = running * spec.tokens_per_step / output_tokens     # prompts started per step
+    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills)
+    ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff) + step_s
+    e2e_s = ttft_running_s + (output_tokens - 1) * tpot_s
     kv_wait_s = (batch - running) / running * e2e_s
-    return ServingPoint(tpot_s=s.step_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / s.step_s,
-                        output_tokens_per_s=running / s.step_s,
+    return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / tpot_s,
+                        output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac)
+
+
+PREFILL_TOKEN_BUDGET = 8192   # tokens per prefill step (vLLM max_num_batched_tokens / TRT-LLM max_num_tokens default)
+
+
+def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
+                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE) -> ServingPoint:
+    """Separate prefill and decode pools of the same replica shape (DistServe, Zhong et al. 2024).
+
+    The decode replica runs pure decode steps (no prefill in them). It finishes requests at
+    lambda = B / (O * TPOT) per second; a prefill replica clears mu = b / prefill(b prompts) with b
+    prompts per step (a token budget), so the prefill pool needs lambda / mu replicas per decode
+    replica. TTFT = queued prefill + KV sent over the scale-out network + one decode step.
+    """
+    batch = np.asarray(batch, dtype=float)
+    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens)
+    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0)
+    per_step = np.maximum(1.0, np.floor(PREFILL_TOKEN_BUDGET / input_tokens))
+    prefill_rate = per_step / prefill_s(m, hw, par, prec, per_step, input_tokens, eff)
+    request_rate = running / (output_tokens * tpot_s)
+    kv_transfer_s = memory.kv_bytes_per_seq(m, input_tokens, prec.kv) / (
+        hw.scaleout_bytes_per_s * eff.link_bw_frac * par.chips)
+    ttft_s = _queued_prefill_s(m, hw, par, prec, per_step, input_tokens, eff) + kv_transfer_s + step_s
+    e2e_s = ttft_s + (output_tokens - 1) * tpot_s
+    return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_s + (batch - running) / running * e2e_s,
+                        tokens_per_s_per_user=1 / tpot_s, output_tokens_per_s=running / tpot_s,
+                        flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
+                        prefill_chips_frac=request_rate / prefill_rate)
