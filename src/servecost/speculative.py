@@ -38,7 +38,8 @@ NONE = Speculation()
 
 
 def defaults(m: ModelSpec) -> list[Speculation]:
-    """The speculation settings searched for `m`: none, and MTP with 1-3 drafts when it ships MTP heads."""
+    """The speculation settings searched for `m`: none, and MTP with one draft token when it ships MTP
+    heads (the published acceptance is for one draft; deeper drafts reuse the module and accept less)."""
     if not m.mtp_layers:
         return [NONE]
-    return [NONE] + [Speculation(k, MTP_ACCEPTANCE_FRAC) for k in (1, 2, 3)]
+    return [NONE, Speculation(1, MTP_ACCEPTANCE_FRAC)]
