@@ -50,9 +50,10 @@ def curve_indices(pts: Points, values: dict[str, np.ndarray]) -> dict[str, np.nd
     out = {}
     fit = np.flatnonzero(pts.fits)
     x = pts.tokens_per_s_per_user[fit]
+    order = np.argsort(-x, kind="stable")   # one sort serves the three metrics
     for metric, (_, _, higher) in METRICS.items():
         y = values[metric][fit]
-        keep = pareto_mask(x, y if higher else -y)
+        keep = pareto_mask(x, y if higher else -y, order)
         idx = fit[keep]
         out[metric] = idx[np.argsort(pts.tokens_per_s_per_user[idx])]
     return out

@@ -26,6 +26,7 @@ BATCHES = np.unique(np.round(2 ** np.arange(0, 16.01, 0.5)))   # 1 .. 65536, ste
 MAX_CHIPS_PER_REPLICA = 16384
 MAX_SCALEOUT_STAGE_CHIPS = 256   # expert parallelism over the scale-out network (DeepSeek-V3 decodes on EP144-320)
 PP_BEYOND_FIT = 4       # pipeline depth explored past the smallest that holds the weights
+STAGE_BEYOND_FIT = 16   # chips per stage explored, beyond one domain, up to this many times the fewest that fit
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def configurations(m: ModelSpec, hw: Accelerator, prec: Precision) -> Parallel:
     for cps, pp, ok in zip(par.chips_per_stage, grid[2], fits):
         if ok:
             min_pp[cps] = min(min_pp.get(cps, np.inf), pp)
-    keep = np.array([ok and pp <= PP_BEYOND_FIT * min_pp[cps]
+    fewest = min((cps * pp for cps, pp in min_pp.items()), default=1)   # fewest chips per replica that fit
+    widest = max(hw.scaleup_domain_chips, STAGE_BEYOND_FIT * fewest)
+    keep = np.array([ok and pp <= PP_BEYOND_FIT * min_pp[cps] and cps <= widest
                      for cps, pp, ok in zip(par.chips_per_stage, grid[2], fits)], dtype=bool)
     return Parallel(tp=grid[0][keep], dp_attn=grid[1][keep], pp=grid[2][keep], ep=grid[3][keep])
 
@@ -206,14 +209,22 @@ def _evaluate_empty() -> Points:
     return Points(**{f.name: np.array([]) for f in fields(Points)})
 
 
-def pareto_mask(x, y) -> np.ndarray:
+def pareto_mask(x, y, order=None) -> np.ndarray:
     """True where no other point has x' >= x and y' >= y with one of them greater (both maximised).
 
-    Sort by x descending (ties: y descending); a point is on the frontier when its y beats every y
-    seen before it."""
+    Walk the points by x descending: a point is on the frontier when its y beats every y seen
+    before it; of points with equal x only the highest y can be. `order` (argsort of -x) may be
+    passed when several y share one x."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    order = np.lexsort((-y, -x))
-    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], y[order][:-1]]))
+    order = np.argsort(-x, kind="stable") if order is None else order
+    ys = y[order]
+    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], ys[:-1]]))
     keep = np.zeros(x.size, dtype=bool)
-    keep[order] = y[order] > best_before
+    keep[order] = ys > best_before
+    kept = np.flatnonzero(keep)
+    values, counts = np.unique(x[kept], return_counts=True)
+    for value in values[counts > 1]:       # equal x: only the best y stays
+        same = kept[x[kept] == value]
+        keep[same] = False
+        keep[same[np.argmax(y[same])]] = True
     return keep
