@@ -138,3 +138,29 @@ def png(curves: list[Curve], title: str, path: str | Path, speed: float | None =
     fig.suptitle(title + ("   (stars: plan's pick, dashed: asked speed)" if speed else ""), fontsize=12)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def batch_png(curves: dict, deadlines_s, title: str, path: str | Path) -> None:
+    """Dedicated batch $/Mtok against deadline per accelerator, its interactive cost dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 6.5), constrained_layout=True)
+    cmap = plt.get_cmap("tab20")
+    hours = np.asarray(deadlines_s) / 3600
+    for n, (hw_id, (costs, interactive)) in enumerate(curves.items()):
+        colour = cmap(n % 20)
+        ok = np.isfinite(costs)
+        ax.plot(hours[ok], costs[ok], color=colour, lw=1.8, label=hw_id)
+        ax.axhline(interactive, color=colour, lw=0.8, ls="--", alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("batch deadline (hours)")
+    ax.set_ylabel("cost per million output tokens ($/Mtok)")
+    ax.grid(True, which="both", alpha=0.25)
+    fig.legend(loc="outside right center", fontsize=9, title="accelerator (dashed: interactive)")
+    ax.set_title(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -5,6 +5,7 @@ from pathlib import Path
 from enum import Enum
 from typing import Optional
 
+import numpy as np
 import typer
 
 from . import report
@@ -135,6 +136,51 @@ def frontier(
     if png:
         charts.png(curves, title, png, speed)
     report.emit(report.frontier_output(as_dict(curves, sc, a, speed), format.value), format.value)
+
+
+@app.command("batch-discount")
+def batch_discount(
+    model: str = typer.Option("kimi-k2", help="Catalogue id or path to a Hugging Face config.json."),
+    hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
+    speed: float = typer.Option(50.0, help="Interactive tier: output tokens/s each user gets."),
+    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    deadline_hours: float = typer.Option(24.0, help="Batch tier: each request done within this many hours."),
+    peak_to_mean: float = typer.Option(2.0, help="Interactive load, daily peak / mean (sizes the troughs)."),
+    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native or all."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
+    pricing: Pricing = typer.Option(Pricing.own, help="own or cloud."),
+    usd_per_kwh: float = typer.Option(0.08, help="Electricity price."),
+    pue: float = typer.Option(1.2, help="Facility power / IT power."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    png: Optional[str] = typer.Option(None, "--png", help="Chart of batch cost against deadline (PNG)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
+    from . import hardware as hw_cat, models, schema
+    from .batch import batch_tier, deadline_curve
+    from .economics import Assumptions
+    from .plan import Scenario, search_points
+
+    schema.validate(schema.BatchInput, speed=speed, input_tokens=input_tokens, output_tokens=output_tokens,
+                    deadline_hours=deadline_hours, peak_to_mean=peak_to_mean, usd_per_kwh=usd_per_kwh, pue=pue)
+    sc = Scenario(model=model, speed_tokens_per_s=speed, input_tokens=input_tokens, output_tokens=output_tokens,
+                  hardware=_split(hardware), engine=_engine(engine), precisions=precisions.value)
+    a = Assumptions(pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
+    m = models.get(model)
+    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    profiles, tiers, curves = _profiles(profile), [], {}
+    deadlines_s = np.geomspace(60, 7 * 24 * 3600, 40)
+    for hw in hws:
+        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
+        tier = batch_tier(m, hw, pts, sc, a, deadline_hours * 3600, peak_to_mean)
+        if tier:
+            tiers.append(tier)
+            curves[hw.id] = (deadline_curve(pts, output_tokens, deadlines_s), tier.interactive_usd_per_mtok)
+    if png:
+        from . import charts
+        charts.batch_png(curves, deadlines_s, f"{m.name}: batch cost against deadline", png)
+    report.emit(report.batch_output(tiers, sc, a, deadline_hours, peak_to_mean, format.value), format.value)
 
 
 @app.command()

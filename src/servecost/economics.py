@@ -38,28 +38,27 @@ def annuity_frac(rate_frac: float, years: float) -> float:
     return rate_frac / (1 - (1 + rate_frac) ** -years)
 
 
-def chip_usd_per_hr(hw: Accelerator, power_w, a: Assumptions):
-    """All-in cost of one chip for one hour at `power_w` (chip power, before PUE)."""
+def chip_cost_usd_per_hr(hw: Accelerator, power_w, a: Assumptions) -> dict:
+    """One chip's cost for one hour at `power_w` (chip power, before PUE), by component:
+    capex (chip + system share, annuity over the lifetime), facility (build cost per W of TDP at PUE,
+    over its lifetime), energy (power x PUE x $/kWh) and other opex; or the cloud rental rate."""
     if a.pricing == "cloud":
-        return np.broadcast_to(np.asarray(hw.cloud_usd_per_hr, dtype=float), np.shape(power_w)).copy()
-    capex_usd_per_hr = hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR
-    facility_usd_per_hr = hw.tdp_w * a.pue * a.facility_usd_per_w \
-        * annuity_frac(a.cost_of_capital_frac, a.facility_lifetime_years) / HOURS_PER_YEAR
-    energy_usd_per_hr = np.asarray(power_w) * a.pue / KW * a.usd_per_kwh
-    other_usd_per_hr = hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR
-    return capex_usd_per_hr + facility_usd_per_hr + energy_usd_per_hr + other_usd_per_hr
+        return {"cloud": np.broadcast_to(np.asarray(hw.cloud_usd_per_hr, dtype=float), np.shape(power_w)).copy()}
+    return {"capex": hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR,
+            "facility": hw.tdp_w * a.pue * a.facility_usd_per_w
+            * annuity_frac(a.cost_of_capital_frac, a.facility_lifetime_years) / HOURS_PER_YEAR,
+            "energy": np.asarray(power_w) * a.pue / KW * a.usd_per_kwh,
+            "other": hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR}
+
+
+def chip_usd_per_hr(hw: Accelerator, power_w, a: Assumptions):
+    """All-in cost of one chip for one hour at `power_w`."""
+    return sum(chip_cost_usd_per_hr(hw, power_w, a).values())
 
 
 def cost_breakdown(hw: Accelerator, chips: float, power_w: float, a: Assumptions) -> dict[str, float]:
-    """$/hour of a fleet split into capex, facility, energy and other (own hardware)."""
-    if a.pricing == "cloud":
-        return {"cloud_usd_per_hour": chips * hw.cloud_usd_per_hr}
-    capex = hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR
-    facility = hw.tdp_w * a.pue * a.facility_usd_per_w * annuity_frac(a.cost_of_capital_frac,
-                                                                      a.facility_lifetime_years) / HOURS_PER_YEAR
-    return {"capex_usd_per_hour": chips * capex, "facility_usd_per_hour": chips * facility,
-            "energy_usd_per_hour": chips * power_w * a.pue / KW * a.usd_per_kwh,
-            "other_usd_per_hour": chips * hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR}
+    """$/hour of a fleet of `chips` by component (see chip_cost_usd_per_hr)."""
+    return {f"{k}_usd_per_hour": float(chips * v) for k, v in chip_cost_usd_per_hr(hw, power_w, a).items()}
 
 
 def usd_per_mtok(usd_per_hour, tokens_per_s, a: Assumptions):

@@ -76,3 +76,13 @@ class FrontierInput(_Strict):
     input_tokens: int = Field(gt=0)
     output_tokens: int = Field(gt=0)
     speed: float | None = Field(default=None, gt=0)
+
+
+class BatchInput(_Strict):
+    speed: float = Field(gt=0)
+    input_tokens: int = Field(gt=0)
+    output_tokens: int = Field(gt=0)
+    deadline_hours: float = Field(gt=0)
+    peak_to_mean: float = Field(ge=1)
+    usd_per_kwh: float = Field(ge=0)
+    pue: float = Field(ge=1, le=5)

@@ -1,0 +1,88 @@
+"""The batch tier: what asynchronous work with a deadline costs, beside interactive work.
+
+Interactive: the cheapest deployment that gives every user the speed (plan.choose).
+Batch, dedicated hardware: the cheapest deployment of all whose requests finish within the
+deadline, E2E = TTFT + O * TPOT <= deadline, whatever the speed per user.
+Batch, trough filling: the interactive fleet is sized for the peak, so at mean load a fraction
+1 - 1/(peak/mean) of it is idle. Batch work run there, on the same layout at its highest-throughput
+batch, costs only the extra energy (the chips, building and staff are paid by the interactive tier).
+    justified discount = 1 - cost_batch / cost_interactive
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .economics import Assumptions
+from .hardware import Accelerator
+from .models import ModelSpec
+from .plan import Scenario, choose
+from .search import Points
+from .units import HOUR_S, MTOK
+
+
+@dataclass(frozen=True)
+class BatchTier:
+    hardware: str
+    interactive_usd_per_mtok: float
+    batch_usd_per_mtok: float              # dedicated hardware, deadline met
+    trough_usd_per_mtok: float             # marginal energy on the interactive fleet's idle chips
+    trough_mtok_per_day_per_chip: float    # batch output that fits in the troughs, per interactive chip
+    dedicated_discount_frac: float
+    trough_discount_frac: float
+    batch_deployment: dict
+    interactive_deployment: dict
+
+
+def dedicated_batch_index(pts: Points, output_tokens: int, deadline_s: float) -> int | None:
+    """The cheapest fitting point whose requests finish within the deadline (None: none does)."""
+    e2e_s = pts.ttft_s + output_tokens * pts.tpot_s
+    ok = pts.fits & (e2e_s <= deadline_s)
+    if not ok.any():
+        return None
+    return int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
+
+
+def trough_usd_per_mtok(hw: Accelerator, pts: Points, option: dict, a: Assumptions) -> tuple[float, float]:
+    """Marginal $/Mtok of batch work on the interactive deployment's layout at its best throughput,
+    and the tokens/s per chip it runs at: the extra energy above idle, over the tokens."""
+    same = (pts.fits & (pts.tp == option["tp"]) & (pts.dp_attn == option["dp_attn"]) & (pts.pp == option["pp"])
+            & (pts.ep == option["ep"]) & (pts.weight_dtype == option["weight_dtype"])
+            & (pts.kv_dtype == option["kv_dtype"]) & (pts.disaggregated == (option["mode"] == "disaggregated")))
+    i = int(np.argmax(np.where(same, pts.output_tokens_per_s_per_chip, -1.0)))
+    extra_w = pts.chip_power_w[i] - hw.idle_w   # the chips would idle otherwise
+    energy_usd_per_hr = extra_w * a.pue / 1e3 * a.usd_per_kwh if a.pricing == "own" else 0.0
+    tokens_per_hr = pts.output_tokens_per_s_per_chip[i] * HOUR_S
+    return float(energy_usd_per_hr / tokens_per_hr * MTOK), float(pts.output_tokens_per_s_per_chip[i])
+
+
+def batch_tier(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assumptions, deadline_s: float,
+               peak_to_mean: float) -> BatchTier | None:
+    """Interactive vs batch cost on `hw` from one search's points; None when the speed is unreachable."""
+    option, _ = choose(m, hw, pts, sc, a)
+    j = dedicated_batch_index(pts, sc.output_tokens, deadline_s)
+    if option is None or j is None:
+        return None
+    interactive = option["usd_per_mtok_output"]
+    batch = float(pts.usd_per_mtok[j])
+    trough, trough_tps = trough_usd_per_mtok(hw, pts, option, a)
+    idle_frac = 1 - 1 / peak_to_mean
+    return BatchTier(
+        hardware=hw.id, interactive_usd_per_mtok=interactive, batch_usd_per_mtok=batch,
+        trough_usd_per_mtok=trough, trough_mtok_per_day_per_chip=trough_tps * idle_frac * 24 * HOUR_S / MTOK,
+        dedicated_discount_frac=1 - batch / interactive, trough_discount_frac=1 - trough / interactive,
+        batch_deployment={"chips_per_replica": int(pts.chips_per_replica[j]), "tp": int(pts.tp[j]),
+                          "dp_attn": int(pts.dp_attn[j]), "pp": int(pts.pp[j]), "ep": int(pts.ep[j]),
+                          "batch": int(pts.batch[j]), "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[j]),
+                          "e2e_s": float(pts.ttft_s[j] + sc.output_tokens * pts.tpot_s[j]),
+                          "weight_dtype": str(pts.weight_dtype[j]), "kv_dtype": str(pts.kv_dtype[j]),
+                          "mode": "disaggregated" if pts.disaggregated[j] else "aggregated"},
+        interactive_deployment={k: option[k] for k in ("chips_per_replica", "tp", "dp_attn", "pp", "ep",
+                                                       "batch_per_replica", "tokens_per_s_per_user", "mode")})
+
+
+def deadline_curve(pts: Points, output_tokens: int, deadlines_s: np.ndarray) -> np.ndarray:
+    """Dedicated batch $/Mtok at each deadline (inf where none is met): never rises as the deadline loosens."""
+    e2e_s = pts.ttft_s + output_tokens * pts.tpot_s
+    ok = pts.fits[None, :] & (e2e_s[None, :] <= np.asarray(deadlines_s)[:, None])
+    return np.min(np.where(ok, pts.usd_per_mtok[None, :], np.inf), axis=1)
