@@ -42,6 +42,16 @@ def _profiles(profile: Optional[str]):
     return profiles.load(profile) if profile else profiles.shipped()
 
 
+def _range(text: str, field: str) -> tuple[float, float]:
+    """'low,high' as two numbers, low <= high."""
+    from .errors import InputError
+    parts = _split(text)
+    if len(parts) != 2 or not all(_is_number(p) for p in parts) or float(parts[0]) > float(parts[1]) \
+            or float(parts[0]) < 0:
+        raise InputError(f"{field}={text!r} must be 'low,high' with 0 <= low <= high, e.g. 0.8,1.2")
+    return float(parts[0]), float(parts[1])
+
+
 def _engine(name: str) -> str:
     """Validated engine name ('' for the all-engine default)."""
     from .errors import InputError, suggest
@@ -81,6 +91,10 @@ def plan(
     load: float = typer.Option(1.0, help="Average load / sized capacity (fraction)."),
     other_opex: float = typer.Option(0.10, help="Other opex per year as a fraction of hardware capex."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML (from `servecost calibrate`)."),
+    monte_carlo: int = typer.Option(0, help="Samples of a Monte Carlo over the uncertain inputs (0: off)."),
+    price_range: str = typer.Option("0.8,1.2", help="Monte Carlo: chip price, low,high x the catalogue's."),
+    kwh_range: str = typer.Option("0.05,0.12", help="Monte Carlo: electricity $/kWh, low,high."),
+    load_range: str = typer.Option("0.6,1.0", help="Monte Carlo: average load / sized capacity, low,high."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
@@ -97,6 +111,16 @@ def plan(
                   expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine), precisions=precisions.value,
                   speculation=speculation, disaggregation=disaggregation)
     result = run_plan(sc, a, _profiles(profile))
+    if monte_carlo:
+        from .montecarlo import Ranges, summary, usd_per_mtok_samples
+        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
+                        load_frac=_range(load_range, "load_range"))
+        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
+        for o in result.options:
+            o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
+                o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
+                ranges, monte_carlo))
+        result.assumptions["monte_carlo"] = {"samples": monte_carlo, **ranges.__dict__}
     report.emit(report.plan_output(result, format.value), format.value)
 
 
@@ -181,6 +205,53 @@ def batch_discount(
         from . import charts
         charts.batch_png(curves, deadlines_s, f"{m.name}: batch cost against deadline", png)
     report.emit(report.batch_output(tiers, sc, a, deadline_hours, peak_to_mean, format.value), format.value)
+
+
+@app.command()
+def power(
+    budget_mw: float = typer.Option(100.0, help="Facility power budget, MW (PUE included)."),
+    model: str = typer.Option("kimi-k2", help="Catalogue id or path to a Hugging Face config.json."),
+    hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
+    speeds: str = typer.Option("10,20,30,50,75,100,150,200,300", help="Output tokens/s per user to tabulate."),
+    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native or all."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
+    pue: float = typer.Option(1.2, help="Facility power / IT power."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Users a power budget serves at each speed, per accelerator, and which one serves most."""
+    from . import hardware as hw_cat, models, schema
+    from .economics import Assumptions
+    from .plan import Scenario, search_points
+    from .powercap import users_at_speeds
+
+    from .errors import InputError
+    if not _split(speeds) or not all(_is_number(x) and float(x) > 0 for x in _split(speeds)):
+        raise InputError(f"speeds={speeds!r} must be a comma list of positive numbers, e.g. 10,50,100")
+    speed_list = [float(x) for x in _split(speeds)]
+    schema.validate(schema.PowerInput, budget_mw=budget_mw, speeds=speed_list, input_tokens=input_tokens,
+                    output_tokens=output_tokens, pue=pue)
+    sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
+                  engine=_engine(engine), precisions=precisions.value)
+    a = Assumptions(pue=pue)
+    m = models.get(model)
+    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    profiles, table = _profiles(profile), {}
+    for hw in hws:
+        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
+        users, per_mw = users_at_speeds(pts, a, budget_mw, speed_list)
+        table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
+    report.emit(report.power_output(table, speed_list, budget_mw, m.name, format.value), format.value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @app.command()

@@ -75,7 +75,10 @@ def plan_output(result, fmt: str):
                   f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
                   f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
                   _money(o["usd_per_hour"]),
-                  f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}", f"${o['usd_per_user_month']:,.2f}")
+                  f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}"
+                  + (f"\n[cyan]MC ${o['usd_per_mtok_output_mc']['median']:,.3f} "
+                     f"({o['usd_per_mtok_output_mc']['p05']:,.2f}-{o['usd_per_mtok_output_mc']['p95']:,.2f})[/cyan]"
+                     if "usd_per_mtok_output_mc" in o else ""), f"${o['usd_per_user_month']:,.2f}")
     for r in data["infeasible"]:
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
@@ -251,5 +254,30 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
                  f"requests finish in {deadline_hours:g} h. Trough: the interactive fleet's idle capacity "
                  f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only.")
+    t.caption_justify = "left"
+    return t
+
+
+def power_output(table: dict, speeds: list, budget_mw: float, model_name: str, fmt: str):
+    if fmt == "json":
+        return json.dumps({"budget_mw": budget_mw, "speeds_tokens_per_s_per_user": speeds, "hardware": table},
+                          indent=2)
+    rows = [{"hardware": h, "speed": s, "users": v["users"][i], "tokens_per_s_per_mw": v["tokens_per_s_per_mw"][i]}
+            for h, v in table.items() for i, s in enumerate(speeds)]
+    if fmt == "csv":
+        return _csv(rows)
+    t = Table(title=f"{model_name}: users served by {budget_mw:g} MW of facility power, by speed per user",
+              title_justify="left")
+    t.add_column("hardware")
+    for s in speeds:
+        t.add_column(f"{s:g} tok/s", justify="right")
+    best = {i: max(table, key=lambda h: table[h]["users"][i]) for i in range(len(speeds))}
+    for h, v in sorted(table.items(), key=lambda kv: -max(kv[1]["users"])):
+        cells = []
+        for i, users in enumerate(v["users"]):
+            text = "-" if users == 0 else f"{users:,.0f}" if users < 1e6 else f"{users / 1e6:,.2f}M"
+            cells.append(f"[bold green]{text}[/bold green]" if best[i] == h and users > 0 else text)
+        t.add_row(h, *cells)
+    t.caption = "green: the accelerator that serves the most users at that speed; '-': speed out of reach"
     t.caption_justify = "left"
     return t

@@ -86,3 +86,16 @@ class BatchInput(_Strict):
     peak_to_mean: float = Field(ge=1)
     usd_per_kwh: float = Field(ge=0)
     pue: float = Field(ge=1, le=5)
+
+
+class PowerInput(_Strict):
+    budget_mw: float = Field(gt=0)
+    speeds: list[float] = Field(min_length=1)
+    input_tokens: int = Field(gt=0)
+    output_tokens: int = Field(gt=0)
+    pue: float = Field(ge=1, le=5)
+
+
+class MonteCarloInput(_Strict):
+    samples: int = Field(ge=100, le=10_000_000)
+    load_high: float = Field(gt=0, le=1)

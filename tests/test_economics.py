@@ -1,0 +1,109 @@
+"""Cost arithmetic worked by hand, and its monotone properties."""
+
+
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servecost import economics, hardware, models
+from servecost.batch import batch_tier, deadline_curve
+from servecost.economics import Assumptions
+from servecost.montecarlo import Ranges, summary, usd_per_mtok_samples
+from servecost.plan import Scenario, search_points
+from servecost.powercap import users_at_speeds
+from servecost.profiles import shipped
+
+
+def test_capex_amortisation_by_hand(h100):
+    """$33,750 (chip + system share) at 8% over 3 years: annuity 0.08 / (1 - 1.08^-3) = 0.38803 per
+    year -> $13,096/yr -> / 8,766 h = $1.494/h."""
+    a = Assumptions()
+    assert economics.annuity_frac(0.08, 3) == pytest.approx(0.388034, rel=1e-5)
+    capex = economics.chip_cost_usd_per_hr(h100, 700.0, a)["capex"]
+    assert capex == pytest.approx(33_750 * 0.388034 / 8766, rel=1e-4)
+    assert economics.annuity_frac(0.0, 4) == 0.25
+
+
+def test_energy_cost_by_hand(h100):
+    """700 W x PUE 1.2 = 0.84 kW x $0.08/kWh = $0.0672 per chip-hour."""
+    energy = economics.chip_cost_usd_per_hr(h100, 700.0, Assumptions())["energy"]
+    assert float(energy) == pytest.approx(0.0672)
+
+
+def test_usd_per_mtok_by_hand():
+    """$10/h producing 1,000 tok/s = 3.6 Mtok/h -> $2.78/Mtok; at half load $5.56."""
+    assert economics.usd_per_mtok(10.0, 1000.0, Assumptions()) == pytest.approx(10 / 3.6)
+    assert economics.usd_per_mtok(10.0, 1000.0, Assumptions(load_frac=0.5)) == pytest.approx(20 / 3.6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kwh=st.floats(0.0, 0.5), cheaper=st.floats(0.0, 1.0), power_w=st.floats(50, 1500))
+def test_cheaper_power_never_raises_cost(kwh, cheaper, power_w):
+    hw = hardware.get("b200")
+    dear = economics.chip_usd_per_hr(hw, power_w, Assumptions(usd_per_kwh=kwh))
+    cheap = economics.chip_usd_per_hr(hw, power_w, Assumptions(usd_per_kwh=kwh * cheaper))
+    assert cheap <= dear + 1e-12
+
+
+@pytest.fixture(scope="module")
+def kimi_points():
+    m, hw = models.get("kimi-k2"), hardware.get("b200")
+    sc = Scenario(hardware=("b200",))
+    return m, hw, sc, search_points(m, hw, sc, Assumptions(), shipped().default)
+
+
+def test_looser_deadline_never_raises_batch_cost(kimi_points):
+    _, _, sc, pts = kimi_points
+    costs = deadline_curve(pts, sc.output_tokens, np.geomspace(30, 86_400, 30))
+    finite = costs[np.isfinite(costs)]
+    assert finite.size and np.all(np.diff(finite) <= 1e-12)
+
+
+def test_justified_discount_by_hand(kimi_points):
+    """discount = 1 - batch / interactive; trough work pays only the energy above idle."""
+    m, hw, sc, pts = kimi_points
+    tier = batch_tier(m, hw, pts, sc, Assumptions(), 24 * 3600, 2.0)
+    assert tier.dedicated_discount_frac == pytest.approx(1 - tier.batch_usd_per_mtok / tier.interactive_usd_per_mtok)
+    assert tier.batch_usd_per_mtok <= tier.interactive_usd_per_mtok
+    assert 0 < tier.trough_usd_per_mtok < tier.batch_usd_per_mtok
+
+
+@settings(max_examples=20, deadline=None)
+@given(budget=st.floats(0.1, 1000), more=st.floats(1.0, 10.0))
+def test_bigger_power_budget_never_serves_fewer_users(kimi_points, budget, more):
+    _, _, _, pts = kimi_points
+    speeds = [10, 50, 100]
+    small, _ = users_at_speeds(pts, Assumptions(), budget, speeds)
+    large, _ = users_at_speeds(pts, Assumptions(), budget * more, speeds)
+    assert np.all(large >= small)
+
+
+def test_monte_carlo_brackets_the_point_estimate():
+    breakdown = {"capex_usd_per_hour": 60.0, "facility_usd_per_hour": 10.0, "energy_usd_per_hour": 20.0,
+                 "other_usd_per_hour": 10.0}
+    point = economics.usd_per_mtok(100.0, 50_000.0, Assumptions())
+    s = summary(usd_per_mtok_samples(breakdown, 0.08, 50_000.0, Ranges(load_frac=(1.0, 1.0)), 20_000))
+    assert s["p05"] < point < s["p95"] and s["samples"] == 20_000
+    fixed = Ranges(price_frac=(1, 1), usd_per_kwh=(0.08, 0.08), load_frac=(1, 1))
+    spread = summary(usd_per_mtok_samples(breakdown, 0.08, 50_000.0, fixed, 20_000))
+    assert spread["p95"] / spread["p05"] == pytest.approx(np.exp(0.485 + 0.436), rel=0.1)   # the TPOT band only
+
+
+def test_power_cli_and_batch_cli(capsys):
+    from servecost.cli import main
+    import json
+    for argv in (["power", "--budget-mw", "10", "--hardware", "b200", "--format", "json"],
+                 ["batch-discount", "--hardware", "b200", "--format", "json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+            raise SystemExit(0)
+        assert exc.value.code == 0
+        json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit) as exc:
+        main(["power", "--speeds", "10,fast"])
+    assert exc.value.code == 2 and "speeds" in capsys.readouterr().err
+
+
+
