@@ -107,3 +107,35 @@ def test_power_cli_and_batch_cli(capsys):
 
 
 
+
+
+def test_usage_by_hand():
+    """10M daily users x 3 sessions x 5 requests = 150M requests/day; each streams 500 tokens at
+    50 tok/s = 10 s, so 150M x 10 / 86,400 = 17,361 streams on average, 34,722 at a 2x peak."""
+    from servecost.usage import Usage
+    u = Usage(10_000_000)
+    assert u.requests_per_day() == 150_000_000
+    assert u.peak_streams(500, 50) == 34_723   # ceil(34,722.2)
+    assert u.load_frac == 0.5
+
+
+def test_outlook_roster_and_costs():
+    from servecost.outlook import outlook, roster
+    years = roster()
+    from servecost.params import total_params
+    assert [y.year for y in years] == [0, 1, 2, 3]
+    assert total_params(years[1].model) == pytest.approx(2 * total_params(years[0].model), rel=0.02)
+    data = outlook(years[:2], 50, ("gb200-nvl72", "groq-lpu"))
+    gb200 = next(r for r in data["hardware"] if r["hardware"] == "gb200-nvl72")
+    assert all(c["usd_per_mtok_output"] for c in gb200["years"])
+    assert gb200["years"][1]["residual_value_usd"] < gb200["years"][0]["residual_value_usd"]
+    assert data["cheapest"][0] == "gb200-nvl72"
+
+
+def test_roster_with_unknown_field_is_an_input_error(tmp_path):
+    from servecost.errors import InputError
+    from servecost.outlook import roster
+    path = tmp_path / "r.yaml"
+    path.write_text("years:\n  - {year: 1, name: x, base: kimi-k2, changes: {n_expert: 9}}\n")
+    with pytest.raises(InputError, match="n_expert"):
+        roster(path)

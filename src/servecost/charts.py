@@ -164,3 +164,58 @@ def batch_png(curves: dict, deadlines_s, title: str, path: str | Path) -> None:
     ax.set_title(title)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def outlook_png(data: dict, path: str | Path) -> None:
+    """$/Mtok per accelerator over the roster's years (log scale); a gap where it cannot serve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 6.5), constrained_layout=True)
+    cmap = plt.get_cmap("tab20")
+    years = [y["year"] for y in data["roster"]]
+    for n, r in enumerate(data["hardware"]):
+        costs = [c["usd_per_mtok_output"] if c["usd_per_mtok_output"] else np.nan for c in r["years"]]
+        ax.plot(years, costs, marker="o", color=cmap(n % 20), lw=1.6, label=r["hardware"])
+    ax.set_yscale("log")
+    ax.set_xticks(years, [f"year {y['year']}\n{y['name']}" for y in data["roster"]], fontsize=8)
+    ax.set_ylabel(f"$ per million output tokens at {data['speed_tokens_per_s']:g} tok/s/user")
+    ax.grid(True, which="both", alpha=0.25)
+    fig.legend(loc="outside right center", fontsize=9, title="accelerator")
+    ax.set_title("Cost per token of each year's model on today's hardware")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def cost_png(plan_result: dict, path: str | Path) -> None:
+    """Each accelerator's $/Mtok (written at the bar's end) split into its shares: capex, facility,
+    energy and other opex (or cloud rent)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    options = plan_result["options"][::-1]
+    parts = ["capex", "facility", "energy", "other", "cloud"]
+    colours = {"capex": "#1565c0", "facility": "#90a4ae", "energy": "#f9a825", "other": "#6d4c41", "cloud": "#7b1fa2"}
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(options) + 1.8), constrained_layout=True)
+    names = [o["hardware"] for o in options]
+    left = np.zeros(len(options))
+    for part in parts:
+        shares = np.array([o["cost_breakdown_usd_per_hour"].get(f"{part}_usd_per_hour", 0.0)
+                           / max(sum(o["cost_breakdown_usd_per_hour"].values()), 1e-12) for o in options])
+        if shares.any():
+            ax.barh(names, shares * 100, left=left, color=colours[part], label=part)
+            left += shares * 100
+    for i, o in enumerate(options):
+        ax.text(101, i, f"\\${o['usd_per_mtok_output']:,.2f}/Mtok", va="center", fontsize=9)
+    ax.set_xlim(0, 118)
+    ax.set_xlabel("share of the cost per token (%)")
+    sc = plan_result["scenario"]
+    ax.set_title(f"{plan_result['model']['name']}: what the cost per token is made of "
+                 f"({sc['users']:,} users x {sc['speed_tokens_per_s']:g} tok/s, cheapest first)")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.04), ncol=5, frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -91,6 +91,12 @@ def plan(
     load: float = typer.Option(1.0, help="Average load / sized capacity (fraction)."),
     other_opex: float = typer.Option(0.10, help="Other opex per year as a fraction of hardware capex."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML (from `servecost calibrate`)."),
+    daily_users: Optional[int] = typer.Option(None, help="Size for daily active users instead of --users: "
+                                                         "streams at the daily peak."),
+    sessions_per_day: float = typer.Option(3.0, help="With --daily-users: sessions per user per day."),
+    requests_per_session: float = typer.Option(5.0, help="With --daily-users: requests (turns) per session."),
+    peak_to_mean: float = typer.Option(2.0, help="With --daily-users: daily peak / mean load."),
+    png: Optional[str] = typer.Option(None, "--png", help="Chart of the cost breakdown per accelerator (PNG)."),
     monte_carlo: int = typer.Option(0, help="Samples of a Monte Carlo over the uncertain inputs (0: off)."),
     price_range: str = typer.Option("0.8,1.2", help="Monte Carlo: chip price, low,high x the catalogue's."),
     kwh_range: str = typer.Option("0.05,0.12", help="Monte Carlo: electricity $/kWh, low,high."),
@@ -103,6 +109,13 @@ def plan(
 
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
+    usage = None
+    if daily_users is not None:
+        from .usage import Usage
+        schema.validate(schema.UsageInput, daily_users=daily_users, sessions_per_day=sessions_per_day,
+                        requests_per_session=requests_per_session, peak_to_mean=peak_to_mean)
+        usage = Usage(daily_users, sessions_per_day, requests_per_session, peak_to_mean)
+        users, load = usage.peak_streams(output_tokens, speed), usage.load_frac
     a = schema.validate(schema.AssumptionsInput, pricing=pricing.value, lifetime_years=lifetime_years,
                         cost_of_capital=cost_of_capital, usd_per_kwh=usd_per_kwh, pue=pue, load=load,
                         other_opex=other_opex).to_core()
@@ -111,6 +124,11 @@ def plan(
                   expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine), precisions=precisions.value,
                   speculation=speculation, disaggregation=disaggregation)
     result = run_plan(sc, a, _profiles(profile))
+    if usage:
+        result.scenario["usage"] = usage.as_dict() | {"peak_streams": users}
+    if png:
+        from . import charts
+        charts.cost_png(result.as_dict(), png)
     if monte_carlo:
         from .montecarlo import Ranges, summary, usd_per_mtok_samples
         ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
@@ -252,6 +270,33 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@app.command()
+def outlook(
+    years: int = typer.Option(3, help="Years ahead to show (the roster's entries up to this year)."),
+    roster: Optional[str] = typer.Option(None, help="Roster YAML of each year's model (default: shipped)."),
+    speed: float = typer.Option(50.0, help="Output tokens/s each user gets."),
+    hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
+    engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
+    lifetime_years: float = typer.Option(3.0, help="Depreciation period (residual value falls over it)."),
+    profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    png: Optional[str] = typer.Option(None, "--png", help="Chart of $/Mtok over the years (PNG)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Will today's hardware serve the coming years' models, and at what cost per token?"""
+    from . import schema
+    from .economics import Assumptions
+    from .outlook import outlook as run_outlook, roster as load_roster
+
+    schema.validate(schema.OutlookInput, years=years, speed=speed, lifetime_years=lifetime_years)
+    entries = [y for y in load_roster(roster) if y.year <= years]
+    data = run_outlook(entries, speed, _split(hardware), Assumptions(lifetime_years=lifetime_years),
+                       _profiles(profile), _engine(engine))
+    if png:
+        from . import charts
+        charts.outlook_png(data, png)
+    report.emit(report.outlook_output(data, format.value), format.value)
 
 
 @app.command()

@@ -281,3 +281,29 @@ def power_output(table: dict, speeds: list, budget_mw: float, model_name: str, f
     t.caption = "green: the accelerator that serves the most users at that speed; '-': speed out of reach"
     t.caption_justify = "left"
     return t
+
+
+def outlook_output(data: dict, fmt: str):
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    rows = [{"hardware": r["hardware"], **c} for r in data["hardware"] for c in r["years"]]
+    if fmt == "csv":
+        return _csv(rows)
+    t = Table(title=f"Outlook: $/Mtok output at {data['speed_tokens_per_s']:g} tok/s/user, year by year "
+                    "(residual value of the hardware in brackets)", title_justify="left")
+    t.add_column("hardware")
+    for y in data["roster"]:
+        t.add_column(f"year {y['year']}: {y['name']}\n{y['total_params'] / 1e12:.1f}T, {y['input_tokens']:,} in",
+                     justify="right")
+    for r in data["hardware"]:
+        cells = []
+        for c in r["years"]:
+            best = data["cheapest"].get(c["year"]) == r["hardware"]
+            text = (f"${c['usd_per_mtok_output']:,.2f}" if c["usd_per_mtok_output"] else
+                    "no fit" if "does not fit" in (c["reason"] or "") else "too slow")
+            text += f" [dim]({_money(c['residual_value_usd'])})[/dim]"
+            cells.append(f"[bold green]{text}[/bold green]" if best else text)
+        t.add_row(r["hardware"], *cells)
+    t.caption = "\n".join(f"year {y['year']}: {y['why']}" for y in data["roster"])
+    t.caption_justify = "left"
+    return t

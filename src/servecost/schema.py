@@ -99,3 +99,16 @@ class PowerInput(_Strict):
 class MonteCarloInput(_Strict):
     samples: int = Field(ge=100, le=10_000_000)
     load_high: float = Field(gt=0, le=1)
+
+
+class OutlookInput(_Strict):
+    years: int = Field(ge=0, le=20)
+    speed: float = Field(gt=0)
+    lifetime_years: float = Field(gt=0, le=30)
+
+
+class UsageInput(_Strict):
+    daily_users: int = Field(gt=0)
+    sessions_per_day: float = Field(gt=0)
+    requests_per_session: float = Field(gt=0)
+    peak_to_mean: float = Field(ge=1)
