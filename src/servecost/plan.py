@@ -88,6 +88,11 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) 
         "usd_per_hour": usd_per_hour,
         "usd_per_mtok_output": (usd_mtok := float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a))),
         "usd_per_mtok_output_band": cost_band(usd_mtok),
+        # the same $/hour split by what it serves: prompts (input tokens) and generation (output tokens)
+        "usd_per_mtok_input_split": float(economics.usd_per_mtok(
+            usd_per_hour * float(pts.prefill_cost_frac[i]), tokens_per_s * sc.input_tokens / sc.output_tokens, a)),
+        "usd_per_mtok_output_split": float(economics.usd_per_mtok(
+            usd_per_hour * (1 - float(pts.prefill_cost_frac[i])), tokens_per_s, a)),
         "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour, sc.users)),
         "cost_breakdown_usd_per_hour": economics.cost_breakdown(hw, chips, power_w, a),
     }

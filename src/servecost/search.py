@@ -38,6 +38,7 @@ class Points:
     ep: np.ndarray
     chips_per_replica: np.ndarray        # decode replica (aggregated: the whole replica)
     prefill_chips_frac: np.ndarray       # disaggregated: prefill-pool chips per decode chip (else 0)
+    prefill_cost_frac: np.ndarray        # share of the cost that serves prompts (input tokens)
     batch: np.ndarray
     weight_dtype: np.ndarray
     expert_dtype: np.ndarray
@@ -177,7 +178,8 @@ def _evaluate(m: ModelSpec, hw: Accelerator, v: Variant, input_tokens: float, ou
         return np.full(fits.size, value, dtype=dtype)
 
     return Points(tp=flat_(par.tp), dp_attn=flat_(par.dp_attn), pp=flat_(par.pp), ep=flat_(par.ep),
-                  chips_per_replica=flat_(chips), prefill_chips_frac=flat_(frac), batch=flat_(batch),
+                  chips_per_replica=flat_(chips), prefill_chips_frac=flat_(frac),
+                  prefill_cost_frac=flat_(sp.prefill_cost_frac), batch=flat_(batch),
                   weight_dtype=const(prec.weight), expert_dtype=const(prec.expert), kv_dtype=const(prec.kv),
                   draft_tokens=const(v.spec.draft_tokens, int), disaggregated=const(v.disaggregated, bool),
                   fits=flat_(fits), tpot_s=flat_(sp.tpot_s), ttft_s=flat_(sp.ttft_s),

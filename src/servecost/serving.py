@@ -34,6 +34,7 @@ class ServingPoint:
     flops_util_frac: object
     mem_util_frac: object
     prefill_chips_frac: object = 0.0  # disaggregated: prefill-pool chips per decode chip
+    prefill_cost_frac: object = 0.0   # share of the replica's time (aggregated) or chips (disaggregated) spent on prompts
 
 
 def _running(m, hw, par, prec, batch, input_tokens, output_tokens):
@@ -68,9 +69,11 @@ def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, ba
     ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff) + step_s
     e2e_s = ttft_running_s + (output_tokens - 1) * tpot_s
     kv_wait_s = (batch - running) / running * e2e_s
+    _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0)
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / tpot_s,
                         output_tokens_per_s=running / tpot_s,
-                        flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac)
+                        flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
+                        prefill_cost_frac=np.clip(1 - decode_only_s / step_s, 0.0, 1.0))
 
 
 PREFILL_TOKEN_BUDGET = 8192   # tokens per prefill step (vLLM max_num_batched_tokens / TRT-LLM max_num_tokens default)
@@ -98,4 +101,5 @@ def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision,
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_s + (batch - running) / running * e2e_s,
                         tokens_per_s_per_user=1 / tpot_s, output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
-                        prefill_chips_frac=request_rate / prefill_rate)
+                        prefill_chips_frac=request_rate / prefill_rate,
+                        prefill_cost_frac=(request_rate / prefill_rate) / (1 + request_rate / prefill_rate))
