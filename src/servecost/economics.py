@@ -18,13 +18,23 @@ HOURS_PER_YEAR = YEAR_S / HOUR_S
 class Assumptions:
     """Every cost assumption, printed with each plan; all overridable from the CLI."""
     pricing: str = "own"                  # "own": buy and run the hardware; "cloud": rent per chip-hour
-    lifetime_years: float = 3.0           # depreciation period of the chips
-    cost_of_capital_frac: float = 0.08    # annual rate for the capital tied up in hardware
-    usd_per_kwh: float = 0.08             # US industrial average 2024: 8.1 c/kWh (EIA Electric Power Monthly, table 5.6.A)
-    pue: float = 1.2                      # facility power / IT power; new liquid-cooled AI halls 1.1-1.3 (Uptime Institute 2024 survey avg 1.56, hyperscalers ~1.1)
-    facility_usd_per_w: float = 10.0     # datacenter shell, power and cooling build: ~$10M per MW of IT load (JLL 2024 Data Center Outlook)
-    facility_lifetime_years: float = 15.0
-    other_opex_frac: float = 0.10         # hosting staff, software, maintenance per year, as a fraction of hardware capex
+    # depreciation period of the chips: the question's three years (and common 3-5-year schedules)
+    lifetime_years: float = 3.0
+    # estimate: the weighted cost of capital of data-center operators, roughly 7-9%
+    cost_of_capital_frac: float = 0.08
+    # US industrial average: 8.06 c/kWh in 2023 (EIA via https://www.statista.com/statistics/190680/;
+    # state detail in EIA Electric Power Monthly table 5.6.B, eia.gov/electricity/monthly)
+    usd_per_kwh: float = 0.08
+    # estimate for new AI halls: the industry average is 1.56 (Uptime Institute 2024 survey), new large
+    # facilities reach 1.3 or better, hyperscale ~1.1 (https://cloudnews.tech/uptime-institute-highlights-
+    # decline-in-trust-in-ai-and-need-to-improve-sustainability-metrics-in-data-centers)
+    pue: float = 1.2
+    # build cost per W of critical IT load: US average $11.7M/MW across 19 markets (Cushman & Wakefield,
+    # Data Center Development Cost Guide 2025, https://cushwake.cld.bz/Data-Center-Development-Cost-Guide-2025/8-9)
+    facility_usd_per_w: float = 11.7
+    facility_lifetime_years: float = 15.0   # estimate: shell and power plant outlive several chip generations
+    # estimate: staff, software, maintenance and hosting per year, as a fraction of hardware capex
+    other_opex_frac: float = 0.10
     load_frac: float = 1.0                # average load / sized capacity (1: the users are always there)
 
     def as_dict(self) -> dict:
