@@ -1,0 +1,1 @@
+"""Discrete-event simulation of a serving fleet: workload -> router -> continuous-batching replicas."""
