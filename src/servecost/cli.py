@@ -419,6 +419,42 @@ def measure(
     report.emit(report.record_output(rows | {"profile": output}, "table"), "table")
 
 
+@app.command()
+def simulate(
+    scenario: str = typer.Argument(..., help="Scenario YAML (see examples/)."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Folder for summary.json, requests.csv, "
+                                                                      "timeseries.csv and charts."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (default: the scenario's)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format (table or json)."),
+):
+    """Discrete-event simulation of a serving fleet: latency percentiles per class, goodput, queues, energy."""
+    from pathlib import Path as _Path
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .sim import output as sim_output, scenario as sim_scenario
+    from .sim.run import run
+
+    spec = sim_scenario.load(scenario)
+    built = sim_scenario.build(spec, _Path(scenario).parent, seed)
+    n = len(built.requests)
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} arrivals"),
+                  TimeRemainingColumn(), transient=True, disable=n < 100_000 or not sys.stderr.isatty(),
+                  console=None) as bar:
+        task = bar.add_task("sim", total=n)
+        result = run(spec, built=built, seed=seed, progress=lambda i: bar.update(task, completed=i))
+    files = sim_output.write(result, output) if output else []
+    if format == Format.json:
+        import json
+        report.emit(json.dumps(result.summary | {"files": files}, indent=2), "json")
+    else:
+        report.emit(sim_output.table(result.summary), "table")
+        if files:
+            report.emit("wrote " + ", ".join(files), "table")
+    if result.summary.get("overload"):
+        print(f"warning: {result.summary['overload']}", file=sys.stderr)
+
+
 @app.command("models")
 def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The model catalogue: parameters, dtypes, KV per token, sources."""

@@ -1,61 +1,88 @@
-"""The event loop: arrivals are routed to replicas; each replica runs continuous batching.
+"""The event loop: requests are routed to replicas; each replica runs continuous batching.
 
-One heap of (time_s, seq, replica, version) holds each replica's next step boundary. A replica
-that only decodes advances many steps in one event (a block) until a sequence finishes, its KV
-cache fills, or an arrival routed to it cuts the block at the next step boundary. A step with
-prefill work (chunked, within the token budget) is a block of one step. Deterministic: ties are
-broken by a counter, randomness lives in the workload.
+Scheduler of a replica, in the manner of vLLM: at every step boundary it admits waiting requests
+(interactive first, FIFO) while it has fewer than `max_seqs` running and KV room for the prompt,
+then runs one step that decodes every running sequence and prefills prompt chunks up to
+`token_budget` tokens (chunked prefill). When the paged KV cache cannot hold one more token per
+running sequence, the newest sequence is preempted and recomputed later (its tokens so far become
+prompt). An interactive request that finds the replica full preempts a running batch request.
+
+Batch requests wait in one fleet-wide queue ordered by deadline (earliest first); a replica takes
+them only when no interactive request waits and it runs fewer than `batch_max_seqs` of them, so
+batch work fills spare capacity.
+
+Disaggregated serving: `prefill_replicas` replicas only prefill; when a prompt is done its first
+token is out, its KV moves to the decode pool (latency + tokens x per-token transfer time) and a
+decode replica admits it straight into decoding.
+
+One heap of (time_s, seq, who, version) holds each replica's next step boundary (who >= 0) and KV
+hand-offs (who = -1 - request). A replica that only decodes advances many steps in one event (a
+block) until a sequence finishes, its KV fills, or new work cuts the block at the next step
+boundary. Deterministic: ties are broken by a counter, randomness lives in the workload.
 """
 
 import heapq
+import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .steptime import StepTable
-from .workload import INTERACTIVE, Requests
+from .workload import BATCH, INTERACTIVE, Requests
 
 MAX_BLOCK_STEPS = 64        # re-read the step time as contexts grow
+MIXED, PREFILL, DECODE = 0, 1, 2
+ROUTERS = ("least_tokens", "round_robin", "shortest_queue")
 
 
 @dataclass
 class Config:
-    replicas: int = 1
+    replicas: int = 1                    # aggregated replicas, or the decode pool when prefill_replicas > 0
+    prefill_replicas: int = 0            # disaggregated: replicas that only prefill
     max_seqs: int = 256                  # running sequences per replica (vLLM max_num_seqs)
     token_budget: int = 8192             # tokens per step (vLLM max_num_batched_tokens)
     kv_tokens: int = 1_000_000           # KV cache capacity per replica, tokens
-    router: str = "least_tokens"         # round_robin | least_tokens | shortest_queue
-    overload_queue_factor: float = 50.0  # stop when the fleet queue exceeds this x replicas x max_seqs
+    router: str = "least_tokens"         # see ROUTERS
+    batch_max_seqs: int = 0              # batch-class sequences a replica runs at most (0: max_seqs)
+    kv_transfer_latency_s: float = 0.0   # disaggregated hand-off: fixed part
+    kv_transfer_s_per_token: float = 0.0  # and per prompt token (KV bytes per token / network bytes/s)
+    overload_queue_factor: float = 20.0  # stop when waiting interactive requests exceed this x replicas x max_seqs
     samples: int = 400                   # time-series points
 
 
 @dataclass
 class Trace:
-    """What the simulation recorded, per request and over time."""
+    """What the simulation recorded, per request, per replica and over time."""
     first_token_s: np.ndarray
     finish_s: np.ndarray
     replica: np.ndarray
     preemptions: np.ndarray
     busy_s: np.ndarray                    # per replica
-    energy_j: float
+    roles: np.ndarray                     # per replica: MIXED, PREFILL or DECODE
+    energy_busy_j: float                  # all chips, while stepping
     steps: int
     events: int
     end_s: float
     overloaded: bool
-    series: dict = field(default_factory=dict)
+    itl: dict = field(default_factory=dict)       # step_s, interactive_tokens, batch_tokens per step group
+    series: dict = field(default_factory=dict)    # t, queued, batch_queued, running, kv_frac
 
 
 class Replica:
-    __slots__ = ("waiting", "prefilling", "prefill_done", "heap", "decoding", "D", "sum_prompt", "sum_start",
-                 "kv_used", "version", "blk_t0", "blk_step", "blk_k", "blk_power", "busy", "until")
+    __slots__ = ("role", "waiting", "prefilling", "prefill_done", "heap", "decoding", "n_batch", "D",
+                 "sum_prompt", "sum_start", "kv_used", "version", "blk_t0", "blk_step", "blk_k", "blk_power",
+                 "busy", "until")
 
-    def __init__(self):
+    def __init__(self, role: int):
+        self.role = role
         self.waiting: deque = deque()      # request ids (interactive ahead of batch)
         self.prefilling: list = []         # request ids being prefilled, FIFO
         self.prefill_done: dict = {}       # rid -> prompt tokens already prefilled
         self.heap: list = []               # (finish step D, rid) of decoding sequences
         self.decoding: set = set()
+        self.n_batch = 0                   # batch-class requests prefilling or decoding
         self.D = 0                         # decode steps taken
         self.sum_prompt = 0                # sum of prompts of decoding sequences
         self.sum_start = 0                 # sum of the D at which each decoding sequence started
@@ -69,95 +96,169 @@ class Replica:
         self.until = -1.0                  # end of the step or block in progress (-1: idle)
 
 
-def simulate(req: Requests, table: StepTable, cfg: Config) -> Trace:
+def simulate(req: Requests, table: StepTable, cfg: Config,
+             progress: Callable[[int], None] | None = None) -> Trace:
+    """Run every request through the fleet; `progress(arrivals_done)` is called now and then."""
     n_req = len(req)
-    prompt = req.input_tokens.astype(np.int64).copy()      # grows on preemption (recompute)
-    out_left = req.output_tokens.astype(np.int64).copy()
-    first = np.full(n_req, np.nan)
-    finish = np.full(n_req, np.nan)
-    start_d = np.zeros(n_req, dtype=np.int64)
-    where = np.full(n_req, -1, dtype=np.int32)
-    preempt = np.zeros(n_req, dtype=np.int32)
-    reps = [Replica() for _ in range(cfg.replicas)]
-    # per-replica routing state, vectorised: tokens still to process and requests held
-    tokens = np.zeros(cfg.replicas)
-    held = np.zeros(cfg.replicas)
+    # per-request state as Python lists: scalar access is several times faster than numpy's
+    arrival = req.arrival_s.tolist()
+    klass = req.klass.tolist()
+    deadline = req.deadline_s.tolist()
+    prompt = req.input_tokens.tolist()          # grows on preemption (recompute)
+    out_left = req.output_tokens.tolist()
+    first = [math.nan] * n_req
+    finish = [math.nan] * n_req
+    start_d = [0] * n_req
+    where = [-1] * n_req
+    preempt = [0] * n_req
+    prefilled = [False] * n_req                 # KV handed over, ready to decode
+    n_entry = cfg.prefill_replicas or cfg.replicas
+    disagg = cfg.prefill_replicas > 0
+    reps = [Replica(PREFILL) for _ in range(cfg.prefill_replicas)] + \
+        [Replica(DECODE if disagg else MIXED) for _ in range(cfg.replicas)]
+    entry = slice(0, n_entry)
+    decode_pool = slice(cfg.prefill_replicas, len(reps)) if disagg else entry
+    batch_cap = cfg.batch_max_seqs or cfg.max_seqs
+    tokens = np.zeros(len(reps))        # tokens each replica still has to process (router state)
+    load = np.zeros(len(reps))          # requests each replica holds or queues (router state)
     heap: list = []
+    batch_queue: list = []              # (deadline_s, rid), fleet-wide
+    idle_entry: set = set(range(n_entry))
     seq = 0
     energy = 0.0
     steps = 0
     events = 0
-    rr = 0
-    overload_at = cfg.overload_queue_factor * cfg.replicas * cfg.max_seqs
-    queued = 0
-    sample_every = (req.arrival_s[-1] if n_req else 1.0) / cfg.samples
+    rr = -1
+    overload_at = cfg.overload_queue_factor * n_entry * cfg.max_seqs
+    queued = 0                          # interactive requests waiting
+    itl_step, itl_i, itl_b = [], [], []
+    horizon = arrival[-1] if n_req else 1.0
+    sample_every = horizon / cfg.samples
     next_sample = 0.0
-    series = {"t": [], "queued": [], "running": [], "kv_frac": []}
+    series = {"t": [], "queued": [], "batch_queued": [], "running": [], "kv_frac": []}
     now = 0.0
     overloaded = False
 
-    def push(t, r, rep):
+    def push(t, who, version):
         nonlocal seq
         seq += 1
-        heapq.heappush(heap, (t, seq, r, rep.version))
+        heapq.heappush(heap, (t, seq, who, version))
 
     def ctx_mean(rep):
         n = len(rep.decoding)
         return (rep.sum_prompt + n * (rep.D + 1) - rep.sum_start) / n if n else 0.0
 
-    def start_decoding(rep, rid, t):
-        first[rid] = t if np.isnan(first[rid]) else first[rid]
-        out_left[rid] -= 1                       # the prefill step emits the first token
-        if out_left[rid] <= 0:
-            finish[rid] = t
-            rep.kv_used -= prompt[rid]
-            return
+    def enqueue(rep, rid):
+        """Interactive requests queue ahead of batch ones (FIFO within a class)."""
+        if klass[rid] == INTERACTIVE and rep.waiting and klass[rep.waiting[-1]] != INTERACTIVE:
+            for pos, other in enumerate(rep.waiting):
+                if klass[other] != INTERACTIVE:
+                    rep.waiting.insert(pos, rid)
+                    return
+        rep.waiting.append(rid)
+
+    def add_decoding(rep, rid):
         start_d[rid] = rep.D
         rep.decoding.add(rid)
         rep.sum_prompt += prompt[rid]
         rep.sum_start += rep.D
         heapq.heappush(rep.heap, (rep.D + out_left[rid], rid))
 
+    def drop_decoding(rep, rid):
+        rep.decoding.discard(rid)
+        rep.sum_prompt -= prompt[rid]
+        rep.sum_start -= start_d[rid]
+        rep.kv_used -= prompt[rid] + (rep.D - start_d[rid])
+
+    def release(rep, r, rid):
+        rep.n_batch -= klass[rid] == BATCH
+        load[r] -= 1
+
+    def prefill_complete(rep, r, rid, t):
+        """A prompt is prefilled at t: the step emits a token; decode here or hand the KV over."""
+        if math.isnan(first[rid]):
+            first[rid] = t
+        out_left[rid] -= 1
+        if out_left[rid] <= 0:
+            finish[rid] = t
+            rep.kv_used -= prompt[rid]
+            release(rep, r, rid)
+        elif rep.role == PREFILL:
+            rep.kv_used -= prompt[rid]
+            release(rep, r, rid)
+            prefilled[rid] = True
+            push(t + cfg.kv_transfer_latency_s + cfg.kv_transfer_s_per_token * prompt[rid], -1 - rid, 0)
+        else:
+            add_decoding(rep, rid)
+
     def finish_due(rep, t, r):
         while rep.heap and rep.heap[0][0] <= rep.D:
             _, rid = heapq.heappop(rep.heap)
-            if rid not in rep.decoding:
-                continue
-            rep.decoding.discard(rid)
+            if rid not in rep.decoding or start_d[rid] + out_left[rid] > rep.D:
+                continue                  # preempted since (or re-admitted with a later finish)
+            drop_decoding(rep, rid)
             finish[rid] = t
-            rep.sum_prompt -= prompt[rid]
-            rep.sum_start -= start_d[rid]
-            rep.kv_used -= prompt[rid] + (rep.D - start_d[rid])
-            held[r] -= 1
+            release(rep, r, rid)
 
-    def preempt_newest(rep, r):
+    def preempt_one(rep, r, batch_only=False):
+        """Preempt the newest running sequence (batch ones first); it will be recomputed."""
         nonlocal queued
-        rid = max(rep.decoding, key=lambda x: start_d[x])
-        rep.decoding.discard(rid)
+        pool = [x for x in rep.decoding if klass[x] == BATCH] or ([] if batch_only else list(rep.decoding))
+        if not pool:
+            return False
+        rid = max(pool, key=lambda x: start_d[x])
         generated = rep.D - start_d[rid]
-        rep.sum_prompt -= prompt[rid]
-        rep.sum_start -= start_d[rid]
-        rep.kv_used -= prompt[rid] + generated
+        drop_decoding(rep, rid)
+        release(rep, r, rid)
         out_left[rid] -= generated
         prompt[rid] += generated                 # recompute: the tokens so far are prefilled again
+        prefilled[rid] = False
         preempt[rid] += 1
-        rep.waiting.appendleft(rid)
-        held[r] -= 1
-        queued += 1
-        tokens[r] += prompt[rid]
+        tokens[r] -= out_left[rid]
+        if klass[rid] == BATCH and rep.role != DECODE:
+            heapq.heappush(batch_queue, (deadline[rid], rid))
+            return True
+        (rep.waiting.appendleft if klass[rid] == INTERACTIVE else rep.waiting.append)(rid)
+        queued += klass[rid] == INTERACTIVE
+        load[r] += 1
+        tokens[r] += prompt[rid] + out_left[rid]
+        return True
+
+    def place(rep, r, rid):
+        rep.kv_used += prompt[rid]
+        rep.n_batch += klass[rid] == BATCH
+        if prefilled[rid]:
+            add_decoding(rep, rid)
+        else:
+            rep.prefilling.append(rid)
+            rep.prefill_done[rid] = 0
 
     def admit(rep, r):
         nonlocal queued
-        while rep.waiting and len(rep.decoding) + len(rep.prefilling) < cfg.max_seqs:
-            rid = rep.waiting[0]
-            if rep.kv_used + prompt[rid] + 1 > cfg.kv_tokens and (rep.decoding or rep.prefilling):
-                break
-            rep.waiting.popleft()
-            queued -= 1
-            rep.kv_used += prompt[rid]
-            rep.prefilling.append(rid)
-            rep.prefill_done[rid] = 0
-            held[r] += 1
+        while True:
+            running = len(rep.decoding) + len(rep.prefilling)
+            if rep.waiting:
+                rid = rep.waiting[0]
+                if klass[rid] == BATCH and rep.n_batch >= batch_cap:
+                    return
+                if running < cfg.max_seqs and (rep.kv_used + prompt[rid] + 1 <= cfg.kv_tokens or not running):
+                    rep.waiting.popleft()
+                    queued -= klass[rid] == INTERACTIVE
+                    place(rep, r, rid)
+                    continue
+                if klass[rid] == INTERACTIVE and preempt_one(rep, r, batch_only=True):
+                    continue
+                return
+            if not batch_queue or rep.role == DECODE or running >= cfg.max_seqs or rep.n_batch >= batch_cap:
+                return
+            _, rid = batch_queue[0]
+            if rep.kv_used + prompt[rid] + 1 > cfg.kv_tokens and running:
+                return
+            heapq.heappop(batch_queue)
+            where[rid] = r
+            load[r] += 1
+            tokens[r] += prompt[rid] + out_left[rid]
+            place(rep, r, rid)
 
     def decide(r, t):
         """At a step boundary of replica r: admit, then run one mixed step or a decode block."""
@@ -166,6 +267,9 @@ def simulate(req: Requests, table: StepTable, cfg: Config) -> Trace:
         admit(rep, r)
         n = len(rep.decoding)
         if rep.prefilling:
+            if n and rep.kv_used + n > cfg.kv_tokens:
+                preempt_one(rep, r)
+                n = len(rep.decoding)
             budget = max(cfg.token_budget - n, 1)
             chunk, plan = 0, []
             for rid in rep.prefilling:
@@ -175,43 +279,42 @@ def simulate(req: Requests, table: StepTable, cfg: Config) -> Trace:
                 plan.append((rid, take))
                 chunk += take
             step_s, power = table.lookup(n, ctx_mean(rep), chunk)
-            if n and rep.kv_used + n > cfg.kv_tokens:
-                preempt_newest(rep, r)
-                n = len(rep.decoding)
             end = t + step_s
-            rep.D += 1 if n else 0
-            rep.kv_used += n
+            if n:
+                rep.D += 1
+                rep.kv_used += n
+                n_b = sum(klass[x] == BATCH for x in rep.decoding) if rep.n_batch else 0
+                itl_step.append(step_s), itl_i.append(n - n_b), itl_b.append(n_b)
             for rid, take in plan:
                 rep.prefill_done[rid] += take
             tokens[r] -= chunk + n
-            done = [rid for rid, _ in plan if rep.prefill_done[rid] >= prompt[rid]]
-            for rid in done:
-                rep.prefilling.remove(rid)
-                del rep.prefill_done[rid]
-                start_decoding(rep, rid, end)
-                if not np.isnan(finish[rid]):
-                    held[r] -= 1
+            for rid, _ in plan:
+                if rep.prefill_done[rid] >= prompt[rid]:
+                    rep.prefilling.remove(rid)
+                    del rep.prefill_done[rid]
+                    prefill_complete(rep, r, rid, end)
             finish_due(rep, end, r)
             rep.blk_step, rep.blk_k = 0.0, 0
             energy += power * table.chips * step_s
             rep.busy += step_s
             steps += 1
             rep.until = end
-            push(end, r, rep)
+            push(end, r, rep.version)
             return
         if not n:
             rep.until = -1.0
+            if rep.role != DECODE:
+                idle_entry.add(r)
             return
         room = (cfg.kv_tokens - rep.kv_used) // n
         if room <= 0:
-            preempt_newest(rep, r)
+            preempt_one(rep, r)
             return decide(r, t)
-        k = int(min(rep.heap[0][0] - rep.D if rep.heap else 1, room, MAX_BLOCK_STEPS))
-        k = max(k, 1)
+        k = max(int(min(rep.heap[0][0] - rep.D if rep.heap else 1, room, MAX_BLOCK_STEPS)), 1)
         step_s, power = table.lookup(n, ctx_mean(rep) + k / 2, 0)
         rep.blk_t0, rep.blk_step, rep.blk_k, rep.blk_power = t, step_s, k, power
         rep.until = t + k * step_s
-        push(rep.until, r, rep)
+        push(rep.until, r, rep.version)
 
     def end_block(r, t):
         """A decode block of replica r ends at t: apply its steps, then decide again."""
@@ -219,6 +322,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config) -> Trace:
         rep = reps[r]
         if rep.blk_step:
             k, n = rep.blk_k, len(rep.decoding)
+            n_b = sum(klass[x] == BATCH for x in rep.decoding) if rep.n_batch else 0
+            itl_step.append(rep.blk_step), itl_i.append(k * (n - n_b)), itl_b.append(k * n_b)
             rep.D += k
             rep.kv_used += k * n
             tokens[r] -= k * n
@@ -229,68 +334,82 @@ def simulate(req: Requests, table: StepTable, cfg: Config) -> Trace:
             finish_due(rep, t, r)
         decide(r, t)
 
-    def cut_block(r, t):
-        """An arrival at t joins replica r mid-block: end the block at the next step boundary."""
+    def wake(r, t):
+        """New work for replica r at t: start it if idle, else cut its decode block short."""
         rep = reps[r]
-        if rep.blk_step and rep.until > t:
-            done = int(np.ceil((t - rep.blk_t0) / rep.blk_step - 1e-12))
-            done = max(1, min(done, rep.blk_k))
+        if rep.until < 0:
+            idle_entry.discard(r)
+            decide(r, t)
+        elif rep.blk_step and rep.until > t:
+            done = max(1, min(int(np.ceil((t - rep.blk_t0) / rep.blk_step - 1e-12)), rep.blk_k))
             if done < rep.blk_k:
                 rep.blk_k = done
                 rep.version += 1
                 rep.until = rep.blk_t0 + done * rep.blk_step
-                push(rep.until, r, rep)
+                push(rep.until, r, rep.version)
 
-    def route(t) -> int:
+    def route(pool: slice) -> int:
         nonlocal rr
-        if cfg.router == "round_robin":
-            rr = (rr + 1) % cfg.replicas
+        if cfg.router == "round_robin" and pool is entry:
+            rr = (rr + 1) % n_entry
             return rr
         if cfg.router == "shortest_queue":
-            return int(np.argmin(held + np.array([len(x.waiting) for x in reps])))
-        return int(np.argmin(tokens))
+            return pool.start + int(np.argmin(load[pool]))
+        return pool.start + int(np.argmin(tokens[pool]))
+
+    def sample(t):
+        series["t"].append(t)
+        series["queued"].append(queued)
+        series["batch_queued"].append(len(batch_queue))
+        series["running"].append(sum(len(x.decoding) + len(x.prefilling) for x in reps))
+        series["kv_frac"].append(sum(x.kv_used for x in reps) / (cfg.kv_tokens * len(reps)))
 
     i = 0
     while i < n_req or heap:
         events += 1
-        if i < n_req and (not heap or req.arrival_s[i] <= heap[0][0]):
-            now = float(req.arrival_s[i])
-            r = route(now)
-            rep = reps[r]
-            where[i] = r
-            (rep.waiting.append if req.klass[i] != INTERACTIVE or not rep.waiting else _insert_interactive(rep, req))(i)
-            queued += 1
-            tokens[r] += prompt[i] + out_left[i]
-            i += 1
-            if rep.until < 0:
-                decide(r, now)
+        if i < n_req and (not heap or arrival[i] <= heap[0][0]):
+            now = arrival[i]
+            if klass[i] == BATCH:
+                heapq.heappush(batch_queue, (deadline[i], i))
+                if idle_entry:
+                    wake(min(idle_entry), now)
             else:
-                cut_block(r, now)
-            if queued > overload_at:
-                overloaded = True
-                break
+                r = route(entry)
+                where[i] = r
+                enqueue(reps[r], i)
+                queued += 1
+                load[r] += 1
+                tokens[r] += prompt[i] + (0 if disagg else out_left[i])
+                wake(r, now)
+                if queued > overload_at:
+                    overloaded = True
+                    break
+            i += 1
+            if progress and not i & 0xFFFF:
+                progress(i)
         else:
-            t, _, r, version = heapq.heappop(heap)
+            t, _, who, version = heapq.heappop(heap)
             now = t
-            if version != reps[r].version:
-                continue
-            end_block(r, t)
+            if who < 0:                                  # KV hand-off reaches the decode pool
+                rid = -1 - who
+                r = route(decode_pool)
+                where[rid] = r
+                enqueue(reps[r], rid)
+                queued += klass[rid] == INTERACTIVE
+                load[r] += 1
+                tokens[r] += out_left[rid]
+                wake(r, now)
+            elif version == reps[who].version:
+                end_block(who, t)
         if now >= next_sample:
-            series["t"].append(now)
-            series["queued"].append(queued)
-            series["running"].append(float(held.sum()))
-            series["kv_frac"].append(sum(x.kv_used for x in reps) / (cfg.kv_tokens * cfg.replicas))
+            sample(now)
             next_sample = now + sample_every
-    return Trace(first, finish, where, preempt, np.array([x.busy for x in reps]), energy, steps, events, now,
-                 overloaded, {k: np.asarray(v) for k, v in series.items()})
-
-
-def _insert_interactive(rep, req):
-    """Interactive requests queue ahead of batch ones (FIFO within a class)."""
-    def insert(rid):
-        for pos, other in enumerate(rep.waiting):
-            if req.klass[other] != INTERACTIVE:
-                rep.waiting.insert(pos, rid)
-                return
-        rep.waiting.append(rid)
-    return insert
+    sample(now)
+    if progress:
+        progress(i)
+    return Trace(np.array(first), np.array(finish), np.array(where, dtype=np.int32),
+                 np.array(preempt, dtype=np.int32), np.array([x.busy for x in reps]),
+                 np.array([x.role for x in reps]), energy, steps, events, now, overloaded,
+                 {"step_s": np.asarray(itl_step), "interactive_tokens": np.asarray(itl_i, dtype=float),
+                  "batch_tokens": np.asarray(itl_b, dtype=float)},
+                 {k: np.asarray(v, dtype=float) for k, v in series.items()})

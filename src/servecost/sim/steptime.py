@@ -1,10 +1,12 @@
 """Step times of one replica, tabulated once from the step-time engine and looked up per step.
 
 A step decodes n sequences at mean context c and prefills P prompt tokens (chunked prefill). The
-table spans n = 0..max_seqs exactly, c and P on geometric grids (2^(1/4) apart); a lookup takes the
-nearest grid point above, so a step is never made cheaper than the engine says.
+table spans n = 0..max_seqs exactly, c and P on grids (P = 0, then geometric from 16, c geometric
+from 16, points 2^(1/4) apart); a lookup interpolates linearly in c and P between grid points (step
+time is close to linear in both over such short spans) and clamps at the ends.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,11 +34,32 @@ class StepTable:
     prefill_grid: np.ndarray
     chips: int
 
+    def __post_init__(self):
+        self._ctx = self.ctx_grid.tolist()
+        self._pre = [0.0] + self.prefill_grid.tolist()
+        self._step, self._power = self.step_s.tolist(), self.power_w.tolist()   # plain floats: fast scalar lookups
+
+    @staticmethod
+    def _bracket(grid: list, x: float) -> tuple[int, float]:
+        """Index i and weight w with x ~ (1 - w) grid[i] + w grid[i + 1], clamped to the grid."""
+        i = bisect_right(grid, x) - 1
+        if i < 0:
+            return 0, 0.0
+        if i >= len(grid) - 1:
+            return len(grid) - 2, 1.0
+        return i, (x - grid[i]) / (grid[i + 1] - grid[i])
+
     def lookup(self, n: int, ctx: float, prefill_tokens: float) -> tuple[float, float]:
-        ci = min(int(np.searchsorted(self.ctx_grid, ctx)), self.ctx_grid.size - 1)
-        pi = 0 if prefill_tokens <= 0 else min(int(np.searchsorted(self.prefill_grid, prefill_tokens)) + 1,
-                                               self.prefill_grid.size)   # index 0 is "no prefill"
-        return float(self.step_s[n, ci, pi]), float(self.power_w[n, ci, pi])
+        """(step seconds, watts per chip) of a step decoding n sequences at mean context ctx and
+        prefilling prefill_tokens prompt tokens."""
+        ci, cw = self._bracket(self._ctx, ctx)
+        pi, pw = self._bracket(self._pre, prefill_tokens)
+        return self._blend(self._step[n], ci, cw, pi, pw), self._blend(self._power[n], ci, cw, pi, pw)
+
+    @staticmethod
+    def _blend(t, ci, cw, pi, pw) -> float:
+        lo, hi = t[ci], t[ci + 1]
+        return (lo[pi] * (1 - cw) + hi[pi] * cw) * (1 - pw) + (lo[pi + 1] * (1 - cw) + hi[pi + 1] * cw) * pw
 
 
 def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Efficiency, max_seqs: int,

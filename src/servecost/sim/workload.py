@@ -3,10 +3,11 @@
 Arrivals: Poisson (rate lambda), bursty (gamma inter-arrivals with coefficient of variation CV:
 shape 1/CV^2), diurnal (a Poisson process whose rate follows rate(t) = mean * (1 + a cos(2 pi (t -
 t_peak) / day)), drawn by thinning), or replayed from a trace CSV (arrival_s, input_tokens,
-output_tokens[, class]). Lengths: fixed, lognormal from mean and spread, or taken from the trace.
+output_tokens[, class, deadline_s]). Lengths: fixed, lognormal from mean and spread, or resampled from
+a trace's (input, output) pairs (empirical).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ class Stream:
     output_spread: float = 0.0
     deadline_s: float = float("inf")      # batch: each request done within this many seconds
     count: int = 0                        # requests to draw (0: as many as arrive in duration)
-    extra: dict = field(default_factory=dict)
+    lengths_from: str = ""                # trace CSV: resample its (input, output) pairs instead
 
 
 def _lengths(rng, mean, spread, n):
@@ -88,26 +89,51 @@ def generate(streams: list[Stream], duration_s: float, seed: int = 0) -> Request
     for s in streams:
         t = _arrivals(rng, s, duration_s)
         n = t.size
-        parts.append(Requests(t, _lengths(rng, s.input_tokens, s.input_spread, n),
-                              _lengths(rng, s.output_tokens, s.output_spread, n),
-                              np.full(n, s.klass, dtype=np.int8), t + s.deadline_s))
+        if s.lengths_from:
+            pool = read_trace(s.lengths_from)
+            pick = rng.integers(0, len(pool), n)
+            inputs, outputs = pool.input_tokens[pick], pool.output_tokens[pick]
+        else:
+            inputs = _lengths(rng, s.input_tokens, s.input_spread, n)
+            outputs = _lengths(rng, s.output_tokens, s.output_spread, n)
+        parts.append(Requests(t, inputs, outputs, np.full(n, s.klass, dtype=np.int8), t + s.deadline_s))
     return Requests.merge(parts)
 
 
-def read_trace(path: str | Path) -> Requests:
-    """Requests from a CSV with arrival_s, input_tokens, output_tokens and optional class, deadline_s."""
+def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
+    """Requests from a CSV with arrival_s, input_tokens, output_tokens and optional class
+    (interactive | batch) and deadline_s (seconds after arrival; batch default one day)."""
+    name = Path(path).name
     try:
         df = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError(f"trace={str(path)!r}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"trace {name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     for col in ("arrival_s", "input_tokens", "output_tokens"):
         if col not in df.columns:
-            raise InputError(f"trace {Path(path).name}: missing column {col!r}; needs arrival_s, input_tokens, "
+            raise InputError(f"trace {name}: missing column {col!r}; needs arrival_s, input_tokens, "
                              "output_tokens (optional class: interactive|batch, deadline_s)")
-    klass = (df["class"].astype(str).str.lower() == "batch").to_numpy().astype(np.int8) if "class" in df else \
-        np.zeros(len(df), dtype=np.int8)
-    deadline = df["deadline_s"].to_numpy(float) if "deadline_s" in df else np.full(len(df), np.inf)
-    order = np.argsort(df["arrival_s"].to_numpy(float), kind="stable")
-    return Requests(df["arrival_s"].to_numpy(float)[order], df["input_tokens"].to_numpy(np.int64)[order],
-                    df["output_tokens"].to_numpy(np.int64)[order], klass[order],
-                    (df["arrival_s"].to_numpy(float) + deadline)[order])
+    values = {}
+    for col, lo in (("arrival_s", 0.0), ("input_tokens", 1.0), ("output_tokens", 1.0)):
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~(v >= lo) | ~np.isfinite(v))
+        if bad.size:
+            raise InputError(f"trace {name}: row {bad[0] + 2}, column {col}={df[col].iloc[bad[0]]!r}: "
+                             f"give a number >= {lo:g}")
+        values[col] = v
+    klass = np.zeros(len(df), dtype=np.int8)
+    if "class" in df:
+        names = df["class"].astype(str).str.strip().str.lower()
+        bad = np.flatnonzero(~names.isin(["interactive", "batch"]).to_numpy())
+        if bad.size:
+            raise InputError(f"trace {name}: row {bad[0] + 2}, column class={df['class'].iloc[bad[0]]!r}: "
+                             "use interactive or batch")
+        klass = (names == "batch").to_numpy().astype(np.int8)
+    deadline = pd.to_numeric(df["deadline_s"], errors="coerce").to_numpy(float) if "deadline_s" in df else \
+        np.full(len(df), np.nan)
+    deadline = np.where(np.isnan(deadline), np.where(klass == BATCH, batch_deadline_s, np.inf), deadline)
+    order = np.argsort(values["arrival_s"], kind="stable")
+    arrival = values["arrival_s"][order]
+    return Requests(arrival, values["input_tokens"][order].astype(np.int64),
+                    values["output_tokens"][order].astype(np.int64), klass[order], arrival + deadline[order])

@@ -1,0 +1,266 @@
+"""SCENARIO.yaml -> requests, step table and fleet configuration. Bad keys get one line naming the key
+and the allowed values.
+
+    model: llama-3.3-70b          # catalogue id or a Hugging Face config.json
+    hardware: h100-sxm
+    engine: vllm                  # calibrated factors (trtllm | vllm | sglang; empty: all engines)
+    weight_dtype: fp8             # optional; default native
+    kv_dtype: fp8
+    deployment: {tp: 4}           # optional; default: plan's cheapest aggregated deployment at `speed`
+    speed: 50                     # tokens/s per user the default deployment must give
+    fleet: {replicas: 64, router: least_tokens, max_seqs: 256, token_budget: 8192}
+    slo: {ttft_s: 2.0, tpot_s: 0.05}
+    duration_s: 3600
+    seed: 0
+    workload:
+      streams:
+        - {class: interactive, arrival: poisson, rate_per_s: 400, input_tokens: 1000, output_tokens: 500}
+        - {class: batch, arrival: poisson, rate_per_s: 50, deadline_s: 86400}
+      trace: requests.csv         # optional: replayed as well
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .. import hardware, memory, models
+from ..errors import InputError
+from ..parallel import Parallel, check
+from ..profiles import ENGINES, shipped
+from ..roofline import Precision
+from ..serving import aggregated
+from . import steptime, workload
+from .engine import ROUTERS, Config
+
+KV_TRANSFER_LATENCY_S = 2e-3   # RDMA connection setup and first byte; an estimate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StreamIn(_Strict):
+    klass: Literal["interactive", "batch"] = Field("interactive", alias="class")
+    arrival: Literal["poisson", "bursty", "diurnal"] = "poisson"
+    rate_per_s: float = Field(gt=0)
+    cv: float = Field(1.0, gt=0)
+    peak_to_mean: float = Field(2.0, ge=1, le=2)
+    peak_hour: float = Field(14.0, ge=0, lt=24)
+    input_tokens: float = Field(1000, ge=1)
+    input_spread: float = Field(0.0, ge=0, le=3)
+    output_tokens: float = Field(500, ge=1)
+    output_spread: float = Field(0.0, ge=0, le=3)
+    lengths_from: str = ""                           # trace CSV whose (input, output) pairs are resampled
+    deadline_s: float = Field(86400.0, gt=0)         # batch requests: done within this long
+    count: int = Field(0, ge=0)
+
+
+class WorkloadIn(_Strict):
+    streams: list[StreamIn] = Field(default_factory=list)
+    trace: str = ""
+
+
+class DeploymentIn(_Strict):
+    tp: int = Field(1, ge=1)
+    pp: int = Field(1, ge=1)
+    ep: int = Field(1, ge=1)
+    dp_attn: int = Field(1, ge=1)
+
+
+class FleetIn(_Strict):
+    replicas: int = Field(1, ge=1, le=100_000)
+    prefill_replicas: int = Field(0, ge=0, le=100_000)
+    router: Literal[ROUTERS] = "least_tokens"
+    max_seqs: int = Field(0, ge=0, le=65_536)        # 0: the deployment's batch (plan) or 256
+    token_budget: int = Field(8192, ge=16, le=1_000_000)
+    kv_tokens: int = Field(0, ge=0)                  # 0: what the memory left beside the weights holds
+    batch_max_seqs: int = Field(0, ge=0)
+    kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0)
+
+
+class SloIn(_Strict):
+    ttft_s: float = Field(2.0, gt=0)
+    tpot_s: float = Field(0.05, gt=0)
+
+
+class ScenarioIn(_Strict):
+    name: str = "scenario"
+    model: str
+    hardware: str
+    engine: str = ""
+    weight_dtype: str = ""
+    expert_dtype: str = ""
+    kv_dtype: str = "bf16"
+    deployment: DeploymentIn | None = None
+    speed: float = Field(50.0, gt=0)
+    fleet: FleetIn = FleetIn()
+    slo: SloIn = SloIn()
+    duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
+    seed: int = Field(0, ge=0)
+    workload: WorkloadIn
+
+
+_MODELS = {"": ScenarioIn, "workload": WorkloadIn, "deployment": DeploymentIn, "fleet": FleetIn, "slo": SloIn,
+           "streams": StreamIn}
+
+
+def _one_line(exc: ValidationError, source: str) -> InputError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc) or "scenario"
+    if err["type"] == "extra_forbidden":
+        parent = next((p for p in reversed(loc[:-1]) if p in _MODELS), "")
+        allowed = ", ".join(f.alias or n for n, f in _MODELS[parent].model_fields.items())
+        return InputError(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
+    if err["type"] == "missing":
+        return InputError(f"{source}: missing key {key!r}")
+    return InputError(f"{source}: {key}={err.get('input')!r}: {err['msg'][0].lower() + err['msg'][1:]}")
+
+
+def parse(data: dict, source: str = "scenario") -> ScenarioIn:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a scenario is a YAML mapping with keys model, hardware, fleet, workload, ...")
+    try:
+        return ScenarioIn(**data)
+    except ValidationError as exc:
+        raise _one_line(exc, source) from None
+
+
+def read(path: str | Path) -> dict:
+    """The YAML mapping of a scenario (or sweep) file."""
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        raise InputError(f"{path}: no such file; give the path of a scenario YAML (see examples/)") from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise InputError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+@dataclass
+class Built:
+    """Everything one simulation run needs."""
+    spec: ScenarioIn
+    requests: workload.Requests
+    table: steptime.StepTable
+    config: Config
+    deployment: dict
+    offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
+    request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
+
+
+def _resolve_path(p: str, base: Path) -> str:
+    return str(p if not p or Path(p).is_absolute() else base / p)
+
+
+def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
+    out = []
+    for s in w.streams:
+        out.append(workload.Stream(
+            klass=workload.BATCH if s.klass == "batch" else workload.INTERACTIVE, arrival=s.arrival,
+            rate_per_s=s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour,
+            input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
+            output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
+            deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=s.count))
+    return out
+
+
+def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: float) -> tuple[Parallel, int]:
+    """The given parallelism, or plan's cheapest aggregated deployment at the scenario's speed."""
+    if spec.deployment is not None:
+        d = spec.deployment
+        return check(m, Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn)), 0
+    from ..economics import Assumptions
+    from ..plan import Scenario, plan_one
+    sc = Scenario(model=spec.model, users=1, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
+                  output_tokens=max(int(mean_out), 1), hardware=(hw.id,), weight_dtype=prec.weight,
+                  expert_dtype=prec.expert, kv_dtype=prec.kv, engine=spec.engine, speculation=False,
+                  disaggregation=False)
+    option, why = plan_one(m, hw, sc, Assumptions(), eff)
+    if option is None:
+        raise InputError(f"deployment: none given and {why['reason']}; give deployment: {{tp: ...}} or a lower speed")
+    return Parallel(tp=option["tp"], pp=option["pp"], ep=option["ep"], dp_attn=option["dp_attn"]), \
+        option["batch_per_replica"]
+
+
+def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> Built:
+    """Requests, step table and fleet configuration of a parsed scenario."""
+    m = models.get(spec.model)
+    hw = hardware.get(spec.hardware)
+    engine = spec.engine.strip().lower()
+    if engine and engine not in ENGINES:
+        raise InputError(f"engine={spec.engine!r} is not known; use one of {', '.join(ENGINES)} or leave it empty")
+    prec = Precision.resolve(m, spec.weight_dtype, spec.expert_dtype, spec.kv_dtype)
+    eff = shipped().get(engine or None, hw.id)
+    w = spec.workload
+    if not w.streams and not w.trace:
+        raise InputError("workload: give streams (a list) or trace (a CSV path), or both")
+    parts = [workload.generate(_streams(w, base), spec.duration_s, spec.seed if seed is None else seed)] \
+        if w.streams else []
+    if w.trace:
+        parts.append(workload.read_trace(_resolve_path(w.trace, base)))
+    req = workload.Requests.merge(parts)
+    if not len(req):
+        raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
+    mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
+    par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
+    f = spec.fleet
+    free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))
+    ctx = mean_in + mean_out / 2
+    kv_per_token = float(memory.kv_bytes_per_chip(m, par, 1, ctx, prec.kv)) / ctx
+    if free <= 0:
+        raise InputError(f"deployment: {m.id} weights do not fit on {int(par.chips)} x {hw.id}; "
+                         "raise tp/pp/ep or lower weight_dtype")
+    kv_tokens = f.kv_tokens or int(free / kv_per_token)
+    max_seqs = f.max_seqs or plan_batch or 256
+    cfg = Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=max_seqs,
+                 token_budget=f.token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
+                 kv_transfer_latency_s=f.kv_transfer_latency_s,
+                 kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
+                 / (hw.scaleout_bytes_per_s * float(par.chips)))
+    max_ctx = float(np.max(req.input_tokens + req.output_tokens))
+    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, f.token_budget, mean_in)
+    cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff)
+    capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
+    offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9)
+    deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
+                  "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
+                  "chips_per_replica": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert,
+                  "kv_dtype": prec.kv, "max_seqs": max_seqs, "kv_tokens_per_replica": kv_tokens,
+                  "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
+                  "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
+    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s)
+
+
+def load(path: str | Path, overrides: dict | None = None) -> ScenarioIn:
+    data = read(path)
+    return parse(apply(data, overrides or {}), str(path))
+
+
+def apply(data: dict, overrides: dict) -> dict:
+    """A copy of `data` with dotted keys set (`fleet.router`, `workload.streams.0.rate_per_s`)."""
+    import copy
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node = out
+        keys = dotted.split(".")
+        for k in keys[:-1]:
+            try:
+                node = node[int(k)] if isinstance(node, list) else node.setdefault(k, {})
+            except (IndexError, ValueError, AttributeError):
+                raise InputError(f"grid key {dotted!r}: {k!r} does not exist in the scenario") from None
+        if isinstance(node, list):
+            try:
+                node[int(keys[-1])] = value
+            except (IndexError, ValueError):
+                raise InputError(f"grid key {dotted!r}: {keys[-1]!r} is not an index of the list") from None
+        else:
+            node[keys[-1]] = value
+    return out
