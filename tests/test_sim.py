@@ -147,7 +147,7 @@ def test_default_deployment_comes_from_plan():
     ({"fleet": {"routr": "x"}}, ["fleet.routr", "allowed keys here", "router"]),
     ({"fleet": {"router": "random"}}, ["fleet.router", "least_tokens", "round_robin", "shortest_queue"]),
     ({"workload": {"streams": [{"rate_per_s": 1, "arrival": "weekly"}]}}, ["arrival", "poisson", "diurnal"]),
-    ({"workload": {"streams": [{"rate_per_s": -1}]}}, ["rate_per_s", "greater than 0"]),
+    ({"workload": {"streams": [{"rate_per_s": -1}]}}, ["rate_per_s", "greater than or equal to 0"]),
     ({"model": "llama-9"}, ["model", "llama"]),
 ])
 def test_bad_scenarios_get_one_line_naming_the_key(change, words):

@@ -455,6 +455,50 @@ def simulate(
         print(f"warning: {result.summary['overload']}", file=sys.stderr)
 
 
+SWEEP_COLUMNS = {"offered_load_frac": "load", "interactive_ttft_p99_s": "int. TTFT p99 s",
+                 "interactive_tpot_p99_s": "int. TPOT p99 s", "interactive_met_target_frac": "int. met SLO",
+                 "batch_output_tokens": "batch tokens", "batch_deadline_misses": "batch misses",
+                 "output_tokens_per_s": "output tok/s", "preemptions": "preempted",
+                 "energy_j_per_output_token": "J/token", "overloaded": "overloaded"}
+
+
+@app.command()
+def sweep(
+    sweep_file: str = typer.Argument(..., metavar="SWEEP", help="Sweep YAML: scenario, grid of dotted keys, seeds."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the table (.csv or .json)."),
+    ray: Optional[str] = typer.Option(None, "--ray", envvar="RAY_ADDRESS",
+                                      help="Ray cluster address ('local' starts one); default: a local process pool."),
+    workers: Optional[int] = typer.Option(None, help="Processes of the local pool (default: all cores)."),
+    format: Format = typer.Option(Format.table, "--format", help="Output format."),
+):
+    """Many scenarios x seeds through the simulator, on a process pool or Ray; one table of results."""
+    import json
+
+    import pandas as pd
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .sim.sweep import sweep as run_sweep
+
+    with Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
+                  TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("sweep", total=None)
+        rows = run_sweep(sweep_file, ray, workers, lambda done, total: bar.update(task, completed=done, total=total))
+    frame = pd.DataFrame(rows)
+    if output:
+        (frame.to_json(output, orient="records", indent=2) if output.endswith(".json")
+         else frame.to_csv(output, index=False, float_format="%.6g"))
+    if format == Format.json:
+        report.emit(json.dumps(rows, indent=2, default=float), "json")
+    elif format == Format.csv:
+        report.emit(frame.to_csv(index=False, float_format="%.6g"), "csv")
+    else:
+        keys = [c for c in frame.columns if "." in c or c == "seed"]
+        shown = keys + [c for c in SWEEP_COLUMNS if c in frame.columns]
+        report.emit(report.frame_table(frame[shown].rename(columns=SWEEP_COLUMNS),
+                                       f"sweep: {len(rows)} runs" + (f" -> {output} (all columns)" if output else "")),
+                    "table")
+
+
 @app.command("models")
 def list_models(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The model catalogue: parameters, dtypes, KV per token, sources."""

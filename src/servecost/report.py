@@ -21,6 +21,16 @@ def emit(text: str | Table, fmt: str) -> None:
         Console(width=220 if not sys.stdout.isatty() else None).print(text)
 
 
+def frame_table(frame, title: str) -> Table:
+    """A pandas table as a rich table, numbers to 4 significant digits."""
+    t = Table(title=title)
+    for col in frame.columns:
+        t.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    return t
+
+
 def _csv(rows: list[dict]) -> str:
     if not rows:
         return ""

@@ -71,7 +71,7 @@ class Trace:
 
 
 class Replica:
-    __slots__ = ("role", "waiting", "prefilling", "prefill_done", "heap", "decoding", "n_batch", "D",
+    __slots__ = ("role", "waiting", "prefilling", "prefill_done", "heap", "decoding", "n_batch", "n_batch_dec", "D",
                  "sum_prompt", "sum_start", "kv_used", "version", "blk_t0", "blk_step", "blk_k", "blk_power",
                  "busy", "until")
 
@@ -83,6 +83,7 @@ class Replica:
         self.heap: list = []               # (finish step D, rid) of decoding sequences
         self.decoding: set = set()
         self.n_batch = 0                   # batch-class requests prefilling or decoding
+        self.n_batch_dec = 0               # batch-class requests decoding
         self.D = 0                         # decode steps taken
         self.sum_prompt = 0                # sum of prompts of decoding sequences
         self.sum_start = 0                 # sum of the D at which each decoding sequence started
@@ -160,12 +161,14 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     def add_decoding(rep, rid):
         start_d[rid] = rep.D
         rep.decoding.add(rid)
+        rep.n_batch_dec += klass[rid]
         rep.sum_prompt += prompt[rid]
         rep.sum_start += rep.D
         heapq.heappush(rep.heap, (rep.D + out_left[rid], rid))
 
     def drop_decoding(rep, rid):
         rep.decoding.discard(rid)
+        rep.n_batch_dec -= klass[rid]
         rep.sum_prompt -= prompt[rid]
         rep.sum_start -= start_d[rid]
         rep.kv_used -= prompt[rid] + (rep.D - start_d[rid])
@@ -203,7 +206,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     def preempt_one(rep, r, batch_only=False):
         """Preempt the newest running sequence (batch ones first); it will be recomputed."""
         nonlocal queued
-        pool = [x for x in rep.decoding if klass[x] == BATCH] or ([] if batch_only else list(rep.decoding))
+        pool = [x for x in rep.decoding if klass[x] == BATCH] if rep.n_batch_dec else []
+        pool = pool or ([] if batch_only else list(rep.decoding))
         if not pool:
             return False
         rid = max(pool, key=lambda x: start_d[x])
@@ -283,7 +287,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             if n:
                 rep.D += 1
                 rep.kv_used += n
-                n_b = sum(klass[x] == BATCH for x in rep.decoding) if rep.n_batch else 0
+                n_b = rep.n_batch_dec
                 itl_step.append(step_s), itl_i.append(n - n_b), itl_b.append(n_b)
             for rid, take in plan:
                 rep.prefill_done[rid] += take
@@ -322,7 +326,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         rep = reps[r]
         if rep.blk_step:
             k, n = rep.blk_k, len(rep.decoding)
-            n_b = sum(klass[x] == BATCH for x in rep.decoding) if rep.n_batch else 0
+            n_b = rep.n_batch_dec
             itl_step.append(rep.blk_step), itl_i.append(k * (n - n_b)), itl_b.append(k * n_b)
             rep.D += k
             rep.kv_used += k * n

@@ -7,8 +7,9 @@ last output token e_i, O_i output tokens, class k_i, batch deadline d_i; T = sim
               made the token; its distribution is over tokens (each step weighs as many tokens as
               it made), so long steps count as often as users see them
     E2E_i   = e_i - a_i                      end-to-end latency
-    goodput = #{interactive i: TTFT_i <= TTFT_slo and TPOT_i <= TPOT_slo} / T    (requests/s)
-              + #{batch i: e_i <= d_i} / T, reported per class
+    goodput = #{interactive i: TTFT_i <= TTFT_slo and TPOT_i <= TPOT_slo} / A     (requests/s)
+              and #{batch i: e_i <= d_i} / A, per class; A = the last arrival time (the
+              offered window, so a long drain does not dilute it)
     deadline miss: a batch request with e_i > d_i or not finished
     U_r     = busy_r / T                     utilisation of replica r (stepping, not idle)
     E       = sum over steps of P_chip(step) * chips * dt  +  sum_r P_idle * chips * (T - busy_r)
@@ -61,6 +62,7 @@ def summary(req: Requests, tr: Trace, ttft_slo_s: float, tpot_slo_s: float, idle
     """Per-class latency percentiles, goodput and deadline misses; fleet throughput, use and energy."""
     r = per_request(req, tr, ttft_slo_s, tpot_slo_s)
     span_s = max(tr.end_s, 1e-9)
+    offered_s = max(float(req.arrival_s.max()), 1e-9)
     classes = {}
     for name, k in CLASSES.items():
         mine = req.klass == k
@@ -70,7 +72,7 @@ def summary(req: Requests, tr: Trace, ttft_slo_s: float, tpot_slo_s: float, idle
         c = {"requests": int(mine.sum()), "completed": int((mine & r["done"]).sum()),
              "ttft_s": _stats(r["ttft_s"][mine & r["done"]]), "tpot_s": _stats(r["tpot_s"][mine & r["done"]]),
              "itl_s": _weighted_stats(tr.itl["step_s"], itl_tokens), "e2e_s": _stats(r["e2e_s"][mine & r["done"]]),
-             "met_target_frac": float(r["met"][mine].mean()), "goodput_rps": float(r["met"][mine].sum() / span_s),
+             "met_target_frac": float(r["met"][mine].mean()), "goodput_rps": float(r["met"][mine].sum() / offered_s),
              "preemptions": int(tr.preemptions[mine].sum())}
         if k == BATCH:
             c["deadline_misses"] = int((mine & ~r["met"]).sum())

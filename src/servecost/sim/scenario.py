@@ -46,10 +46,11 @@ class _Strict(BaseModel):
 class StreamIn(_Strict):
     klass: Literal["interactive", "batch"] = Field("interactive", alias="class")
     arrival: Literal["poisson", "bursty", "diurnal"] = "poisson"
-    rate_per_s: float = Field(gt=0)
+    rate_per_s: float = Field(ge=0)                  # 0: the stream is off
     cv: float = Field(1.0, gt=0)
     peak_to_mean: float = Field(2.0, ge=1, le=2)
     peak_hour: float = Field(14.0, ge=0, lt=24)
+    day_s: float = Field(86400.0, gt=0)
     input_tokens: float = Field(1000, ge=1)
     input_spread: float = Field(0.0, ge=0, le=3)
     output_tokens: float = Field(500, ge=1)
@@ -76,7 +77,7 @@ class FleetIn(_Strict):
     prefill_replicas: int = Field(0, ge=0, le=100_000)
     router: Literal[ROUTERS] = "least_tokens"
     max_seqs: int = Field(0, ge=0, le=65_536)        # 0: the deployment's batch (plan) or 256
-    token_budget: int = Field(8192, ge=16, le=1_000_000)
+    token_budget: int = Field(8192, ge=16, le=1_000_000)  # per attention-DP rank, as each rank schedules its own
     kv_tokens: int = Field(0, ge=0)                  # 0: what the memory left beside the weights holds
     batch_max_seqs: int = Field(0, ge=0)
     kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0)
@@ -165,7 +166,7 @@ def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
     for s in w.streams:
         out.append(workload.Stream(
             klass=workload.BATCH if s.klass == "batch" else workload.INTERACTIVE, arrival=s.arrival,
-            rate_per_s=s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour,
+            rate_per_s=s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
             input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
             output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
             deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=s.count))
@@ -220,20 +221,21 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
                          "raise tp/pp/ep or lower weight_dtype")
     kv_tokens = f.kv_tokens or int(free / kv_per_token)
     max_seqs = f.max_seqs or plan_batch or 256
+    token_budget = f.token_budget * int(par.dp_attn)
     cfg = Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=max_seqs,
-                 token_budget=f.token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
+                 token_budget=token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
                  kv_transfer_latency_s=f.kv_transfer_latency_s,
                  kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, f.token_budget, mean_in)
+    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in)
     cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff)
     capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
     offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9)
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
                   "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
                   "chips_per_replica": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert,
-                  "kv_dtype": prec.kv, "max_seqs": max_seqs, "kv_tokens_per_replica": kv_tokens,
+                  "kv_dtype": prec.kv, "max_seqs": max_seqs, "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
                   "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
                   "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
     return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s)

@@ -2,7 +2,8 @@
 
 Arrivals: Poisson (rate lambda), bursty (gamma inter-arrivals with coefficient of variation CV:
 shape 1/CV^2), diurnal (a Poisson process whose rate follows rate(t) = mean * (1 + a cos(2 pi (t -
-t_peak) / day)), drawn by thinning), or replayed from a trace CSV (arrival_s, input_tokens,
+t_peak) / day)), drawn by thinning; `day_s` shorter than 86,400 s compresses the day, which keeps
+the shape of the load while requests, lasting seconds, see the same queues), or replayed from a trace CSV (arrival_s, input_tokens,
 output_tokens[, class, deadline_s]). Lengths: fixed, lognormal from mean and spread, or resampled from
 a trace's (input, output) pairs (empirical).
 """
@@ -46,6 +47,7 @@ class Stream:
     cv: float = 1.0                       # bursty: coefficient of variation of inter-arrivals
     peak_to_mean: float = 2.0             # diurnal: peak rate / mean rate (<= 2 with a cosine)
     peak_hour: float = 14.0               # diurnal: hour of the day of the peak
+    day_s: float = DAY_S                  # diurnal: length of the cycle (shorter: a compressed day)
     input_tokens: float = 1000.0
     input_spread: float = 0.0             # lognormal sigma (0: fixed)
     output_tokens: float = 500.0
@@ -63,6 +65,8 @@ def _lengths(rng, mean, spread, n):
 
 
 def _arrivals(rng, s: Stream, duration_s: float) -> np.ndarray:
+    if s.rate_per_s <= 0:
+        return np.zeros(0)
     expected = s.count or int(s.rate_per_s * duration_s * 1.2 + 100)
     if s.arrival == "poisson":
         gaps = rng.exponential(1 / s.rate_per_s, expected)
@@ -73,7 +77,7 @@ def _arrivals(rng, s: Stream, duration_s: float) -> np.ndarray:
         amp = min(s.peak_to_mean - 1, 1.0)
         peak_rate = s.rate_per_s * (1 + amp)
         t = np.cumsum(rng.exponential(1 / peak_rate, int(expected * (1 + amp)) + 100))
-        rate = s.rate_per_s * (1 + amp * np.cos(2 * np.pi * (t - s.peak_hour * 3600) / DAY_S))
+        rate = s.rate_per_s * (1 + amp * np.cos(2 * np.pi * (t / s.day_s - s.peak_hour / 24)))
         t = t[rng.uniform(0, peak_rate, t.size) < rate]
         return t[:s.count] if s.count else t[t < duration_s]
     else:
