@@ -12,6 +12,7 @@ last output token e_i, O_i output tokens, class k_i, batch deadline d_i; T = sim
               offered window, so a long drain does not dilute it)
     deadline miss: a batch request with e_i > d_i or not finished
     U_r     = busy_r / T                     utilisation of replica r (stepping, not idle)
+    occupancy = time-average of running requests / (max_seqs x replicas)   how full the batches are
     E       = sum over steps of P_chip(step) * chips * dt  +  sum_r P_idle * chips * (T - busy_r)
     energy per token = E / sum of O_i of finished requests          (J/token)
 Percentiles are p50, p90, p99 over finished requests of the class.

@@ -50,6 +50,7 @@ def table(s: dict) -> Table:
                   f"{c['met_target_frac']:.1%}", f"{c['goodput_rps']:,.2f}", str(c.get("deadline_misses", "-")))
     f = s["fleet"]
     t.caption = (f"fleet: {f['output_tokens_per_s']:,.0f} output tok/s, utilisation {f['utilisation_mean']:.0%}, "
+                 f"slots occupied {f['slot_occupancy_mean']:.0%}, "
                  f"{f['preemptions']:,} preemptions, peak KV {f['peak_kv_frac']:.0%}, "
                  f"{f['energy_j_per_output_token'] or 0:.2f} J/token; offered load {s['offered_load_frac']:.2f}x "
                  f"analytical capacity")

@@ -54,6 +54,8 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
            "offered_load_frac": b.offered_load_frac, "request_overhead_s": b.request_overhead_s, **s,
            "wall_s": wall_s, "simulated_requests_per_wall_s": len(b.requests) / max(wall_s, 1e-9),
            "steps_per_wall_s": tr.steps / max(wall_s, 1e-9)}
+    slots = b.config.max_seqs * (b.config.replicas + b.config.prefill_replicas)
+    out["fleet"]["slot_occupancy_mean"] = float(tr.series["running"].mean()) / slots if tr.series["running"].size else 0.0
     if tr.overloaded:
         out["overload"] = (f"overloaded: queues grow without bound (over {b.config.overload_queue_factor:g} x "
                            f"replicas x max_seqs waiting at t = {tr.end_s:,.0f} s); offered load is "

@@ -62,7 +62,8 @@ def run_task(base: dict, folder: str, overrides: dict, seed: int) -> dict:
     spec = scenario.parse(scenario.apply(base, overrides))
     s = run(spec, Path(folder), seed=seed).summary
     row = dict(overrides) | {"seed": seed, "requests": s["requests"], "completed": s["completed"],
-                             "overloaded": s["overloaded"], "offered_load_frac": s["offered_load_frac"]}
+                             "overloaded": s["overloaded"], "offered_load_frac": s["offered_load_frac"],
+                             "simulated_s": s["simulated_s"]}
     for name, c in s["classes"].items():
         row |= {f"{name}_ttft_p50_s": c["ttft_s"]["p50"], f"{name}_ttft_p99_s": c["ttft_s"]["p99"],
                 f"{name}_tpot_p50_s": c["tpot_s"]["p50"], f"{name}_tpot_p99_s": c["tpot_s"]["p99"],
