@@ -229,8 +229,13 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
     table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in)
-    cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff)
-    capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
+    if f.prefill_replicas:     # the slower pool bounds the fleet
+        prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
+        decode_rps = max_seqs / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
+        capacity_rps = min(prefill_rps, decode_rps)
+    else:
+        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff)
+        capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
     offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9)
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
                   "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
