@@ -86,18 +86,19 @@ if __name__ == "__main__":
         "misses": rows.get("batch_deadline_misses", pd.Series(0, index=rows.index)).fillna(0),
         "ttft_p99_s": rows["interactive_ttft_p99_s"], "tpot_p99_s": rows["interactive_tpot_p99_s"],
         "met_slo": rows["interactive_met_target_frac"], "j_per_token": rows["energy_j_per_output_token"],
+        "usd_per_mtok": rows["usd_per_mtok_output"],
         "preempted": rows["preemptions"]})
     df["absorbed_frac"] = df["batch_tokens"] / spare
     print(f"capacity {cap:,.0f} output tok/s; day {day_s:,.0f} s (runs last {rows['simulated_s'].min():,.0f}-"
           f"{rows['simulated_s'].max():,.0f} s); interactive {interactive_tokens / 1e6:,.1f} M tokens "
           f"({interactive_tokens / (cap * day_s):.0%} of one day's capacity)\n")
     print("| batch req/s | batch tokens (M) | spare capacity filled | deadline misses | interactive TTFT p99 | "
-          "interactive TPOT p99 | interactive met SLO | preemptions | J/token |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "interactive TPOT p99 | interactive met SLO | preemptions | J/token | $/Mtok (all tokens) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in df.itertuples():
         print(f"| {r.batch_rate:g} | {r.batch_tokens / 1e6:,.1f} | {r.absorbed_frac:.0%} | {r.misses:,.0f} | "
               f"{r.ttft_p99_s * 1e3:,.0f} ms | {r.tpot_p99_s * 1e3:.1f} ms | {r.met_slo:.1%} | {r.preempted:,} | "
-              f"{r.j_per_token:.2f} |")
+              f"{r.j_per_token:.2f} | ${r.usd_per_mtok:.3f} |")
     docs = ROOT / "docs"
     chart(df, docs / "batch_tier.png")
     with tempfile.TemporaryDirectory() as tmp:

@@ -166,6 +166,7 @@ def test_cli_simulate_writes_results_and_errors_exit_2(tmp_path, capsys):
         raise SystemExit(0)
     data = json.loads(capsys.readouterr().out)
     assert exc.value.code == 0 and data["classes"]["interactive"]["completed"] > 0
+    assert data["cost"]["usd_per_mtok_output"] > 0 and data["fleet"]["energy_j_per_output_token"] > 0
     for name in ("summary.json", "requests.csv", "timeseries.csv", "latency_cdf.png", "timeline.png"):
         assert (tmp_path / "out" / name).stat().st_size > 100
     bad = tmp_path / "bad.yaml"

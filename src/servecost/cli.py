@@ -459,7 +459,8 @@ SWEEP_COLUMNS = {"offered_load_frac": "load", "interactive_ttft_p99_s": "int. TT
                  "interactive_tpot_p99_s": "int. TPOT p99 s", "interactive_met_target_frac": "int. met SLO",
                  "batch_output_tokens": "batch tokens", "batch_deadline_misses": "batch misses",
                  "output_tokens_per_s": "output tok/s", "preemptions": "preempted",
-                 "energy_j_per_output_token": "J/token", "overloaded": "overloaded"}
+                 "energy_j_per_output_token": "J/token", "usd_per_mtok_output": "$/Mtok",
+                 "overloaded": "overloaded"}
 
 
 @app.command()
@@ -509,6 +510,19 @@ def list_models(format: Format = typer.Option(Format.table, "--format", help="Ou
 def list_hardware(format: Format = typer.Option(Format.table, "--format", help="Output format.")):
     """The hardware catalogue: FLOP/s, memory, links, power, price, sources."""
     report.emit(report.hardware_output(format.value), format.value)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+):
+    """The web explorer at / and the HTTP API under /api (OpenAPI at /docs); needs `pip install 'servecost[web]'`."""
+    try:
+        from .web.app import serve as run_server
+    except ImportError as exc:
+        raise InputError(f"serve needs the web extra ({exc.name} is missing): pip install 'servecost[web]'") from None
+    run_server(host, port)
 
 
 def _usage_error(exc: Exception) -> bool:

@@ -52,7 +52,8 @@ def table(s: dict) -> Table:
     t.caption = (f"fleet: {f['output_tokens_per_s']:,.0f} output tok/s, utilisation {f['utilisation_mean']:.0%}, "
                  f"slots occupied {f['slot_occupancy_mean']:.0%}, "
                  f"{f['preemptions']:,} preemptions, peak KV {f['peak_kv_frac']:.0%}, "
-                 f"{f['energy_j_per_output_token'] or 0:.2f} J/token; offered load {s['offered_load_frac']:.2f}x "
+                 f"{f['energy_j_per_output_token'] or 0:.2f} J/token, ${s['cost']['usd_per_mtok_output'] or 0:,.3f}/Mtok output "
+                 f"(own hardware, default assumptions); offered load {s['offered_load_frac']:.2f}x "
                  f"analytical capacity")
     if s.get("overload"):
         t.caption += f"\n[red]{s['overload']}[/red]"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import hardware
+from ..economics import Assumptions, chip_usd_per_hr
 from . import metrics
 from .engine import Trace, simulate
 from .scenario import Built, ScenarioIn, build
@@ -38,6 +39,17 @@ class Result:
         return pd.DataFrame(self.trace.series)
 
 
+def cost(hw, chips: int, s: dict, a: Assumptions = Assumptions()) -> dict:
+    """Fleet $/hour at the simulated mean chip power (own hardware, default assumptions; economics.py)
+    and $ per million output tokens actually served."""
+    mean_power_w = s["fleet"]["energy_kwh"] * 3.6e6 / (chips * max(s["simulated_s"], 1e-9))
+    usd_per_hour = float(chip_usd_per_hr(hw, mean_power_w, a)) * chips
+    tokens_per_s = s["fleet"]["output_tokens_per_s"]
+    return {"mean_chip_power_w": mean_power_w, "usd_per_hour": usd_per_hour,
+            "usd_per_mtok_output": usd_per_hour / (tokens_per_s * 3600) * 1e6 if tokens_per_s else None,
+            "assumptions": a.as_dict()}
+
+
 def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         progress: Callable[[int], None] | None = None, built: Built | None = None) -> Result:
     """Simulate a parsed scenario (for `seed`, default the scenario's own)."""
@@ -54,6 +66,7 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
            "offered_load_frac": b.offered_load_frac, "request_overhead_s": b.request_overhead_s, **s,
            "wall_s": wall_s, "simulated_requests_per_wall_s": len(b.requests) / max(wall_s, 1e-9),
            "steps_per_wall_s": tr.steps / max(wall_s, 1e-9)}
+    out["cost"] = cost(hw, b.deployment["chips"], s)
     slots = b.config.max_seqs * (b.config.replicas + b.config.prefill_replicas)
     out["fleet"]["slot_occupancy_mean"] = float(tr.series["running"].mean()) / slots if tr.series["running"].size else 0.0
     if tr.overloaded:

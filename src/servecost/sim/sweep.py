@@ -72,7 +72,8 @@ def run_task(base: dict, folder: str, overrides: dict, seed: int) -> dict:
             row |= {"batch_deadline_misses": c["deadline_misses"], "batch_output_tokens": c["output_tokens_done"]}
     f = s["fleet"]
     row |= {"output_tokens_per_s": f["output_tokens_per_s"], "utilisation": f["utilisation_mean"],
-            "preemptions": f["preemptions"], "energy_j_per_output_token": f["energy_j_per_output_token"]}
+            "preemptions": f["preemptions"], "energy_j_per_output_token": f["energy_j_per_output_token"],
+            "usd_per_mtok_output": s["cost"]["usd_per_mtok_output"]}
     return row
 
 
