@@ -175,3 +175,12 @@ def test_cli_simulate_writes_results_and_errors_exit_2(tmp_path, capsys):
         main(["simulate", str(bad)])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and "fleet.replicas" in err
+
+
+def test_python_api_takes_a_mapping_or_a_path(tmp_path):
+    import yaml
+    from servecost.sim import simulate
+    data = scenario.apply(BASE, {"duration_s": 30})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert simulate(data).requests_frame().equals(simulate(path).requests_frame())
