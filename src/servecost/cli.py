@@ -516,13 +516,14 @@ def list_hardware(format: Format = typer.Option(Format.table, "--format", help="
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Server processes (each computes one request per CPU at a time)."),
 ):
     """The web explorer at / and the HTTP API under /api (OpenAPI at /docs); needs `pip install 'servecost[web]'`."""
     try:
         from .web.app import serve as run_server
     except ImportError as exc:
         raise InputError(f"serve needs the web extra ({exc.name} is missing): pip install 'servecost[web]'") from None
-    run_server(host, port)
+    run_server(host, port, workers)
 
 
 def _usage_error(exc: Exception) -> bool:

@@ -4,6 +4,7 @@
     $/Mtok       = $/h / (tokens/s * 3600 * load) * 1e6
 """
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -45,7 +46,7 @@ def annuity_frac(rate_frac: float, years: float) -> float:
     """Fraction of a capital sum paid per year to repay it over `years` at `rate_frac`."""
     if rate_frac == 0:
         return 1 / years
-    return rate_frac / (1 - (1 + rate_frac) ** -years)
+    return rate_frac / -math.expm1(-years * math.log1p(rate_frac))   # r / (1 - (1 + r)^-n), exact for tiny r
 
 
 def chip_cost_usd_per_hr(hw: Accelerator, power_w, a: Assumptions) -> dict:

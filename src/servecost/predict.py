@@ -33,6 +33,9 @@ def predict(m: ModelSpec, hw: Accelerator, prec: Precision, par: Parallel, phase
     free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))
     kv = float(memory.kv_bytes_per_chip(m, par, batch, ctx, prec.kv))
     weights = float(memory.weight_bytes_per_chip(m, par, prec.weight, prec.expert))
+    if free <= 0:
+        raise InputError(f"the weights need {weights / GB:,.1f} GB per chip, leaving no room for KV in {hw.id}'s "
+                         f"{hw.mem_bytes / GB:,.1f} GB; use more chips (--tp, --ep, --pp) or a lower --weight-dtype")
     if kv > free:
         limit = int(memory.max_batch(m, hw.mem_bytes, par, ctx, prec.weight, prec.expert, prec.kv))
         raise InputError(f"batch={batch:g} at {ctx} tokens needs {kv / GB:,.1f} GB of KV per chip but "

@@ -36,7 +36,7 @@ def _csv(rows: list[dict]) -> str:
         return ""
     buf = io.StringIO()
     flat = [{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows]
-    writer = csv.DictWriter(buf, fieldnames=list(flat[0]))
+    writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in flat for k in r)))   # rows may differ
     writer.writeheader()
     writer.writerows(flat)
     return buf.getvalue()

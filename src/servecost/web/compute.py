@@ -1,0 +1,142 @@
+"""Each endpoint's work: a checked request in, the CLI's output text out (report.py, `--format json`
+or `csv`), through the same core calls the CLI commands make. CPU-bound; api.py runs it in a thread."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from .. import hardware as hw_cat, models, report, schema
+from ..batch import batch_tier
+from ..economics import Assumptions
+from ..errors import InputError
+from ..frontier import as_dict, frontier as run_frontier
+from ..outlook import outlook as run_outlook, roster
+from ..plan import Scenario, plan as run_plan, precision_for, search_points
+from ..powercap import users_at_speeds
+from ..predict import default_parallel, predict as run_predict
+from ..profiles import shipped
+from ..readers import read_runs
+from ..usage import Usage
+from ..validate import validate as run_validate
+from . import custom
+from .inputs import BatchRequest, FrontierRequest, ModelRequest, OutlookRequest, PlanRequest, PowerRequest, \
+    PredictRequest
+from .limits import MAX_RUNS
+
+
+def _label(req: ModelRequest) -> str:
+    """The model as outputs name it: the catalogue id, or `custom` for a pasted config.json."""
+    return req.model if req.config is None else custom.CUSTOM_ID
+
+
+def plan(req: PlanRequest, fmt: str) -> str:
+    """`servecost plan`."""
+    users, load, usage = req.users, req.load, None
+    if req.daily_users is not None:
+        usage = Usage(req.daily_users, req.sessions_per_day, req.requests_per_session, req.peak_to_mean)
+        users, load = usage.peak_streams(req.output_tokens, req.speed), usage.load_frac
+    a = req.assumptions(load)
+    with custom.model_arg(req.model, req.config) as model:
+        sc = Scenario(model=model, users=users, speed_tokens_per_s=req.speed, input_tokens=req.input_tokens,
+                      output_tokens=req.output_tokens, hardware=tuple(req.hardware), weight_dtype=req.weight_dtype,
+                      expert_dtype=req.expert_dtype, kv_dtype=req.kv_dtype, engine=req.engine,
+                      precisions=req.precisions, speculation=req.speculation, disaggregation=req.disaggregation)
+        result = run_plan(sc, a, shipped())
+    result.scenario["model"] = _label(req)
+    if usage:
+        result.scenario["usage"] = usage.as_dict() | {"peak_streams": users}
+    if req.monte_carlo:
+        _monte_carlo(result, a, req)
+    return report.plan_output(result, fmt)
+
+
+def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
+    """Each option's $/Mtok as a Monte Carlo summary over prices, power price and load (plan --monte-carlo)."""
+    from ..montecarlo import Ranges, summary, usd_per_mtok_samples
+    ranges = Ranges(price_frac=tuple(req.price_range), usd_per_kwh=tuple(req.kwh_range),
+                    load_frac=tuple(req.load_range))
+    schema.validate(schema.MonteCarloInput, samples=req.monte_carlo, load_high=ranges.load_frac[1])
+    for o in result.options:
+        o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
+            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
+            ranges, req.monte_carlo))
+    result.assumptions["monte_carlo"] = {"samples": req.monte_carlo, **ranges.__dict__}
+
+
+def frontier(req: FrontierRequest, fmt: str) -> str:
+    """`servecost frontier`, with plan's cost assumptions."""
+    a = req.assumptions()
+    with custom.model_arg(req.model, req.config) as model:
+        sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
+                      hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions,
+                      speculation=req.speculation, disaggregation=req.disaggregation)
+        curves = run_frontier(sc, a, shipped(), req.speed)
+    data = as_dict(curves, replace(sc, model=_label(req)), a, req.speed)
+    return report.frontier_output(data, fmt)
+
+
+def _fleet(req, model: str, **scenario):
+    """(model spec, accelerators, scenario) of a request on a list of accelerators."""
+    sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
+                  hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions, **scenario)
+    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    return models.get(model), hws, sc
+
+
+def batch_discount(req: BatchRequest, fmt: str) -> str:
+    """`servecost batch-discount`."""
+    a = Assumptions(pricing=req.pricing, usd_per_kwh=req.usd_per_kwh, pue=req.pue)
+    with custom.model_arg(req.model, req.config) as model:
+        m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed)
+        tiers = []
+        for hw in hws:
+            pts = search_points(m, hw, sc, a, shipped().get(sc.engine, hw.id))
+            tier = batch_tier(m, hw, pts, sc, a, req.deadline_hours * 3600, req.peak_to_mean)
+            if tier:
+                tiers.append(tier)
+    return report.batch_output(tiers, replace(sc, model=_label(req)), a, req.deadline_hours, req.peak_to_mean, fmt)
+
+
+def power(req: PowerRequest, fmt: str) -> str:
+    """`servecost power`."""
+    a = Assumptions(pue=req.pue)
+    table = {}
+    with custom.model_arg(req.model, req.config) as model:
+        m, hws, sc = _fleet(req, model)
+        for hw in hws:
+            pts = search_points(m, hw, sc, a, shipped().get(sc.engine, hw.id))
+            users, per_mw = users_at_speeds(pts, a, req.budget_mw, req.speeds)
+            table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
+    return report.power_output(table, list(req.speeds), req.budget_mw, m.name, fmt)
+
+
+def outlook(req: OutlookRequest, fmt: str) -> str:
+    """`servecost outlook` with the shipped roster."""
+    entries = [y for y in roster() if y.year <= req.years]
+    data = run_outlook(entries, req.speed, tuple(req.hardware), Assumptions(lifetime_years=req.lifetime_years),
+                       shipped(), req.engine)
+    return report.outlook_output(data, fmt)
+
+
+def predict(req: PredictRequest, fmt: str) -> str:
+    """`servecost predict`."""
+    m = custom.spec(req.config) if req.config is not None else models.get(req.model)
+    hw = hw_cat.get(req.hardware)
+    prec = precision_for(m, Scenario(model=m.id, weight_dtype=req.weight_dtype, expert_dtype=req.expert_dtype,
+                                     kv_dtype=req.kv_dtype))
+    par = default_parallel(m, hw, prec, req.tp, req.pp, req.ep, req.dp_attn)
+    out = run_predict(m, hw, prec, par, req.phase, req.batch, req.context, req.seq, shipped().get(req.engine, hw.id))
+    return report.record_output(out, fmt)
+
+
+def validate(path: Path, hardware: str | None, fmt: str) -> str:
+    """`servecost validate FILE`."""
+    runs = read_runs(path, hardware)
+    if len(runs) > MAX_RUNS:
+        raise InputError(f"file={path.name!r}: {len(runs):,} runs; at most {MAX_RUNS:,} per request")
+    result = run_validate(runs, shipped())
+    return report.validate_output(result, fmt)
+
+
+def catalogue(kind: str, fmt: str) -> str:
+    """`servecost models` or `servecost hardware`."""
+    return (report.models_output if kind == "models" else report.hardware_output)(fmt)

@@ -1,0 +1,193 @@
+"""Request bodies of the HTTP API: the CLI's options under the same names, bounded so that one
+request cannot hog the server. Catalogue ids and dtypes are checked here, so a bad one is a 422
+naming its field; a model is a catalogue id or a pasted config.json, never a path on the server."""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .. import hardware as hw_cat, models, schema
+from ..dtypes import canonical
+from ..economics import Assumptions
+from ..errors import InputError, suggest
+
+MAX_HARDWARE = 32                 # ids per request (the catalogue has 19)
+MAX_SPEEDS = 50                   # speeds per power table
+MAX_MONTE_CARLO = 200_000         # samples per plan
+MAX_CONFIG_KEYS = 500             # keys of a pasted config.json
+MAX_CONFIG_DEPTH = 16             # objects in objects (a config.json nests 3 or 4)
+
+Tokens = Annotated[int, Field(gt=0, le=2_000_000)]
+Speed = Annotated[float, Field(ge=0.1, le=10_000, description="Output tokens/s each user gets.")]
+Engine = Literal["", "trtllm", "vllm", "sglang"]
+Precisions = Literal["native", "all"]
+Pricing = Literal["own", "cloud"]
+Pue = Annotated[float, Field(ge=1, le=5, description="Facility power / IT power.")]
+UsdPerKwh = Annotated[float, Field(ge=0, le=10, description="Electricity price, $/kWh.")]
+Range = Annotated[tuple[Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]],
+                  Field(description="[low, high]")]
+
+
+def _dtype(v: str, info: ValidationInfo) -> str:
+    try:
+        return canonical(v, info.field_name) if v else v
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _hardware_id(v: str, info: ValidationInfo) -> str:
+    try:
+        return hw_cat.get(v, info.field_name).id
+    except InputError as exc:
+        raise ValueError(str(exc).replace("`servecost hardware`", "GET /api/hardware")) from None
+
+
+def _nesting(value, depth: int = 0) -> int:
+    """How deep objects and lists nest in `value`, counted up to MAX_CONFIG_DEPTH + 1."""
+    if depth > MAX_CONFIG_DEPTH or not isinstance(value, (dict, list)):
+        return depth
+    return max((_nesting(v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)),
+               default=depth + 1)
+
+
+def _unique(v: list[str]) -> list[str]:
+    return list(dict.fromkeys(v))
+
+
+Dtype = Annotated[str, Field(max_length=16), AfterValidator(_dtype)]
+HardwareId = Annotated[str, Field(max_length=64, description="Hardware id (GET /api/hardware).",
+                                  json_schema_extra={"enum": list(hw_cat.catalogue())}),
+                       AfterValidator(_hardware_id)]
+HardwareIds = Annotated[list[HardwareId], Field(max_length=MAX_HARDWARE, description="Empty: the whole catalogue."),
+                        AfterValidator(_unique)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRequest(_Request):
+    """A model: a catalogue id, or a pasted Hugging Face config.json (`config`, used when given)."""
+    model: str = Field("kimi-k2", max_length=64, description="Catalogue id (GET /api/models).",
+                       json_schema_extra={"enum": list(models.catalogue())})
+    config: dict | None = Field(None, description="A Hugging Face config.json; replaces `model` when given.")
+
+    @field_validator("model")
+    @classmethod
+    def _catalogue_id(cls, v: str) -> str:
+        key = v.strip().lower()
+        if key not in models.catalogue():
+            raise ValueError(f"model={v!r} is not a catalogue id{suggest(key, models.catalogue())}; "
+                             "GET /api/models lists them, or paste a config.json as `config`")
+        return key
+
+    @field_validator("config")
+    @classmethod
+    def _small_config(cls, v: dict | None) -> dict | None:
+        if v is not None and len(v) > MAX_CONFIG_KEYS:
+            raise ValueError(f"config has {len(v)} keys; a config.json has far fewer than {MAX_CONFIG_KEYS}")
+        if v is not None and _nesting(v) > MAX_CONFIG_DEPTH:
+            raise ValueError(f"config nests objects or lists over {MAX_CONFIG_DEPTH} deep; a config.json does not")
+        return v
+
+
+class FleetRequest(ModelRequest):
+    """A model on a list of accelerators (empty: the whole catalogue)."""
+    hardware: HardwareIds = []
+    input_tokens: Tokens = 2000
+    output_tokens: Tokens = 500
+    engine: Engine = ""
+    precisions: Precisions = "native"
+
+
+class Costs(_Request):
+    """The cost assumptions (plan's options; frontier takes them too)."""
+    pricing: Pricing = "own"
+    lifetime_years: float = Field(3.0, ge=0.5, le=30)
+    cost_of_capital: float = Field(0.08, ge=0, le=1)
+    usd_per_kwh: UsdPerKwh = 0.08
+    pue: Pue = 1.2
+    load: float = Field(1.0, ge=0.01, le=1)
+    other_opex: float = Field(0.10, ge=0, le=10)
+
+    def assumptions(self, load: float | None = None) -> Assumptions:
+        return schema.validate(schema.AssumptionsInput, pricing=self.pricing, lifetime_years=self.lifetime_years,
+                               cost_of_capital=self.cost_of_capital, usd_per_kwh=self.usd_per_kwh, pue=self.pue,
+                               load=self.load if load is None else load, other_opex=self.other_opex).to_core()
+
+
+class PlanRequest(FleetRequest, Costs):
+    users: int = Field(1_000_000, gt=0, le=10_000_000_000, description="Concurrent users (streams).")
+    speed: Speed = 50.0
+    weight_dtype: Dtype = ""
+    expert_dtype: Dtype = ""
+    kv_dtype: Dtype = "bf16"
+    speculation: bool = True
+    disaggregation: bool = True
+    daily_users: int | None = Field(None, gt=0, le=100_000_000_000)
+    sessions_per_day: float = Field(3.0, gt=0, le=1000)
+    requests_per_session: float = Field(5.0, gt=0, le=1000)
+    peak_to_mean: float = Field(2.0, ge=1, le=100)
+    monte_carlo: int = Field(0, ge=0, le=MAX_MONTE_CARLO, description="Samples (0: off, else at least 100).")
+    price_range: Range = (0.8, 1.2)
+    kwh_range: Range = (0.05, 0.12)
+    load_range: Range = (0.6, 1.0)
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if 0 < self.monte_carlo < 100:
+            raise ValueError(f"monte_carlo={self.monte_carlo}: give 0 (off) or at least 100 samples")
+        for name in ("price_range", "kwh_range", "load_range"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}={[low, high]}: low must be <= high")
+        if not 0 < self.load_range[0] <= self.load_range[1] <= 1:
+            raise ValueError(f"load_range={list(self.load_range)}: give 0 < low <= high <= 1")
+        return self
+
+
+class FrontierRequest(FleetRequest, Costs):
+    precisions: Precisions = "all"
+    speed: float | None = Field(None, ge=0.1, le=10_000, description="Mark this speed and plan's pick at it.")
+    speculation: bool = True
+    disaggregation: bool = True
+
+
+class BatchRequest(FleetRequest):
+    speed: Speed = 50.0
+    deadline_hours: float = Field(24.0, ge=0.01, le=24 * 366)
+    peak_to_mean: float = Field(2.0, ge=1, le=100)
+    pricing: Pricing = "own"
+    usd_per_kwh: UsdPerKwh = 0.08
+    pue: Pue = 1.2
+
+
+class PowerRequest(FleetRequest):
+    budget_mw: float = Field(100.0, ge=0.001, le=100_000, description="Facility power budget, MW.")
+    speeds: list[Annotated[float, Field(ge=0.1, le=10_000)]] = Field(
+        [10, 20, 30, 50, 75, 100, 150, 200, 300], min_length=1, max_length=MAX_SPEEDS)
+    pue: Pue = 1.2
+
+
+class OutlookRequest(_Request):
+    years: int = Field(3, ge=0, le=20)
+    speed: Speed = 50.0
+    hardware: HardwareIds = []
+    engine: Engine = ""
+    lifetime_years: float = Field(3.0, ge=0.5, le=30)
+
+
+class PredictRequest(ModelRequest):
+    hardware: HardwareId
+    phase: Literal["decode", "prefill"] = "decode"
+    batch: float = Field(1.0, ge=0.01, le=1_000_000)
+    context: int = Field(1024, ge=0, le=10_000_000)
+    seq: int = Field(1024, gt=0, le=10_000_000)
+    tp: int | None = Field(None, ge=1, le=4096)
+    pp: int | None = Field(None, ge=1, le=4096)
+    ep: int | None = Field(None, ge=1, le=4096)
+    dp_attn: int | None = Field(None, ge=1, le=4096)
+    weight_dtype: Dtype = ""
+    expert_dtype: Dtype = ""
+    kv_dtype: Dtype = "bf16"
+    engine: Engine = ""
