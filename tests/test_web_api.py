@@ -119,7 +119,7 @@ def test_pasted_config_plans_like_the_catalogue_model(client):
     ("plan", {"config": {"hidden_size": 4096}}, "config (pasted): missing key 'num_hidden_layers'"),
     ("plan", {"config": {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 8, "vocab_size": -10}},
      "config: vocab_size=-10 is outside 0..10,000,000"),
-    ("plan", {"config": {"num_hidden_layers": 1e300}}, "config: num_hidden_layers=1e+300 must be 1..10,000"),
+    ("plan", {"config": {"num_hidden_layers": 1e300}}, "num_hidden_layers=1e+300 must be a number 1..10,000"),
     ("plan", {"config": {"x": json.loads("[" * 40 + "]" * 40)}}, "config nests objects or lists over 16 deep"),
     ("frontier", {"input_tokens": 0}, "input_tokens=0"),
     ("power", {"speeds": []}, "speeds=[]"),

@@ -86,3 +86,19 @@ def deadline_curve(pts: Points, output_tokens: int, deadlines_s: np.ndarray) -> 
     e2e_s = pts.ttft_s + output_tokens * pts.tpot_s
     ok = pts.fits[None, :] & (e2e_s[None, :] <= np.asarray(deadlines_s)[:, None])
     return np.min(np.where(ok, pts.usd_per_mtok[None, :], np.inf), axis=1)
+
+
+def tiers(m: ModelSpec, hws, sc: Scenario, a: Assumptions, profiles, deadline_s: float, peak_to_mean: float,
+          deadlines_s: np.ndarray | None = None) -> tuple[list, dict]:
+    """The batch tier of every accelerator that can serve the scenario, and (when `deadlines_s` is
+    given) each one's dedicated batch cost against deadline beside its interactive cost."""
+    from .plan import search_points
+    found, curves = [], {}
+    for hw in hws:
+        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
+        tier = batch_tier(m, hw, pts, sc, a, deadline_s, peak_to_mean)
+        if tier:
+            found.append(tier)
+            if deadlines_s is not None:
+                curves[hw.id] = (deadline_curve(pts, sc.output_tokens, deadlines_s), tier.interactive_usd_per_mtok)
+    return found, curves

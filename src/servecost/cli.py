@@ -200,9 +200,9 @@ def batch_discount(
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
     from . import hardware as hw_cat, models, schema
-    from .batch import batch_tier, deadline_curve
+    from . import batch
     from .economics import Assumptions
-    from .plan import Scenario, search_points
+    from .plan import Scenario
 
     schema.validate(schema.BatchInput, speed=speed, input_tokens=input_tokens, output_tokens=output_tokens,
                     deadline_hours=deadline_hours, peak_to_mean=peak_to_mean, usd_per_kwh=usd_per_kwh, pue=pue)
@@ -211,18 +211,12 @@ def batch_discount(
     a = Assumptions(pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
     m = models.get(model)
     hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
-    profiles, tiers, curves = _profiles(profile), [], {}
     deadlines_s = np.geomspace(60, 7 * 24 * 3600, 40)
-    for hw in hws:
-        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
-        tier = batch_tier(m, hw, pts, sc, a, deadline_hours * 3600, peak_to_mean)
-        if tier:
-            tiers.append(tier)
-            curves[hw.id] = (deadline_curve(pts, output_tokens, deadlines_s), tier.interactive_usd_per_mtok)
+    found, curves = batch.tiers(m, hws, sc, a, _profiles(profile), deadline_hours * 3600, peak_to_mean, deadlines_s)
     if png:
         from . import charts
         charts.batch_png(curves, deadlines_s, f"{m.name}: batch cost against deadline", png)
-    report.emit(report.batch_output(tiers, sc, a, deadline_hours, peak_to_mean, format.value), format.value)
+    report.emit(report.batch_output(found, sc, a, deadline_hours, peak_to_mean, format.value), format.value)
 
 
 @app.command()
@@ -242,8 +236,8 @@ def power(
     """Users a power budget serves at each speed, per accelerator, and which one serves most."""
     from . import hardware as hw_cat, models, schema
     from .economics import Assumptions
-    from .plan import Scenario, search_points
-    from .powercap import users_at_speeds
+    from .plan import Scenario
+    from .powercap import power_table
 
     from .errors import InputError
     if not _split(speeds) or not all(_is_number(x) and float(x) > 0 for x in _split(speeds)):
@@ -256,11 +250,7 @@ def power(
     a = Assumptions(pue=pue)
     m = models.get(model)
     hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
-    profiles, table = _profiles(profile), {}
-    for hw in hws:
-        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
-        users, per_mw = users_at_speeds(pts, a, budget_mw, speed_list)
-        table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
+    table = power_table(m, hws, sc, a, _profiles(profile), budget_mw, speed_list)
     report.emit(report.power_output(table, speed_list, budget_mw, m.name, format.value), format.value)
 
 

@@ -147,6 +147,9 @@ def _native_dtypes(cfg: dict) -> tuple[str, str]:
     return base, base
 
 
+MAX_LAYERS = 10_000   # the parser walks the layers: bound them before it does
+
+
 def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.json") -> ModelSpec:
     """Parse a Hugging Face config.json (dict) into a ModelSpec; InputError names a missing key."""
     if not isinstance(cfg, dict):
@@ -154,7 +157,10 @@ def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.js
     if isinstance(cfg.get("text_config"), dict):   # multimodal wrapper: the language model is inside
         outer = {k: v for k, v in cfg.items() if k != "text_config"}
         cfg = {**outer, **cfg["text_config"]}
-    n_layers = int(_require(cfg, source, "num_hidden_layers", "n_layer", "num_layers"))
+    n_layers_raw = _require(cfg, source, "num_hidden_layers", "n_layer", "num_layers")
+    if not isinstance(n_layers_raw, (int, float)) or not 0 < n_layers_raw <= MAX_LAYERS:
+        raise InputError(f"config {source}: num_hidden_layers={n_layers_raw!r} must be a number 1..{MAX_LAYERS:,}")
+    n_layers = int(n_layers_raw)
     d_model = int(_require(cfg, source, "hidden_size", "n_embd", "d_model"))
     n_heads = int(_require(cfg, source, "num_attention_heads", "n_head"))
     vocab = int(_require(cfg, source, "vocab_size"))

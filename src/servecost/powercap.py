@@ -21,3 +21,14 @@ def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds) -> tu
     ok = pts.fits[None, :] & (pts.tokens_per_s_per_user[None, :] >= speeds[:, None])
     best = np.max(np.where(ok, per_mw[None, :], 0.0), axis=1)
     return budget_mw * best / speeds, best
+
+
+def power_table(m, hws, sc, a: Assumptions, profiles, budget_mw: float, speeds) -> dict[str, dict]:
+    """Per accelerator: users served and tokens/s per MW at each speed (the `power` command)."""
+    from .plan import search_points
+    table = {}
+    for hw in hws:
+        pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
+        users, per_mw = users_at_speeds(pts, a, budget_mw, speeds)
+        table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
+    return table

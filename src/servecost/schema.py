@@ -43,7 +43,7 @@ class PlanInput(_Strict):
 
 class AssumptionsInput(_Strict):
     pricing: Literal["own", "cloud"] = "own"
-    lifetime_years: float = Field(gt=0, le=30)
+    lifetime_years: float = Field(ge=0.5, le=30)
     cost_of_capital: float = Field(ge=0, le=1)
     usd_per_kwh: float = Field(ge=0)
     pue: float = Field(ge=1, le=5)
@@ -104,7 +104,7 @@ class MonteCarloInput(_Strict):
 class OutlookInput(_Strict):
     years: int = Field(ge=0, le=20)
     speed: float = Field(gt=0)
-    lifetime_years: float = Field(gt=0, le=30)
+    lifetime_years: float = Field(ge=0.5, le=30)
 
 
 class UsageInput(_Strict):

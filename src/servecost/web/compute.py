@@ -4,14 +4,13 @@ or `csv`), through the same core calls the CLI commands make. CPU-bound; api.py 
 from dataclasses import replace
 from pathlib import Path
 
-from .. import hardware as hw_cat, models, report, schema
-from ..batch import batch_tier
+from .. import batch, hardware as hw_cat, models, report, schema
 from ..economics import Assumptions
 from ..errors import InputError
 from ..frontier import as_dict, frontier as run_frontier
 from ..outlook import outlook as run_outlook, roster
-from ..plan import Scenario, plan as run_plan, precision_for, search_points
-from ..powercap import users_at_speeds
+from ..plan import Scenario, plan as run_plan, precision_for
+from ..powercap import power_table
 from ..predict import default_parallel, predict as run_predict
 from ..profiles import shipped
 from ..readers import read_runs
@@ -87,25 +86,16 @@ def batch_discount(req: BatchRequest, fmt: str) -> str:
     a = Assumptions(pricing=req.pricing, usd_per_kwh=req.usd_per_kwh, pue=req.pue)
     with custom.model_arg(req.model, req.config) as model:
         m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed)
-        tiers = []
-        for hw in hws:
-            pts = search_points(m, hw, sc, a, shipped().get(sc.engine, hw.id))
-            tier = batch_tier(m, hw, pts, sc, a, req.deadline_hours * 3600, req.peak_to_mean)
-            if tier:
-                tiers.append(tier)
-    return report.batch_output(tiers, replace(sc, model=_label(req)), a, req.deadline_hours, req.peak_to_mean, fmt)
+        found, _ = batch.tiers(m, hws, sc, a, shipped(), req.deadline_hours * 3600, req.peak_to_mean)
+    return report.batch_output(found, replace(sc, model=_label(req)), a, req.deadline_hours, req.peak_to_mean, fmt)
 
 
 def power(req: PowerRequest, fmt: str) -> str:
     """`servecost power`."""
     a = Assumptions(pue=req.pue)
-    table = {}
     with custom.model_arg(req.model, req.config) as model:
         m, hws, sc = _fleet(req, model)
-        for hw in hws:
-            pts = search_points(m, hw, sc, a, shipped().get(sc.engine, hw.id))
-            users, per_mw = users_at_speeds(pts, a, req.budget_mw, req.speeds)
-            table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
+        table = power_table(m, hws, sc, a, shipped(), req.budget_mw, req.speeds)
     return report.power_output(table, list(req.speeds), req.budget_mw, m.name, fmt)
 
 
