@@ -6,11 +6,15 @@ dashboards and blog, TensorRT-LLM and SGLang docs). Two kinds of comparison:
     best output tokens/s per GPU at that tokens/s per user, same precision, lengths, engine profile,
     MTP and disaggregation as stated (unstated: searched);
   * fixed runs (GPUs, concurrency, no disaggregation given): the same run predicted directly
-    (attention data-parallel over the GPUs, experts over them), tokens/s per user and per GPU.
+    (attention data-parallel over the GPUs, experts over them), tokens/s per user and per GPU;
+  * disaggregated runs with their layout ("prefill N GPU TP=N; decode M GPU EP=k", concurrency c):
+    M/k decode workers of k GPUs (attention-DP k, EP k) with c/(M/k) requests each, predicted as
+    servecost's decode pool; output tokens/s per GPU = c x tokens/s per user / (N + M).
 Throughput published as input+output tokens is converted to output tokens: x OSL / (ISL + OSL).
 The 90% band of a throughput from benchmarks/accuracy.py is the yardstick.
 
-Run: python benchmarks/reference_frontiers.py
+Run: python benchmarks/reference_frontiers.py [--png docs/reference-frontiers-deepseek-r1.png]
+(--png draws each published curve beside the predicted frontier and its 90% band)
 """
 
 from pathlib import Path
@@ -22,9 +26,10 @@ from servecost import bands, hardware, models
 from servecost.economics import Assumptions
 from servecost.parallel import Parallel
 from servecost.plan import Scenario, search_points
+from servecost.search import pareto_mask
 from servecost.profiles import shipped
 from servecost.roofline import Precision
-from servecost.serving import aggregated
+from servecost.serving import aggregated, disaggregated
 from servecost.speculative import MTP_ACCEPTANCE_FRAC, NONE, Speculation
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference_frontiers.csv"
@@ -41,6 +46,13 @@ def _flag(value) -> bool | None:
     return None if pd.isna(value) else str(value).strip().lower() == "yes"
 
 
+def _layout(text) -> tuple[int, int, int] | None:
+    """(prefill GPUs, decode GPUs, decode EP) from 'prefill 4 GPU TP=4; decode 32 GPU EP=8'."""
+    import re
+    found = re.fullmatch(r"prefill (\d+) GPU TP=\d+; decode (\d+) GPU EP=(\d+)", str(text).strip())
+    return tuple(int(g) for g in found.groups()) if found else None
+
+
 def predict_row(row) -> dict:
     m, hw = models.get(row.model), hardware.get(row.hardware)
     eff = shipped().get(ENGINES.get(row.engine, ""), hw.id)
@@ -48,6 +60,16 @@ def predict_row(row) -> dict:
     measured_out = row.output_tokens_per_s_per_gpu * (
         row.osl / (row.isl + row.osl) if row.throughput_metric.startswith("total") else 1.0)
     mtp, disagg = _flag(row.mtp), _flag(row.disaggregated)
+    layout = _layout(row.parallelism)
+    if disagg and layout and not pd.isna(row.concurrency):
+        prefill_gpus, decode_gpus, ep = layout
+        workers = decode_gpus // ep
+        spec = Speculation(1, MTP_ACCEPTANCE_FRAC) if mtp else NONE
+        sp = disaggregated(m, hw, Parallel(tp=1, dp_attn=ep, ep=ep), prec, row.concurrency / workers, row.isl,
+                           row.osl, eff, spec)
+        user = float(sp.tokens_per_s_per_user)
+        return {"kind": "disagg run", "measured_user": row.tokens_per_s_per_user, "measured_gpu": measured_out,
+                "predicted_user": user, "predicted_gpu": row.concurrency * user / (prefill_gpus + decode_gpus)}
     if disagg is False and not pd.isna(row.gpus) and not pd.isna(row.concurrency):
         gpus = int(row.gpus)
         spec = Speculation(1, MTP_ACCEPTANCE_FRAC) if mtp else NONE
@@ -64,7 +86,73 @@ def predict_row(row) -> dict:
             "predicted_user": row.tokens_per_s_per_user, "predicted_gpu": best}
 
 
-def main() -> None:
+def predicted_curve(row) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted frontier (tokens/s per user, output tokens/s per GPU) for a row's setting."""
+    m, hw = models.get(row.model), hardware.get(row.hardware)
+    eff = shipped().get(ENGINES.get(row.engine, ""), hw.id)
+    prec = _precision(m, hw.id, row.precision)
+    mtp, disagg = _flag(row.mtp), _flag(row.disaggregated)
+    sc = Scenario(model=row.model, input_tokens=int(row.isl), output_tokens=int(row.osl), precisions="native",
+                  weight_dtype=prec.weight, expert_dtype=prec.expert, kv_dtype=prec.kv,
+                  speculation=mtp is not False, disaggregation=disagg is not False)
+    pts = search_points(m, hw, sc, Assumptions(), eff)
+    x, y = pts.tokens_per_s_per_user[pts.fits], pts.output_tokens_per_s_per_chip[pts.fits]
+    keep = pareto_mask(x, y)
+    order = np.argsort(x[keep])
+    return x[keep][order], y[keep][order]
+
+
+def chart(ref: pd.DataFrame, df: pd.DataFrame, path: str) -> None:
+    """One panel per (accelerator, precision, lengths): published points (o: frontier, x: fixed run)
+    beside the predicted frontier and its 90% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ref = ref.assign(measured_gpu=df.measured_gpu.values, kind=df.kind.values, predicted_user=df.predicted_user.values,
+                     predicted_gpu=df.predicted_gpu.values)
+    groups = [(k, g) for k, g in ref.groupby(["hardware", "precision", "isl", "osl"])
+              if (g.kind != "fixed run").any()]
+    cols = 4
+    rows_n = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.4 * cols, 3.4 * rows_n), constrained_layout=True)
+    lo, hi = bands.rate_band(1.0)
+    for ax, ((hw_id, prec, isl, osl), g) in zip(axes.flat, groups):
+        x, y = predicted_curve(g[g.kind != "fixed run"].iloc[0])
+        ax.fill_between(x, y * lo, y * hi, step="pre", color="#90caf9", alpha=0.5, lw=0, label="90% band")
+        ax.step(x, y, where="pre", color="#1565c0", lw=1.5, label="servecost frontier")
+        for kind, marker in (("frontier", "o"), ("disagg run", "s"), ("fixed run", "x")):
+            part = g[g.kind == kind]
+            if not len(part):
+                continue
+            ax.plot(part.tokens_per_s_per_user, part.measured_gpu, marker, color="#d84315", ms=5,
+                    label=f"published {'frontier' if kind == 'frontier' else 'run, measured'}")
+            if kind != "frontier":     # the same deployment predicted, joined to its measurement
+                ax.plot(part.predicted_user, part.predicted_gpu, marker, mfc="none", color="#0d47a1", ms=6,
+                        label="same run, predicted")
+                for r in part.itertuples():
+                    ax.plot([r.tokens_per_s_per_user, r.predicted_user], [r.measured_gpu, r.predicted_gpu],
+                            color="#888888", lw=0.6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{hw_id} {prec} {isl}/{osl} ({', '.join(sorted(set(g.engine)))})", fontsize=9)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.set_xlabel("tokens/s per user", fontsize=8)
+        ax.set_ylabel("output tokens/s per GPU", fontsize=8)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.axis("off")
+    seen = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=len(seen), fontsize=9)
+    fig.suptitle("DeepSeek-R1: published throughput vs interactivity beside servecost's frontier", fontsize=12)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(png: str | None = None) -> None:
     ref = pd.read_csv(REFERENCE)
     rows = []
     for row in ref.itertuples():
@@ -82,7 +170,18 @@ def main() -> None:
         print(f"{kind}: {len(part)} points, predicted/measured per GPU median x{part.gpu_ratio.median():.2f}, "
               f"{part.in_band.mean():.0%} within the band")
     print(f"all: {len(df)} points, median x{df.gpu_ratio.median():.2f}, {df.in_band.mean():.0%} within the band")
+    by_vendor = df.assign(vendor=[hardware.get(h).vendor for h in df.hardware]).groupby("vendor")
+    for vendor, part in by_vendor:
+        print(f"  {vendor}: {len(part)} points, median x{part.gpu_ratio.median():.2f}, "
+              f"{part.in_band.mean():.0%} within the band")
+    if png:
+        chart(ref, df, png)
+        print(f"wrote {png}")
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--png", default=None)
+    main(ap.parse_args().png)
