@@ -41,6 +41,8 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{url}/?{args.query}")
         page.wait_for_function("document.getElementById('status').textContent.startsWith('updated')")
+        page.click("#simulate")      # the simulation card filled in for the cheapest row
+        page.wait_for_function("document.getElementById('sim-note').dataset.state === 'done'", timeout=120_000)
         page.wait_for_timeout(500)
         page.screenshot(path=args.out, full_page=True)
         browser.close()

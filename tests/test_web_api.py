@@ -223,3 +223,33 @@ def test_cli_has_serve_and_core_needs_no_fastapi(capsys):
     assert "--port" in cli(capsys, "serve", "--help")
     code = "import sys, servecost.cli, servecost.plan; sys.exit('fastapi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+SIM = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "deployment": {"tp": 1}, "duration_s": 60, "seed": 1,
+       "workload": {"streams": [{"class": "interactive", "rate_per_s": 5, "input_tokens": 800, "output_tokens": 100}]}}
+
+
+def test_simulate_matches_the_cli_summary(client, tmp_path, capsys):
+    import yaml
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(SIM))
+    with pytest.raises(SystemExit):
+        main(["simulate", str(path), "--format", "json"])
+        raise SystemExit(0)
+    cli = json.loads(capsys.readouterr().out)
+    api = client.post("/api/simulate", json=SIM).json()
+    for key in ("requests", "completed", "classes", "fleet", "deployment"):
+        assert api[key] == cli[key]
+    rows = client.post("/api/simulate?format=csv", json=SIM).text.splitlines()
+    assert rows[0].startswith("id,class,arrival_s") and len(rows) == cli["requests"] + 1
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"duration_s": 100_000}, ["workload", "50,000"]),
+    ({"model": "/etc/passwd"}, ["model", "catalogue id"]),
+    ({"workload": {"trace": "/etc/passwd"}}, ["workload.trace"]),
+    ({"fleet": {"router": "random"}}, ["fleet.router"]),
+])
+def test_simulate_limits_and_bad_scenarios_are_422(client, change, words):
+    r = client.post("/api/simulate", json=SIM | change)
+    assert r.status_code == 422 and all(w in r.json()["detail"] for w in words), r.json()

@@ -125,3 +125,16 @@ def test_bad_input_shows_the_one_line_error(page, base_url):
     page.fill("#config", '{"hidden_size": 4096}')
     page.wait_for_selector("#error:not([hidden])")
     assert "missing key 'num_hidden_layers'" in page.text_content("#error")
+
+
+def test_simulate_the_picked_row(page, base_url):
+    page.goto(base_url + "/?model=llama-3.1-70b&users=1000&speed=30&hardware=h100-sxm,b200")
+    wait_updated(page)
+    page.locator("#plan tbody tr.option").nth(1).click()
+    picked = page.get_attribute("#plan tbody tr.picked", "data-hw")
+    page.click("#simulate")
+    page.wait_for_function("document.getElementById('sim-note').dataset.state === 'done'", timeout=60_000)
+    rows = page.locator("#sim tbody tr")
+    assert rows.count() == 2
+    first = rows.nth(0).text_content()
+    assert picked in first and "requests over" in first and "%" in first

@@ -16,6 +16,7 @@ from ..errors import InputError
 from . import compute
 from .errors import ErrorOut
 from .inputs import BatchRequest, FrontierRequest, OutlookRequest, PlanRequest, PowerRequest, PredictRequest
+from ..sim.scenario import ScenarioIn
 from .limits import MAX_BODY_BYTES
 
 UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl")
@@ -100,6 +101,12 @@ async def power(body: PowerRequest, request: Request, format: Format = FORMAT):
 @router.post("/outlook", summary="The coming years' models on today's hardware (servecost outlook)")
 async def outlook(body: OutlookRequest, request: Request, format: Format = FORMAT):
     return await _run(request, compute.outlook, body, format)
+
+
+@router.post("/simulate", summary="Discrete-event simulation of a fleet (servecost simulate SCENARIO.yaml)")
+async def simulate(body: ScenarioIn, request: Request, format: Format = FORMAT):
+    """The body is the scenario YAML as JSON (see examples/); csv gives one row per request."""
+    return await _run(request, compute.simulate, body, format)
 
 
 @router.post("/validate", summary="Predicted vs measured runs of an uploaded file (servecost validate)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import batch, hardware as hw_cat, models, report, schema
 from ..economics import Assumptions
-from ..errors import InputError
+from ..errors import InputError, suggest
 from ..frontier import as_dict, frontier as run_frontier
 from ..outlook import outlook as run_outlook, roster
 from ..plan import Scenario, plan as run_plan, precision_for
@@ -130,3 +130,35 @@ def validate(path: Path, hardware: str | None, fmt: str) -> str:
 def catalogue(kind: str, fmt: str) -> str:
     """`servecost models` or `servecost hardware`."""
     return (report.models_output if kind == "models" else report.hardware_output)(fmt)
+
+
+MAX_SIM_REQUESTS = 50_000      # requests one simulation over HTTP may draw (the CLI has no limit)
+MAX_SIM_REPLICAS = 256
+
+
+def simulate(spec, fmt: str) -> str:
+    """`servecost simulate` of a scenario posted as JSON: the summary (`--format json`), or with
+    csv one row per request (the `requests.csv` it writes). Paths on the server are refused."""
+    import json
+
+    from ..sim.run import run
+    from ..sim.scenario import build
+
+    w = spec.workload
+    if spec.model.strip().lower() not in models.catalogue():
+        raise InputError(f"model={spec.model!r}: over HTTP a simulation takes a catalogue id (GET /api/models)"
+                         f"{suggest(spec.model, models.catalogue())}")
+    if w.trace or any(s.lengths_from for s in w.streams):
+        raise InputError("workload.trace / lengths_from: files on the server are not read over HTTP; "
+                         "use streams (or the CLI for traces)")
+    if spec.fleet.replicas + spec.fleet.prefill_replicas > MAX_SIM_REPLICAS:
+        raise InputError(f"fleet.replicas: at most {MAX_SIM_REPLICAS} replicas over HTTP (use the CLI for more)")
+    expected = sum(s.count or s.rate_per_s * spec.duration_s for s in w.streams)
+    if expected > MAX_SIM_REQUESTS:
+        raise InputError(f"workload: about {expected:,.0f} requests; at most {MAX_SIM_REQUESTS:,} over HTTP: "
+                         "lower rate_per_s or duration_s (or use the CLI)")
+    built = build(spec)
+    result = run(spec, built=built)
+    if fmt == "csv":
+        return result.requests_frame().to_csv(index=False, float_format="%.6g")
+    return json.dumps(result.summary, indent=2)

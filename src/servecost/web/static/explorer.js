@@ -283,6 +283,57 @@ function renderBreakdown() {
   $("breakdown").innerHTML = items.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
 }
 
+// ---- simulating the picked replica ----
+const SIM_REQUESTS = 20000;   // requests per simulation (the API allows 50,000)
+const SIM_MAX_S = 300;
+
+function simScenario(pick, b) {
+  const e2e_s = pick.ttft_s + b.output_tokens * pick.tpot_s;
+  const rate = 0.8 * pick.batch_per_replica / e2e_s;
+  return {
+    name: `${pick.hardware} replica`, model: b.model, hardware: pick.hardware, engine: b.engine,
+    weight_dtype: pick.weight_dtype, expert_dtype: pick.expert_dtype, kv_dtype: pick.kv_dtype,
+    deployment: {tp: pick.tp, pp: pick.pp, ep: pick.ep, dp_attn: pick.dp_attn},
+    fleet: {replicas: 1, max_seqs: pick.batch_per_replica},
+    slo: {ttft_s: Math.max(2, 2 * pick.ttft_s), tpot_s: 1 / b.speed},
+    duration_s: Math.min(SIM_MAX_S, SIM_REQUESTS / rate),
+    workload: {streams: [{class: "interactive", arrival: "poisson", rate_per_s: rate,
+      input_tokens: b.input_tokens, input_spread: 0.5, output_tokens: b.output_tokens, output_spread: 0.5}]},
+  };
+}
+
+async function simulate() {
+  const pick = view.plan && picked();
+  if (!pick) return;
+  if (view.body.config) return showError("simulate: over HTTP the simulator takes a catalogue model, not a pasted config.json");
+  $("simulate").disabled = true;
+  $("sim-note").dataset.state = "running";
+  const t0 = performance.now();
+  try {
+    const s = await post("/api/simulate", simScenario(pick, view.body));
+    const c = s.classes.interactive, f = s.fleet;
+    const ms = (x) => (x === null ? null : x * 1000);
+    const row = (label, t50, t99, p50, p99, rest) => `<tr><td>${label}</td><td class="num">${num(t50)}</td>` +
+      `<td class="num">${num(t99)}</td><td class="num">${num(ms(p50))}</td><td class="num">${num(ms(p99))}</td>${rest}</tr>`;
+    $("sim").querySelector("tbody").innerHTML =
+      row(`simulated: ${esc(pick.hardware)}, ${int(s.requests)} requests over ${num(s.simulated_s)} s`,
+          c.ttft_s.p50, c.ttft_s.p99, c.tpot_s.p50, c.tpot_s.p99,
+          `<td class="num">${(100 * c.met_target_frac).toFixed(1)}%</td><td class="num">${int(c.completed)}</td>` +
+          `<td class="num">${Math.round(100 * f.slot_occupancy_mean)}%</td><td class="num">${int(f.preemptions)}</td>` +
+          `<td class="num">${num(f.energy_j_per_output_token)}</td>`) +
+      row("plan (steady state, full batch)", pick.ttft_s, null, pick.tpot_s, null,
+          '<td class="num">-</td><td class="num">-</td><td class="num">100%</td><td class="num">-</td><td class="num">-</td>');
+    $("sim-note").dataset.state = "done";
+    $("status").textContent = `simulated in ${Math.round(performance.now() - t0)} ms`;
+    showError(null);
+  } catch (e) {
+    $("sim-note").dataset.state = "";
+    showError(e.message);
+  } finally {
+    $("simulate").disabled = false;
+  }
+}
+
 // ---- downloads and sharing ----
 function download(text, name, type) {
   const a = document.createElement("a");
@@ -357,6 +408,7 @@ async function init() {
   $("share").addEventListener("click", share);
   $("download-csv").addEventListener("click", downloadCSV);
   $("download-json").addEventListener("click", downloadJSON);
+  $("simulate").addEventListener("click", simulate);
   await run();
 }
 
