@@ -51,3 +51,19 @@ def test_cloud_pricing_uses_rental_rate():
                  Assumptions(pricing="cloud")).as_dict()["options"][0]
     assert cloud["usd_per_hour"] == pytest.approx(cloud["chips"] * 3.0)
     assert cloud["usd_per_mtok_output"] != own["usd_per_mtok_output"]
+
+
+def test_calibrated_generations_are_those_with_measured_runs():
+    from importlib import resources
+
+    from servecost.profiles import CALIBRATED_GENERATIONS, generation
+    from servecost.readers import read_aic_csv
+    runs = read_aic_csv(str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")))
+    assert {generation(r.hardware) for r in runs if r.hardware} == CALIBRATED_GENERATIONS
+
+
+def test_plan_marks_chips_without_measured_runs():
+    from servecost.plan import Scenario, plan
+    options = plan(Scenario(model="llama-3.1-8b", users=100, speed_tokens_per_s=30,
+                            hardware=("h100-sxm", "mi300x"))).options
+    assert {o["hardware"]: o["calibrated"] for o in options} == {"h100-sxm": True, "mi300x": False}

@@ -18,7 +18,7 @@ from .hardware import Accelerator
 from .models import ModelSpec
 from .params import active_params, total_params
 from .roofline import Precision
-from .profiles import Profiles, shipped
+from .profiles import Profiles, calibrated, shipped
 from .search import Points, evaluate, variants
 from .units import GB
 
@@ -68,7 +68,7 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) 
     hardware_capex = chips * hw.capex_usd
     facility_capex = chips * hw.tdp_w * a.pue * a.facility_usd_per_w
     return {
-        "hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
+        "hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "calibrated": calibrated(hw.id),
         "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
         "tp": int(pts.tp[i]), "dp_attn": int(pts.dp_attn[i]), "pp": int(pts.pp[i]), "ep": int(pts.ep[i]),
         "mode": "disaggregated" if pts.disaggregated[i] else "aggregated", "prefill_chips": prefill_chips,

@@ -21,6 +21,15 @@ GENERATIONS = {"a100-sxm": "ampere", "h100-sxm": "hopper", "h200-sxm": "hopper",
                "gb200-nvl72": "blackwell", "b300": "blackwell", "gb300-nvl72": "blackwell", "mi300x": "cdna3",
                "mi325x": "cdna3", "mi355x": "cdna4"}
 ENGINES = ("trtllm", "vllm", "sglang")
+# Generations with measured serving runs in the shipped calibration data (a test checks this against
+# the file). Elsewhere the factors are carried over, and the error bands, learnt on these, may not hold:
+# published DeepSeek-R1 runs on AMD chips come out ~5x slower than predicted (benchmarks/reference_frontiers.py).
+CALIBRATED_GENERATIONS = frozenset({"hopper", "blackwell"})
+
+
+def calibrated(hardware_id: str) -> bool:
+    """Whether measured runs of this chip's generation are in the calibration data."""
+    return generation(hardware_id) in CALIBRATED_GENERATIONS
 
 
 def generation(hardware_id: str) -> str:
