@@ -1,11 +1,19 @@
 """Shared fixtures: catalogue hardware and models, an ideal efficiency for hand-worked checks."""
 
+import os
 from dataclasses import replace
 
 import pytest
+from hypothesis import settings
 
 from servecost import hardware, models
 from servecost.efficiency import DEFAULT
+
+
+# Property tests draw the same examples on every run, so CI is repeatable; explore new ones with
+# `HYPOTHESIS_PROFILE=default python -m pytest`.
+settings.register_profile("repeatable", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture

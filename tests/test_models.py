@@ -67,3 +67,19 @@ def test_malformed_json(tmp_path):
 def test_unknown_id_suggests_close_names():
     with pytest.raises(InputError, match="did you mean"):
         models.get("kimi-k3")
+
+
+def test_layer_counts_from_config_are_bounded():
+    """A negative first_k_dense_replace once made the parser walk 10^12 layers; a huge layer count too."""
+    import json
+    from importlib import resources
+
+    import pytest
+
+    from servecost.errors import InputError
+    from servecost.models import from_hf_config
+    cfg = json.loads(resources.files("servecost").joinpath("data/configs/deepseek-v3.json").read_text())
+    assert from_hf_config({**cfg, "first_k_dense_replace": -10**12}).n_moe_layers == cfg["num_hidden_layers"]
+    for bad in ({"num_hidden_layers": 5e294}, {"moe_layer_freq": 0}):
+        with pytest.raises(InputError):
+            from_hf_config({**cfg, **bad})
