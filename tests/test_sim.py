@@ -184,3 +184,38 @@ def test_python_api_takes_a_mapping_or_a_path(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     assert simulate(data).requests_frame().equals(simulate(path).requests_frame())
+
+
+MTP = {"model": "deepseek-r1", "hardware": "h200-sxm", "engine": "trtllm", "deployment": {"tp": 8, "ep": 8},
+       "kv_dtype": "fp8", "duration_s": 600, "seed": 5,
+       "workload": {"streams": [{"rate_per_s": 10, "input_tokens": 1000, "output_tokens": 300}]}}
+
+
+def test_speculative_decoding_matches_the_analytical_model():
+    """MTP (1 draft at 85% acceptance) at moderate load: mean TPOT within 10% of `aggregated` with the same
+    speculation at the concurrency the simulation settles at; without speculation, at a lower load, TPOT is
+    still higher."""
+    from servecost.speculative import Speculation
+    spec = run(scenario.parse(scenario.apply(MTP, {"speculation": {"draft_tokens": 1}})))
+    plain = run(scenario.parse(scenario.apply(MTP, {"workload.streams.0.rate_per_s": 6})))
+    f = spec.requests_frame()
+    steady = f[(f.arrival_s > 100) & (f.arrival_s < 500)]
+    concurrency = len(steady) / 400 * steady.e2e_s.mean()
+    m, hw = models.get("deepseek-r1"), hardware.get("h200-sxm")
+    prec = Precision.resolve(m, "", "", "fp8")
+    a = aggregated(m, hw, Parallel(tp=8, ep=8), prec, concurrency, 1000, 300, shipped().get("trtllm", "h200-sxm"),
+                   Speculation(1, 0.85))
+    assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
+    assert plain.summary["classes"]["interactive"]["tpot_s"]["mean"] > 1.2 * spec.summary["classes"]["interactive"]["tpot_s"]["mean"]
+
+
+def test_speculation_with_zero_acceptance_never_helps():
+    spec = run(scenario.parse(scenario.apply(MTP, {"speculation": {"draft_tokens": 1, "acceptance_frac": 0.0},
+                                                   "duration_s": 200})))
+    plain = run(scenario.parse(scenario.apply(MTP, {"duration_s": 200})))
+    assert spec.summary["classes"]["interactive"]["tpot_s"]["mean"] >= plain.summary["classes"]["interactive"]["tpot_s"]["mean"]
+
+
+def test_speculation_needs_mtp_heads():
+    with pytest.raises(InputError, match="ships no MTP heads"):
+        sim({"speculation": {"draft_tokens": 1}})

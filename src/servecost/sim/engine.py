@@ -11,6 +11,10 @@ Batch requests wait in one fleet-wide queue ordered by deadline (earliest first)
 them only when no interactive request waits and it runs fewer than `batch_max_seqs` of them, so
 batch work fills spare capacity.
 
+Speculative decoding (MTP): each decode step emits `tokens_per_step` tokens per sequence on average
+(the step table prices the k drafts and the (k+1)-token verification), so a sequence needs
+ceil(remaining / tokens_per_step) steps and its KV grows that much per step.
+
 Disaggregated serving: `prefill_replicas` replicas only prefill; when a prompt is done its first
 token is out, its KV moves to the decode pool (latency + tokens x per-token transfer time) and a
 decode replica admits it straight into decoding.
@@ -48,6 +52,7 @@ class Config:
     batch_max_seqs: int = 0              # batch-class sequences a replica runs at most (0: max_seqs)
     kv_transfer_latency_s: float = 0.0   # disaggregated hand-off: fixed part
     kv_transfer_s_per_token: float = 0.0  # and per prompt token (KV bytes per token / network bytes/s)
+    tokens_per_step: float = 1.0         # speculative decoding: mean tokens a sequence emits per decode step
     overload_queue_factor: float = 20.0  # stop when waiting interactive requests exceed this x replicas x max_seqs
     samples: int = 400                   # time-series points
 
@@ -110,6 +115,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     first = [math.nan] * n_req
     finish = [math.nan] * n_req
     start_d = [0] * n_req
+    finish_at = [0] * n_req                     # the decode step at which a sequence's last token is out
+    tps = cfg.tokens_per_step
     where = [-1] * n_req
     preempt = [0] * n_req
     prefilled = [False] * n_req                 # KV handed over, ready to decode
@@ -147,7 +154,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
 
     def ctx_mean(rep):
         n = len(rep.decoding)
-        return (rep.sum_prompt + n * (rep.D + 1) - rep.sum_start) / n if n else 0.0
+        return (rep.sum_prompt + tps * (n * (rep.D + 1) - rep.sum_start)) / n if n else 0.0
 
     def enqueue(rep, rid):
         """Interactive requests queue ahead of batch ones (FIFO within a class)."""
@@ -164,14 +171,15 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         rep.n_batch_dec += klass[rid]
         rep.sum_prompt += prompt[rid]
         rep.sum_start += rep.D
-        heapq.heappush(rep.heap, (rep.D + out_left[rid], rid))
+        finish_at[rid] = rep.D + math.ceil(out_left[rid] / tps - 1e-9)
+        heapq.heappush(rep.heap, (finish_at[rid], rid))
 
     def drop_decoding(rep, rid):
         rep.decoding.discard(rid)
         rep.n_batch_dec -= klass[rid]
         rep.sum_prompt -= prompt[rid]
         rep.sum_start -= start_d[rid]
-        rep.kv_used -= prompt[rid] + (rep.D - start_d[rid])
+        rep.kv_used -= prompt[rid] + (rep.D - start_d[rid]) * tps
 
     def release(rep, r, rid):
         rep.n_batch -= klass[rid] == BATCH
@@ -197,7 +205,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     def finish_due(rep, t, r):
         while rep.heap and rep.heap[0][0] <= rep.D:
             _, rid = heapq.heappop(rep.heap)
-            if rid not in rep.decoding or start_d[rid] + out_left[rid] > rep.D:
+            if rid not in rep.decoding or finish_at[rid] > rep.D:
                 continue                  # preempted since (or re-admitted with a later finish)
             drop_decoding(rep, rid)
             finish[rid] = t
@@ -211,7 +219,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         if not pool:
             return False
         rid = max(pool, key=lambda x: start_d[x])
-        generated = rep.D - start_d[rid]
+        generated = min(round((rep.D - start_d[rid]) * tps), out_left[rid] - 1)
         drop_decoding(rep, rid)
         release(rep, r, rid)
         out_left[rid] -= generated
@@ -271,7 +279,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         admit(rep, r)
         n = len(rep.decoding)
         if rep.prefilling:
-            if n and rep.kv_used + n > cfg.kv_tokens:
+            if n and rep.kv_used + n * tps > cfg.kv_tokens:
                 preempt_one(rep, r)
                 n = len(rep.decoding)
             budget = max(cfg.token_budget - n, 1)
@@ -286,12 +294,12 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             end = t + step_s
             if n:
                 rep.D += 1
-                rep.kv_used += n
+                rep.kv_used += n * tps
                 n_b = rep.n_batch_dec
-                itl_step.append(step_s), itl_i.append(n - n_b), itl_b.append(n_b)
+                itl_step.append(step_s / tps), itl_i.append((n - n_b) * tps), itl_b.append(n_b * tps)
             for rid, take in plan:
                 rep.prefill_done[rid] += take
-            tokens[r] -= chunk + n
+            tokens[r] -= chunk + n * tps
             for rid, _ in plan:
                 if rep.prefill_done[rid] >= prompt[rid]:
                     rep.prefilling.remove(rid)
@@ -310,7 +318,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             if rep.role != DECODE:
                 idle_entry.add(r)
             return
-        room = (cfg.kv_tokens - rep.kv_used) // n
+        room = int((cfg.kv_tokens - rep.kv_used) // (n * tps))
         if room <= 0:
             preempt_one(rep, r)
             return decide(r, t)
@@ -327,10 +335,10 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         if rep.blk_step:
             k, n = rep.blk_k, len(rep.decoding)
             n_b = rep.n_batch_dec
-            itl_step.append(rep.blk_step), itl_i.append(k * (n - n_b)), itl_b.append(k * n_b)
+            itl_step.append(rep.blk_step / tps), itl_i.append(k * (n - n_b) * tps), itl_b.append(k * n_b * tps)
             rep.D += k
-            rep.kv_used += k * n
-            tokens[r] -= k * n
+            rep.kv_used += k * n * tps
+            tokens[r] -= k * n * tps
             energy += rep.blk_power * table.chips * k * rep.blk_step
             rep.busy += k * rep.blk_step
             steps += k

@@ -33,6 +33,7 @@ from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
 from ..serving import aggregated
+from ..speculative import MTP_ACCEPTANCE_FRAC, Speculation
 from . import steptime, workload
 from .engine import ROUTERS, Config
 
@@ -83,6 +84,11 @@ class FleetIn(_Strict):
     kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0)
 
 
+class SpeculationIn(_Strict):
+    draft_tokens: int = Field(0, ge=0, le=8)         # MTP drafts per step (0: plain decoding)
+    acceptance_frac: float = Field(MTP_ACCEPTANCE_FRAC, ge=0, le=1)
+
+
 class SloIn(_Strict):
     ttft_s: float = Field(2.0, gt=0)
     tpot_s: float = Field(0.05, gt=0)
@@ -98,6 +104,7 @@ class ScenarioIn(_Strict):
     kv_dtype: str = "bf16"
     deployment: DeploymentIn | None = None
     speed: float = Field(50.0, gt=0)
+    speculation: SpeculationIn = SpeculationIn()
     fleet: FleetIn = FleetIn()
     slo: SloIn = SloIn()
     duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
@@ -106,7 +113,7 @@ class ScenarioIn(_Strict):
 
 
 _MODELS = {"": ScenarioIn, "workload": WorkloadIn, "deployment": DeploymentIn, "fleet": FleetIn, "slo": SloIn,
-           "streams": StreamIn}
+           "streams": StreamIn, "speculation": SpeculationIn}
 
 
 def _one_line(exc: ValidationError, source: str) -> InputError:
@@ -182,7 +189,8 @@ def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: fl
     from ..plan import Scenario, plan_one
     sc = Scenario(model=spec.model, users=1, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
                   output_tokens=max(int(mean_out), 1), hardware=(hw.id,), weight_dtype=prec.weight,
-                  expert_dtype=prec.expert, kv_dtype=prec.kv, engine=spec.engine, speculation=False,
+                  expert_dtype=prec.expert, kv_dtype=prec.kv, engine=spec.engine,
+                  speculation=bool(spec.speculation.draft_tokens),
                   disaggregation=False)
     option, why = plan_one(m, hw, sc, Assumptions(), eff)
     if option is None:
@@ -211,6 +219,10 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     if not len(req):
         raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
     mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
+    spec_in = spec.speculation
+    if spec_in.draft_tokens and not m.mtp_layers:
+        raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0")
+    speculation = Speculation(spec_in.draft_tokens, spec_in.acceptance_frac)
     par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
     f = spec.fleet
     free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))
@@ -224,23 +236,24 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     token_budget = f.token_budget * int(par.dp_attn)
     cfg = Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=max_seqs,
                  token_budget=token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
-                 kv_transfer_latency_s=f.kv_transfer_latency_s,
+                 kv_transfer_latency_s=f.kv_transfer_latency_s, tokens_per_step=speculation.tokens_per_step,
                  kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in)
+    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation)
     if f.prefill_replicas:     # the slower pool bounds the fleet
         prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
-        decode_rps = max_seqs / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
+        decode_rps = max_seqs * cfg.tokens_per_step / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
         capacity_rps = min(prefill_rps, decode_rps)
     else:
-        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff)
+        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation)
         capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
     offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9)
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
                   "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
                   "chips_per_replica": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert,
-                  "kv_dtype": prec.kv, "max_seqs": max_seqs, "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
+                  "kv_dtype": prec.kv, "draft_tokens": speculation.draft_tokens, "max_seqs": max_seqs,
+                  "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
                   "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
                   "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
     return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s)

@@ -17,6 +17,7 @@ from ..models import ModelSpec
 from ..parallel import Parallel
 from ..power import chip_power_w
 from ..roofline import Precision, step
+from ..speculative import NONE, Speculation
 
 RATIO = 2 ** 0.25
 
@@ -63,7 +64,7 @@ class StepTable:
 
 
 def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Efficiency, max_seqs: int,
-          max_ctx: float, token_budget: int, mean_prompt: float) -> StepTable:
+          max_ctx: float, token_budget: int, mean_prompt: float, spec: Speculation = NONE) -> StepTable:
     """Tabulate step time and chip power over decode batch, context and prefill tokens."""
     n = np.arange(max_seqs + 1, dtype=float)[:, None, None]
     ctx_grid = _geometric(16, max(max_ctx, 32))
@@ -71,8 +72,9 @@ def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Ef
     c = ctx_grid[None, :, None]
     p = prefill_grid[None, None, :]
     s = step(m, hw, par, prec, decode_seqs=n, context_tokens=c, prefill_seqs=p / mean_prompt,
-             prefill_tokens=mean_prompt, eff=eff)
+             prefill_tokens=mean_prompt, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
     shape = (n.size, ctx_grid.size, prefill_grid.size)
-    step_s = np.broadcast_to(s.step_s, shape).copy()
+    drafts_s = np.where(n > 0, spec.draft_s(m, s.step_s), 0.0)    # k draft passes when anything decodes
+    step_s = np.broadcast_to(s.step_s + drafts_s, shape).copy()
     power = np.broadcast_to(chip_power_w(hw, s.flops_util_frac, s.mem_util_frac), shape).copy()
     return StepTable(step_s, power, ctx_grid, prefill_grid[1:], int(par.chips))
