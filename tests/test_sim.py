@@ -219,3 +219,28 @@ def test_speculation_with_zero_acceptance_never_helps():
 def test_speculation_needs_mtp_heads():
     with pytest.raises(InputError, match="ships no MTP heads"):
         sim({"speculation": {"draft_tokens": 1}})
+
+
+def test_closed_loop_keeps_the_clients_busy_and_obeys_littles_law():
+    """A benchmark with c clients: at most c requests in flight, each client sends its next request as
+    its last ends, so throughput = c / mean time per request (Little's law)."""
+    r = sim({"workload": {"clients": 16, "streams": [{"count": 400, "input_tokens": 1000, "output_tokens": 200,
+                                                      "rate_per_s": 0}]}})
+    f = r.requests_frame()
+    assert f.finish_s.notna().all() and len(f) == 400
+    assert r.summary["fleet"]["peak_kv_frac"] > 0 and max(r.trace.series["running"]) <= 16
+    per_request_s = (f.finish_s - f.arrival_s).mean()
+    assert len(f) / f.finish_s.max() == pytest.approx(16 / per_request_s, rel=0.05)
+
+
+def test_closed_loop_with_one_client_is_the_lone_request():
+    r = sim({"workload": {"clients": 1, "streams": [{"count": 5, "input_tokens": 1000, "output_tokens": 200,
+                                                     "rate_per_s": 0}]}})
+    m, hw, par, prec, eff = engine_parts()
+    lone = eff.ttft_overhead_s + float(prefill_s(m, hw, par, prec, 1.0, 1000, eff))
+    assert np.allclose(r.requests_frame().ttft_s, lone, rtol=0.02)
+
+
+def test_closed_loop_refuses_a_trace(tmp_path):
+    with pytest.raises(InputError, match="workload.clients"):
+        sim({"workload": {"clients": 4, "trace": str(tmp_path / "t.csv")}})

@@ -19,8 +19,11 @@ Disaggregated serving: `prefill_replicas` replicas only prefill; when a prompt i
 token is out, its KV moves to the decode pool (latency + tokens x per-token transfer time) and a
 decode replica admits it straight into decoding.
 
-One heap of (time_s, seq, who, version) holds each replica's next step boundary (who >= 0) and KV
-hand-offs (who = -1 - request). A replica that only decodes advances many steps in one event (a
+Closed loop (`closed_loop_clients` = c, as `vllm bench serve --max-concurrency c` runs): the first c
+requests arrive at their given times, and each one that ends sends the next request at once.
+
+One heap of (time_s, seq, who, version) holds each replica's next step boundary (who >= 0), KV
+hand-offs (who = -1 - request) and closed-loop arrivals (who = -1 - n_requests - request). A replica that only decodes advances many steps in one event (a
 block) until a sequence finishes, its KV fills, or new work cuts the block at the next step
 boundary. Deterministic: ties are broken by a counter, randomness lives in the workload.
 """
@@ -53,6 +56,8 @@ class Config:
     kv_transfer_latency_s: float = 0.0   # disaggregated hand-off: fixed part
     kv_transfer_s_per_token: float = 0.0  # and per prompt token (KV bytes per token / network bytes/s)
     tokens_per_step: float = 1.0         # speculative decoding: mean tokens a sequence emits per decode step
+    closed_loop_clients: int = 0         # > 0: that many clients, each sends its next request when the last ends
+    closed_loop_delay_s: float = 0.0     # from a request's end to its successor reaching a replica
     overload_queue_factor: float = 20.0  # stop when waiting interactive requests exceed this x replicas x max_seqs
     samples: int = 400                   # time-series points
 
@@ -73,6 +78,7 @@ class Trace:
     overloaded: bool
     itl: dict = field(default_factory=dict)       # step_s, interactive_tokens, batch_tokens per step group
     series: dict = field(default_factory=dict)    # t, queued, batch_queued, running, kv_frac
+    arrival_s: np.ndarray | None = None           # closed loop: when each request was sent
 
 
 class Replica:
@@ -117,6 +123,11 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     start_d = [0] * n_req
     finish_at = [0] * n_req                     # the decode step at which a sequence's last token is out
     tps = cfg.tokens_per_step
+    n_static = n_req                            # requests whose arrival times are given
+    if cfg.closed_loop_clients:                 # benchmark clients: the first wave at 0, then one per finish
+        n_static = min(cfg.closed_loop_clients, n_req)
+        arrival = arrival[:n_static] + [math.inf] * (n_req - n_static)   # the first requests' times as given
+    next_closed = n_static
     where = [-1] * n_req
     preempt = [0] * n_req
     prefilled = [False] * n_req                 # KV handed over, ready to decode
@@ -141,7 +152,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     queued = 0                          # interactive requests waiting
     itl_step, itl_i, itl_b = [], [], []
     horizon = arrival[-1] if n_req else 1.0
-    sample_every = horizon / cfg.samples
+    sample_every = horizon / cfg.samples if math.isfinite(horizon) else 0.5   # closed loop: end unknown
     next_sample = 0.0
     series = {"t": [], "queued": [], "batch_queued": [], "running": [], "kv_frac": []}
     now = 0.0
@@ -185,6 +196,14 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         rep.n_batch -= klass[rid] == BATCH
         load[r] -= 1
 
+    def client_next(t):
+        """Closed loop: the client whose request just ended sends the next one."""
+        nonlocal next_closed
+        if cfg.closed_loop_clients and next_closed < n_req:
+            arrival[next_closed] = t + cfg.closed_loop_delay_s
+            push(t + cfg.closed_loop_delay_s, -1 - n_req - next_closed, 0)
+            next_closed += 1
+
     def prefill_complete(rep, r, rid, t):
         """A prompt is prefilled at t: the step emits a token; decode here or hand the KV over."""
         if math.isnan(first[rid]):
@@ -194,6 +213,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             finish[rid] = t
             rep.kv_used -= prompt[rid]
             release(rep, r, rid)
+            client_next(t)
         elif rep.role == PREFILL:
             rep.kv_used -= prompt[rid]
             release(rep, r, rid)
@@ -210,6 +230,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             drop_decoding(rep, rid)
             finish[rid] = t
             release(rep, r, rid)
+            client_next(t)
 
     def preempt_one(rep, r, batch_only=False):
         """Preempt the newest running sequence (batch ones first); it will be recomputed."""
@@ -376,33 +397,40 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         series["running"].append(sum(len(x.decoding) + len(x.prefilling) for x in reps))
         series["kv_frac"].append(sum(x.kv_used for x in reps) / (cfg.kv_tokens * len(reps)))
 
+    def arrive(i, now) -> bool:
+        """Request i arrives at now: to the batch queue, or routed to a replica. False: overloaded."""
+        nonlocal queued
+        if klass[i] == BATCH:
+            heapq.heappush(batch_queue, (deadline[i], i))
+            if idle_entry:
+                wake(min(idle_entry), now)
+            return True
+        r = route(entry)
+        where[i] = r
+        enqueue(reps[r], i)
+        queued += 1
+        load[r] += 1
+        tokens[r] += prompt[i] + (0 if disagg else out_left[i])
+        wake(r, now)
+        return queued <= overload_at
+
     i = 0
-    while i < n_req or heap:
+    while i < n_static or heap:
         events += 1
-        if i < n_req and (not heap or arrival[i] <= heap[0][0]):
+        if i < n_static and (not heap or arrival[i] <= heap[0][0]):
             now = arrival[i]
-            if klass[i] == BATCH:
-                heapq.heappush(batch_queue, (deadline[i], i))
-                if idle_entry:
-                    wake(min(idle_entry), now)
-            else:
-                r = route(entry)
-                where[i] = r
-                enqueue(reps[r], i)
-                queued += 1
-                load[r] += 1
-                tokens[r] += prompt[i] + (0 if disagg else out_left[i])
-                wake(r, now)
-                if queued > overload_at:
-                    overloaded = True
-                    break
+            if not arrive(i, now):
+                overloaded = True
+                break
             i += 1
             if progress and not i & 0xFFFF:
                 progress(i)
         else:
             t, _, who, version = heapq.heappop(heap)
             now = t
-            if who < 0:                                  # KV hand-off reaches the decode pool
+            if who < -n_req:                             # closed loop: a client's next request
+                arrive(-1 - n_req - who, now)
+            elif who < 0:                                # KV hand-off reaches the decode pool
                 rid = -1 - who
                 r = route(decode_pool)
                 where[rid] = r
@@ -419,9 +447,13 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     sample(now)
     if progress:
         progress(i)
+    if cfg.closed_loop_clients:
+        req_arrival = np.array(arrival)
+    else:
+        req_arrival = req.arrival_s
     return Trace(np.array(first), np.array(finish), np.array(where, dtype=np.int32),
                  np.array(preempt, dtype=np.int32), np.array([x.busy for x in reps]),
                  np.array([x.role for x in reps]), energy, steps, events, now, overloaded,
                  {"step_s": np.asarray(itl_step), "interactive_tokens": np.asarray(itl_i, dtype=float),
                   "batch_tokens": np.asarray(itl_b, dtype=float)},
-                 {k: np.asarray(v, dtype=float) for k, v in series.items()})
+                 {k: np.asarray(v, dtype=float) for k, v in series.items()}, req_arrival)

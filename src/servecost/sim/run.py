@@ -58,8 +58,11 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
     t0 = time.perf_counter()
     tr = simulate(reach, b.table, b.config, progress)
     wall_s = time.perf_counter() - t0
+    requests = b.requests
+    if tr.arrival_s is not None:       # closed loop: when each request was sent (it reaches a replica after the overhead)
+        requests = dataclasses.replace(requests, arrival_s=tr.arrival_s - b.request_overhead_s)
     hw = hardware.get(spec.hardware)
-    s = metrics.summary(b.requests, tr, spec.slo.ttft_s, spec.slo.tpot_s, hw.idle_w,
+    s = metrics.summary(requests, tr, spec.slo.ttft_s, spec.slo.tpot_s, hw.idle_w,
                         b.deployment["chips_per_replica"])
     out = {"scenario": spec.name, "seed": spec.seed if seed is None else seed, "deployment": b.deployment,
            "slo": {"ttft_s": spec.slo.ttft_s, "tpot_s": spec.slo.tpot_s},
@@ -73,4 +76,4 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         out["overload"] = (f"overloaded: queues grow without bound (over {b.config.overload_queue_factor:g} x "
                            f"replicas x max_seqs waiting at t = {tr.end_s:,.0f} s); offered load is "
                            f"{b.offered_load_frac:.2f}x the fleet's analytical capacity; add replicas or lower the rate")
-    return Result(out, b.requests, tr)
+    return Result(out, requests, tr)

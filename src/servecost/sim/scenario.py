@@ -19,6 +19,7 @@ and the allowed values.
       trace: requests.csv         # optional: replayed as well
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,7 +48,7 @@ class _Strict(BaseModel):
 class StreamIn(_Strict):
     klass: Literal["interactive", "batch"] = Field("interactive", alias="class")
     arrival: Literal["poisson", "bursty", "diurnal"] = "poisson"
-    rate_per_s: float = Field(ge=0)                  # 0: the stream is off
+    rate_per_s: float = Field(0.0, ge=0)             # open loop: mean arrivals per second (0: off)
     cv: float = Field(1.0, gt=0)
     peak_to_mean: float = Field(2.0, ge=1, le=2)
     peak_hour: float = Field(14.0, ge=0, lt=24)
@@ -58,12 +59,14 @@ class StreamIn(_Strict):
     output_spread: float = Field(0.0, ge=0, le=3)
     lengths_from: str = ""                           # trace CSV whose (input, output) pairs are resampled
     deadline_s: float = Field(86400.0, gt=0)         # batch requests: done within this long
-    count: int = Field(0, ge=0)
+    count: int = Field(0, ge=0)                      # requests to draw (closed loop default: 10 per client)
 
 
 class WorkloadIn(_Strict):
     streams: list[StreamIn] = Field(default_factory=list)
     trace: str = ""
+    clients: int = Field(0, ge=0, le=100_000)        # > 0: closed loop, as a benchmark with that concurrency
+    ramp_s: float = Field(0.0, ge=0)                 # closed loop: the clients start spread over this long
 
 
 class DeploymentIn(_Strict):
@@ -171,12 +174,14 @@ def _resolve_path(p: str, base: Path) -> str:
 def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
     out = []
     for s in w.streams:
+        closed = w.clients > 0        # a closed loop sets the arrival times itself: draw `count` requests
         out.append(workload.Stream(
             klass=workload.BATCH if s.klass == "batch" else workload.INTERACTIVE, arrival=s.arrival,
-            rate_per_s=s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
+            rate_per_s=(s.rate_per_s or 1.0) if closed else s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
             input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
             output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
-            deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=s.count))
+            deadline_s=s.deadline_s if s.klass == "batch" else float("inf"),
+            count=s.count or (10 * w.clients // len(w.streams) if closed else 0)))
     return out
 
 
@@ -199,6 +204,14 @@ def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: fl
         option["batch_per_replica"]
 
 
+def _closed_loop(req: workload.Requests, w: WorkloadIn) -> workload.Requests:
+    """Closed-loop requests: lengths as drawn, the first `clients` starting over `ramp_s`, the others
+    sent as earlier ones end (their arrival times are set by the simulation)."""
+    c = min(w.clients, len(req))
+    start = np.concatenate([np.linspace(0.0, w.ramp_s, c, endpoint=False), np.full(len(req) - c, 1e18)])
+    return dataclasses.replace(req, arrival_s=start, deadline_s=np.full(len(req), np.inf))
+
+
 def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> Built:
     """Requests, step table and fleet configuration of a parsed scenario."""
     m = models.get(spec.model)
@@ -211,11 +224,16 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     w = spec.workload
     if not w.streams and not w.trace:
         raise InputError("workload: give streams (a list) or trace (a CSV path), or both")
+    if w.clients and w.trace:
+        raise InputError("workload.clients: a closed loop draws its requests from streams; a trace replays its "
+                         "own arrival times; give one or the other")
     parts = [workload.generate(_streams(w, base), spec.duration_s, spec.seed if seed is None else seed)] \
         if w.streams else []
     if w.trace:
         parts.append(workload.read_trace(_resolve_path(w.trace, base)))
     req = workload.Requests.merge(parts)
+    if w.clients:
+        req = _closed_loop(req, w)
     if not len(req):
         raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
     mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
@@ -237,6 +255,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     cfg = Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=max_seqs,
                  token_budget=token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
                  kv_transfer_latency_s=f.kv_transfer_latency_s, tokens_per_step=speculation.tokens_per_step,
+                 closed_loop_clients=w.clients, closed_loop_delay_s=eff.ttft_overhead_s,
                  kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
@@ -248,7 +267,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     else:
         cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation)
         capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
-    offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9)
+    offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9) if not w.clients else 0.0
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
                   "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
                   "chips_per_replica": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert,
