@@ -138,3 +138,13 @@ def test_simulate_the_picked_row(page, base_url):
     assert rows.count() == 2
     first = rows.nth(0).text_content()
     assert picked in first and "requests over" in first and "%" in first
+
+
+def test_simulate_a_disaggregated_pick_with_its_prefill_pool(page, base_url):
+    page.goto(base_url + "/?model=llama-3.1-70b&users=1000&speed=30&hardware=mi300x")
+    wait_updated(page)
+    deployment = page.text_content("#plan tbody tr.option td.deploy")
+    page.click("#simulate")
+    page.wait_for_function("document.getElementById('sim-note').dataset.state === 'done'", timeout=60_000)
+    first = page.locator("#sim tbody tr").nth(0).text_content()
+    assert ("prefill" in first) == ("disagg" in deployment), (deployment, first)

@@ -289,14 +289,18 @@ const SIM_REQUESTS = 20000;   // requests per simulation (the API allows 50,000)
 const SIM_MAX_S = 300;
 
 function simScenario(pick, b) {
+  // disaggregated: decode replicas and a prefill pool in the planned ratio (at most 8 decode replicas)
+  const frac = pick.prefill_chips / Math.max(pick.chips - pick.prefill_chips, 1);
+  const decode = pick.mode === "disaggregated" ? Math.min(8, Math.max(1, Math.round(1 / frac))) : 1;
+  const prefill = pick.mode === "disaggregated" ? Math.max(1, Math.round(decode * frac)) : 0;
   const e2e_s = pick.ttft_s + b.output_tokens * pick.tpot_s;
-  const rate = 0.8 * pick.batch_per_replica / e2e_s;
+  const rate = 0.8 * decode * pick.batch_per_replica / e2e_s;
   return {
     name: `${pick.hardware} replica`, model: b.model, hardware: pick.hardware, engine: b.engine,
     weight_dtype: pick.weight_dtype, expert_dtype: pick.expert_dtype, kv_dtype: pick.kv_dtype,
     deployment: {tp: pick.tp, pp: pick.pp, ep: pick.ep, dp_attn: pick.dp_attn},
     speculation: {draft_tokens: pick.draft_tokens},
-    fleet: {replicas: 1, max_seqs: pick.batch_per_replica},
+    fleet: {replicas: decode, prefill_replicas: prefill, max_seqs: pick.batch_per_replica},
     slo: {ttft_s: Math.max(2, 2 * pick.ttft_s), tpot_s: 1 / b.speed},
     duration_s: Math.min(SIM_MAX_S, SIM_REQUESTS / rate),
     workload: {streams: [{class: "interactive", arrival: "poisson", rate_per_s: rate,
@@ -318,7 +322,9 @@ async function simulate() {
     const row = (label, t50, t99, p50, p99, rest) => `<tr><td>${label}</td><td class="num">${num(t50)}</td>` +
       `<td class="num">${num(t99)}</td><td class="num">${num(ms(p50))}</td><td class="num">${num(ms(p99))}</td>${rest}</tr>`;
     $("sim").querySelector("tbody").innerHTML =
-      row(`simulated: ${esc(pick.hardware)}, ${int(s.requests)} requests over ${num(s.simulated_s)} s`,
+      row(`simulated: ${esc(pick.hardware)}, ${s.deployment.replicas} replica${s.deployment.replicas > 1 ? "s" : ""}` +
+          `${s.deployment.prefill_replicas ? ` + ${s.deployment.prefill_replicas} prefill` : ""}, ` +
+          `${int(s.requests)} requests over ${num(s.simulated_s)} s`,
           c.ttft_s.p50, c.ttft_s.p99, c.tpot_s.p50, c.tpot_s.p99,
           `<td class="num">${(100 * c.met_target_frac).toFixed(1)}%</td><td class="num">${int(c.completed)}</td>` +
           `<td class="num">${Math.round(100 * f.slot_occupancy_mean)}%</td><td class="num">${int(f.preemptions)}</td>` +
