@@ -508,7 +508,8 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, help="Server processes (each computes one request per CPU at a time)."),
 ):
-    """The web explorer at / and the HTTP API under /api (OpenAPI at /docs); needs `pip install 'servecost[web]'`."""
+    """The web explorer at / and the HTTP API under /api (OpenAPI at /docs);
+    needs the web extra: pip install 'servecost\\[web]'."""
     try:
         from .web.app import serve as run_server
     except ImportError as exc:
