@@ -244,3 +244,16 @@ def test_closed_loop_with_one_client_is_the_lone_request():
 def test_closed_loop_refuses_a_trace(tmp_path):
     with pytest.raises(InputError, match="workload.clients"):
         sim({"workload": {"clients": 4, "trace": str(tmp_path / "t.csv")}})
+
+
+@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path(__file__).parents[1].joinpath("examples").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_examples_stay_valid(path):
+    """Every shipped example parses (scenarios build; sweeps expand every grid point)."""
+    from servecost.sim import sweep
+    if "sweep" in path.name:
+        _, _, points, seeds = sweep.parse(path)
+        assert points and seeds
+    else:
+        spec = scenario.load(path)
+        assert scenario.build(spec, path.parent).requests.input_tokens.size > 0
