@@ -53,6 +53,19 @@ def _layout(text) -> tuple[int, int, int] | None:
     return tuple(int(g) for g in found.groups()) if found else None
 
 
+def _fixed_parallel(text, gpus: int) -> Parallel:
+    """The stated layout of a fixed run: attention data-parallel over the GPUs when it says so
+    ('attention-DP8', 'dp-attention'), else attention TP over them; experts over 'EP k' GPUs (else the
+    MoE is tensor-parallel over all). Unstated: attention-DP and EP over all GPUs."""
+    import re
+    text = "" if pd.isna(text) else str(text)
+    if not text:
+        return Parallel(tp=1, dp_attn=gpus, ep=gpus)
+    dp = gpus if re.search(r"attention-DP|dp-attention", text, re.I) else 1
+    ep = re.search(r"EP(\d+)", text)
+    return Parallel(tp=gpus // dp, dp_attn=dp, ep=int(ep.group(1)) if ep else 1)
+
+
 def predict_row(row) -> dict:
     m, hw = models.get(row.model), hardware.get(row.hardware)
     eff = shipped().get(ENGINES.get(row.engine, ""), hw.id)
@@ -73,7 +86,8 @@ def predict_row(row) -> dict:
     if disagg is False and not pd.isna(row.gpus) and not pd.isna(row.concurrency):
         gpus = int(row.gpus)
         spec = Speculation(1, MTP_ACCEPTANCE_FRAC) if mtp else NONE
-        sp = aggregated(m, hw, Parallel(tp=1, dp_attn=gpus, ep=gpus), prec, row.concurrency, row.isl, row.osl, eff, spec)
+        sp = aggregated(m, hw, _fixed_parallel(row.parallelism, gpus), prec, row.concurrency, row.isl, row.osl, eff,
+                        spec)
         return {"kind": "fixed run", "measured_user": row.tokens_per_s_per_user, "measured_gpu": measured_out,
                 "predicted_user": float(sp.tokens_per_s_per_user), "predicted_gpu": float(sp.output_tokens_per_s) / gpus}
     sc = Scenario(model=row.model, input_tokens=int(row.isl), output_tokens=int(row.osl), precisions="native",
