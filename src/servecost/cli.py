@@ -210,7 +210,7 @@ def batch_discount(
                   hardware=_split(hardware), engine=_engine(engine), precisions=precisions.value)
     a = Assumptions(pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
     m = models.get(model)
-    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    hws = hw_cat.select(sc.hardware)
     deadlines_s = np.geomspace(60, 7 * 24 * 3600, 40)
     found, curves = batch.tiers(m, hws, sc, a, _profiles(profile), deadline_hours * 3600, peak_to_mean, deadlines_s)
     if png:
@@ -249,7 +249,7 @@ def power(
                   engine=_engine(engine), precisions=precisions.value)
     a = Assumptions(pue=pue)
     m = models.get(model)
-    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    hws = hw_cat.select(sc.hardware)
     table = power_table(m, hws, sc, a, _profiles(profile), budget_mw, speed_list)
     report.emit(report.power_output(table, speed_list, budget_mw, m.name, format.value), format.value)
 

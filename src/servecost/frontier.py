@@ -65,7 +65,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     also carries the deployment `plan` picks at that speed."""
     profiles = profiles or shipped()
     m = models.get(sc.model)
-    hws = [hardware.get(h) for h in sc.hardware] if sc.hardware else list(hardware.catalogue().values())
+    hws = hardware.select(sc.hardware)
     curves = []
     for hw in hws:
         eff = profiles.get(sc.engine, hw.id)

@@ -109,3 +109,8 @@ def get(hardware_id: str, field: str = "hardware") -> Accelerator:
         raise InputError(f"{field}={hardware_id!r} is not in the catalogue{suggest(key, hw)}; "
                          f"`servecost hardware` lists the ids")
     return hw[key]
+
+
+def select(hardware_ids) -> list[Accelerator]:
+    """The accelerators named (InputError for an unknown id), or the whole catalogue when none is."""
+    return [get(h) for h in hardware_ids] if hardware_ids else list(catalogue().values())

@@ -71,7 +71,7 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
             profiles: Profiles | None = None, engine: str = "") -> dict:
     """$/Mtok per accelerator per year (or why it cannot serve), residual value and the cheapest each year."""
     profiles = profiles or shipped()
-    hws = [hardware.get(h) for h in hardware_ids] if hardware_ids else list(hardware.catalogue().values())
+    hws = hardware.select(hardware_ids)
     rows = []
     for hw in hws:
         cells = []

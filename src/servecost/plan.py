@@ -143,7 +143,7 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
     """Cheapest feasible deployment per accelerator, sorted by $/Mtok; the rest with the reason."""
     profiles = profiles or shipped()
     m = models.get(sc.model)
-    hws = [hardware.get(h) for h in sc.hardware] if sc.hardware else list(hardware.catalogue().values())
+    hws = hardware.select(sc.hardware)
     efficiency = {hw.id: profiles.get(sc.engine, hw.id) for hw in hws}
     result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
                         assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",

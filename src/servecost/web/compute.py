@@ -77,7 +77,7 @@ def _fleet(req, model: str, **scenario):
     """(model spec, accelerators, scenario) of a request on a list of accelerators."""
     sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
                   hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions, **scenario)
-    hws = [hw_cat.get(h) for h in sc.hardware] if sc.hardware else list(hw_cat.catalogue().values())
+    hws = hw_cat.select(sc.hardware)
     return models.get(model), hws, sc
 
 
