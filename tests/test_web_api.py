@@ -246,6 +246,7 @@ def test_simulate_matches_the_cli_summary(client, tmp_path, capsys):
 
 @pytest.mark.parametrize("change, words", [
     ({"duration_s": 100_000}, ["workload", "50,000"]),
+    ({"workload": {"clients": 100_000, "streams": [{"input_tokens": 10, "output_tokens": 10}]}}, ["workload", "50,000"]),
     ({"model": "/etc/passwd"}, ["model", "catalogue id"]),
     ({"workload": {"trace": "/etc/passwd"}}, ["workload.trace"]),
     ({"fleet": {"router": "random"}}, ["fleet.router"]),

@@ -171,6 +171,17 @@ def _resolve_path(p: str, base: Path) -> str:
     return str(p if not p or Path(p).is_absolute() else base / p)
 
 
+def _count(s: StreamIn, w: WorkloadIn) -> int:
+    """Requests a stream draws: its `count`, in a closed loop 10 per client by default; 0 means all that
+    arrive within duration_s."""
+    return s.count or (10 * w.clients // len(w.streams) if w.clients else 0)
+
+
+def expected_requests(spec: ScenarioIn) -> float:
+    """About how many requests the scenario's streams draw (a trace adds its own rows)."""
+    return sum(_count(s, spec.workload) or s.rate_per_s * spec.duration_s for s in spec.workload.streams)
+
+
 def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
     out = []
     for s in w.streams:
@@ -180,8 +191,7 @@ def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
             rate_per_s=(s.rate_per_s or 1.0) if closed else s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
             input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
             output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
-            deadline_s=s.deadline_s if s.klass == "batch" else float("inf"),
-            count=s.count or (10 * w.clients // len(w.streams) if closed else 0)))
+            deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=_count(s, w)))
     return out
 
 

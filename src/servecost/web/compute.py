@@ -142,7 +142,7 @@ def simulate(spec, fmt: str) -> str:
     import json
 
     from ..sim.run import run
-    from ..sim.scenario import build
+    from ..sim.scenario import expected_requests
 
     w = spec.workload
     if spec.model.strip().lower() not in models.catalogue():
@@ -153,12 +153,11 @@ def simulate(spec, fmt: str) -> str:
                          "use streams (or the CLI for traces)")
     if spec.fleet.replicas + spec.fleet.prefill_replicas > MAX_SIM_REPLICAS:
         raise InputError(f"fleet.replicas: at most {MAX_SIM_REPLICAS} replicas over HTTP (use the CLI for more)")
-    expected = sum(s.count or s.rate_per_s * spec.duration_s for s in w.streams)
+    expected = expected_requests(spec)
     if expected > MAX_SIM_REQUESTS:
         raise InputError(f"workload: about {expected:,.0f} requests; at most {MAX_SIM_REQUESTS:,} over HTTP: "
                          "lower rate_per_s or duration_s (or use the CLI)")
-    built = build(spec)
-    result = run(spec, built=built)
+    result = run(spec)
     if fmt == "csv":
         return result.requests_frame().to_csv(index=False, float_format="%.6g")
     return json.dumps(result.summary, indent=2)
