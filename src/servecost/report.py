@@ -79,7 +79,7 @@ def plan_output(result, fmt: str):
                       ("$/user/mo", "right")]:
         t.add_column(col, justify=just)
     for o in data["options"]:
-        t.add_row(o["hardware"] + ("" if o.get("calibrated", True) else " *"), f"{o['chips']:,}", str(o["chips_per_replica"]),
+        t.add_row(o["hardware"] + ("" if o["calibrated"] else " *"), f"{o['chips']:,}", str(o["chips_per_replica"]),
                   f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", _serving(o), str(o["batch_per_replica"]),
                   f"{o['tokens_per_s_per_user']:,.1f} {_band(o['tokens_per_s_per_user_band'], '{:,.0f}')}",
                   f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
@@ -93,13 +93,11 @@ def plan_output(result, fmt: str):
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
-    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
-                 + ("* no measured runs of this chip's generation in the calibration: factors carried over from "
+    uncalibrated = ("* no measured runs of this chip's generation in the calibration: factors carried over from "
                     "NVIDIA Hopper/Blackwell runs, bands may not hold (published DeepSeek-R1 runs on AMD chips come "
-                    "out ~5x slower than predicted)\n" if any(not o.get("calibrated", True) for o in data["options"])
-                    else "")
-                 +
-                 "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
+                    "out ~5x slower than predicted)\n") if not all(o["calibrated"] for o in data["options"]) else ""
+    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n" + uncalibrated
+                 + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items()))
     t.caption_justify = "left"
     return t
