@@ -70,7 +70,6 @@ class Trace:
     replica: np.ndarray
     preemptions: np.ndarray
     busy_s: np.ndarray                    # per replica
-    roles: np.ndarray                     # per replica: MIXED, PREFILL or DECODE
     energy_busy_j: float                  # all chips, while stepping
     steps: int
     events: int
@@ -453,7 +452,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
         req_arrival = req.arrival_s
     return Trace(np.array(first), np.array(finish), np.array(where, dtype=np.int32),
                  np.array(preempt, dtype=np.int32), np.array([x.busy for x in reps]),
-                 np.array([x.role for x in reps]), energy, steps, events, now, overloaded,
+                 energy, steps, events, now, overloaded,
                  {"step_s": np.asarray(itl_step), "interactive_tokens": np.asarray(itl_i, dtype=float),
                   "batch_tokens": np.asarray(itl_b, dtype=float)},
                  {k: np.asarray(v, dtype=float) for k, v in series.items()}, req_arrival)
