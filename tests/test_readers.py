@@ -78,3 +78,21 @@ def test_malformed_files_name_file_row_and_column(tmp_path, name, text, message)
     with pytest.raises(InputError) as exc:
         read_runs(path)
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+AIC_HEADER = ("id,model_path,system,backend,mode,isl,osl,tp_size,pp_size,attention_dp_size,moe_tp_size,"
+              "moe_ep_size,silicon_ttft_ms,silicon_tpot_ms\n")
+
+
+def test_calibration_rows_whose_columns_repeat_the_named_tp_are_read_as_named(tmp_path):
+    """Rows named tp8_ep8 (8 GPUs) whose columns say 64 GPUs (tp or attention dp 64, moe_tp 8, ep 8)
+    are the 8-GPU runs: the surplus factor, exactly moe_tp, is divided out. A row whose columns agree
+    with its name, and one without an explicit attention_dp_size, keep their columns."""
+    path = tmp_path / "runs.csv"
+    path.write_text(AIC_HEADER
+                    + "r_c64_tp8_ep8_937,deepseek-ai/DeepSeek-R1,b200_sxm,trtllm,agg,1024,1024,1,1,64,8,8,1085,12.3\n"
+                    + "r_c4_tp8_ep8_921,deepseek-ai/DeepSeek-R1,b200_sxm,sglang,agg,1024,1024,64,1,1,8,8,189,8.0\n"
+                    + "r_c4_tp8_0_ep8_0_974,deepseek-ai/DeepSeek-R1,b200_sxm,trtllm,agg,1024,1024,1,1,8,1,8,1085,12.3\n"
+                    + "r_c8_tp1_epnone_2,Qwen/Qwen3-235B-A22B-FP8,h200_sxm,vllm,agg,1000,100,1,1,,2,1,357,55\n")
+    layouts = [(r.tp, r.dp_attn, r.moe_tp, r.ep) for r in read_runs(str(path))]
+    assert layouts == [(1, 8, 1, 8), (8, 1, 1, 8), (1, 8, 1, 8), (1, 2, 2, 1)]

@@ -33,6 +33,30 @@ def _concurrency_from_batches(row) -> float:
     return 0.0
 
 
+NAMED_LAYOUT = re.compile(r"_c\d+_tp(\d+)(?:_\d+)?_ep(?:\d+|none)(?:_\d+)?_\d+$")
+
+
+def _layout(row) -> dict[str, int]:
+    """tp, attention dp, MoE tp and ep of an aggregated row.
+
+    Some rows of the calibration file state more GPUs in their columns than in their run name: the
+    name `..._tp8_ep8_937` (8 GPUs, the dashboard's naming) with tp_size 64 (or attention_dp_size 64),
+    moe_tp_size 8 and moe_ep_size 8. Their measured TTFT and TPOT equal, to every digit, those of the
+    rows named and laid out as 8 GPUs (tp 8 or attention dp 8, moe_tp 1, ep 8): the columns multiplied
+    the layout by the name's tp once more. Where the columns give an explicit attention_dp_size, the
+    name's GPU count is smaller and the surplus factor is exactly moe_tp, the reader divides it out.
+    """
+    tp, dp, moe_tp, ep = (_int(row.get("tp_size")), _attention_dp(row), _int(row.get("moe_tp_size")),
+                          _int(row.get("moe_ep_size")))
+    named = NAMED_LAYOUT.search(str(row.get("id", "")))
+    if named and not pd.isna(row.get("attention_dp_size")):
+        surplus = tp * dp // int(named.group(1))
+        if surplus > 1 and surplus == moe_tp and tp * dp == moe_tp * ep:
+            tp, dp = (tp // surplus, dp) if tp % surplus == 0 else (tp, dp // surplus)
+            moe_tp = 1
+    return {"tp": tp, "dp_attn": dp, "moe_tp": moe_tp, "ep": ep}
+
+
 def _attention_dp(row) -> int:
     """Attention data-parallel degree; where the file leaves it empty, the MoE layout implies it:
     experts span moe_tp x moe_ep chips, attention tp x dp of the same chips."""
@@ -92,8 +116,7 @@ def read_aic_csv(path: str | Path) -> list[Run]:
             hardware=catalogue_hardware(system),
             engine=str(row["backend"]), mode=str(row["mode"]), input_tokens=int(num("isl", "tokens")),
             output_tokens=int(num("osl", "tokens")), concurrency=concurrency,
-            tp=_int(row.get("tp_size")), pp=_int(row.get("pp_size")), dp_attn=_attention_dp(row),
-            ep=_int(row.get("moe_ep_size")), moe_tp=_int(row.get("moe_tp_size")),
+            pp=_int(row.get("pp_size")), **_layout(row),
             weight_dtype=_quant(row.get("gemm_quant_mode")), expert_dtype=_quant(row.get("moe_quant_mode")),
             kv_dtype=_kv_dtype(str(row["backend"]), _quant(row.get("gemm_quant_mode"))),
             measured_ttft_s=num("silicon_ttft_ms", "milliseconds") * MS,
