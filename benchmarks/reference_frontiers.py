@@ -4,7 +4,9 @@ tests/data/reference_frontiers.csv holds the published points with their sources
 dashboards and blog, TensorRT-LLM and SGLang docs). Two kinds of comparison:
   * frontier points (a dashboard's best throughput at an interactivity): the predicted frontier's
     best output tokens/s per GPU at that tokens/s per user, same precision, lengths, engine profile,
-    MTP and disaggregation as stated (unstated: searched);
+    MTP and disaggregation as stated (unstated: searched), and like for like, with no more requests
+    in flight per replica than the published point ran (a dashboard's curve ends where its sweep
+    of concurrencies ended: 64 for the AMD chips);
   * fixed runs (GPUs, concurrency, no disaggregation given): the same run predicted directly
     (attention data-parallel over the GPUs, experts over them), tokens/s per user and per GPU;
   * disaggregated runs with their layout ("prefill N GPU TP=N; decode M GPU EP=k", concurrency c):
@@ -95,6 +97,8 @@ def predict_row(row) -> dict:
                   speculation=mtp is not False, disaggregation=disagg is not False)
     pts = search_points(m, hw, sc, Assumptions(), eff)
     ok = pts.fits & (pts.tokens_per_s_per_user >= row.tokens_per_s_per_user)
+    if not pd.isna(row.concurrency):   # like for like: no more requests in flight per replica than were run
+        ok &= pts.batch <= row.concurrency
     best = float(np.max(np.where(ok, pts.output_tokens_per_s_per_chip, 0.0)))
     return {"kind": "frontier", "measured_user": row.tokens_per_s_per_user, "measured_gpu": measured_out,
             "predicted_user": row.tokens_per_s_per_user, "predicted_gpu": best}
@@ -142,12 +146,13 @@ def chart(ref: pd.DataFrame, df: pd.DataFrame, path: str) -> None:
                 continue
             ax.plot(part.tokens_per_s_per_user, part.measured_gpu, marker, color="#d84315", ms=5,
                     label=f"published {'frontier' if kind == 'frontier' else 'run, measured'}")
-            if kind != "frontier":     # the same deployment predicted, joined to its measurement
-                ax.plot(part.predicted_user, part.predicted_gpu, marker, mfc="none", color="#0d47a1", ms=6,
-                        label="same run, predicted")
-                for r in part.itertuples():
-                    ax.plot([r.tokens_per_s_per_user, r.predicted_user], [r.measured_gpu, r.predicted_gpu],
-                            color="#888888", lw=0.6)
+            # the same deployment (frontier points: the best at no more requests in flight) predicted,
+            # joined to its measurement
+            ax.plot(part.predicted_user, part.predicted_gpu, marker, mfc="none", color="#0d47a1", ms=6,
+                    label="same run, predicted" if kind != "frontier" else "predicted at its concurrency")
+            for r in part.itertuples():
+                ax.plot([r.tokens_per_s_per_user, r.predicted_user], [r.measured_gpu, r.predicted_gpu],
+                        color="#888888", lw=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{hw_id} {prec} {isl}/{osl} ({', '.join(sorted(set(g.engine)))})", fontsize=9)
