@@ -96,3 +96,15 @@ def test_calibration_rows_whose_columns_repeat_the_named_tp_are_read_as_named(tm
                     + "r_c8_tp1_epnone_2,Qwen/Qwen3-235B-A22B-FP8,h200_sxm,vllm,agg,1000,100,1,1,,2,1,357,55\n")
     layouts = [(r.tp, r.dp_attn, r.moe_tp, r.ep) for r in read_runs(str(path))]
     assert layouts == [(1, 8, 1, 8), (8, 1, 1, 8), (1, 8, 1, 8), (1, 2, 2, 1)]
+
+
+def test_dashboard_rows_are_read_at_their_mean_lengths(tmp_path):
+    """The dashboard's client draws lengths from [0.8, 1] x nominal: its rows are read at 0.9 x; rows
+    from other sources keep the nominal lengths."""
+    path = tmp_path / "runs.csv"
+    path.write_text("id,silicon_data_source,model_path,system,backend,mode,isl,osl,tp_size,silicon_ttft_ms,silicon_tpot_ms\n"
+                    "a,source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=16,"
+                    "meta-llama/Llama-3.1-70B-Instruct,h200_sxm,vllm,agg,1024,8192,4,100,10\n"
+                    "b,source_file=/data/h100_sxm/trtllm/1.0.0rc3/x.csv; silicon_concurrency=16,"
+                    "meta-llama/Llama-3.1-70B-Instruct,h200_sxm,vllm,agg,1024,8192,4,100,10\n")
+    assert [(r.input_tokens, r.output_tokens) for r in read_runs(str(path))] == [(922, 7373), (1024, 8192)]
