@@ -1,6 +1,10 @@
 """Cross-validated accuracy on the shipped calibration runs: leave-one-model-out and
 leave-one-system-out, per metric; writes the README table and the error bands the tool prints.
 
+A last section checks the AMD factors out of sample: the CDNA3 set, fitted on published Llama runs on
+MI300X (vLLM), predicting published DeepSeek-R1 runs on MI300X, MI325X and MI355X (SGLang,
+tests/data/amd_deepseek_r1_runs.csv), beside what the NVIDIA-fitted SGLang factors predict.
+
 Run: python benchmarks/accuracy.py [--write]   (--write updates src/servecost/data/error_bands.yaml)
 """
 
@@ -8,12 +12,30 @@ import sys
 import time
 from importlib import resources
 
+from pathlib import Path
+
 import yaml
 
 from servecost.crossval import held_out_errors, summary
-from servecost.readers import read_aic_csv
+from servecost.profiles import Profiles, shipped
+from servecost.readers import read_aic_csv, read_runs
+from servecost.validate import errors_frame, predict_runs
 
 CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
+AMD_HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "amd_deepseek_r1_runs.csv"
+
+
+def amd_held_out() -> None:
+    runs = read_runs(AMD_HELD_OUT)
+    print("\nAMD, held out (DeepSeek-R1, SGLang; the CDNA3 set is fitted on Llama / vLLM runs on MI300X):")
+    print("| chip | runs | TPOT median APE, shipped (CDNA3 set on MI300X/MI325X) | with NVIDIA SGLang factors |"
+          " TTFT median APE, shipped |\n|---|---|---|---|---|")
+    nvidia = Profiles(default=shipped().groups["sglang"])
+    for chip in ("mi300x", "mi325x", "mi355x"):
+        part = [r for r in runs if r.hardware == chip]
+        ours, theirs = (errors_frame(part, predict_runs(part, p)) for p in (shipped(), nvidia))
+        print(f"| {chip} | {len(part)} | {ours.tpot_ape.median():.0%} (x{(1 + ours.tpot_error).median():.2f}) | "
+              f"{theirs.tpot_ape.median():.0%} (x{(1 + theirs.tpot_error).median():.2f}) | {ours.ttft_ape.median():.0%} |")
 
 
 def main(write: bool) -> None:
@@ -31,6 +53,7 @@ def main(write: bool) -> None:
     for by, res in results.items():
         for metric, s in res.items():
             print(f"| one {by} | {metric.upper()} | {s['n']} | {s['median_ape']:.0%} | {s['mape']:.0%} | {s['p90_ape']:.0%} |")
+    amd_held_out()
     if write:
         bands = {"source": "benchmarks/accuracy.py: leave-one-model-out residuals on data/calibration",
                  "runs": results["model"]["tpot"]["n"],

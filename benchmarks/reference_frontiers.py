@@ -130,14 +130,15 @@ def chart(ref: pd.DataFrame, df: pd.DataFrame, path: str) -> None:
 
     ref = ref.assign(measured_gpu=df.measured_gpu.values, kind=df.kind.values, predicted_user=df.predicted_user.values,
                      predicted_gpu=df.predicted_gpu.values)
+    nominal = {(1024, 1024), (1024, 8192), (8192, 1024)}   # the dashboards' lengths
     groups = [(k, g) for k, g in ref.groupby(["hardware", "precision", "isl", "osl"])
-              if (g.kind != "fixed run").any()]
+              if (g.kind != "fixed run").any() or (k[2], k[3]) in nominal]
     cols = 4
     rows_n = -(-len(groups) // cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(4.4 * cols, 3.4 * rows_n), constrained_layout=True)
     lo, hi = bands.rate_band(1.0)
     for ax, ((hw_id, prec, isl, osl), g) in zip(axes.flat, groups):
-        x, y = predicted_curve(g[g.kind != "fixed run"].iloc[0])
+        x, y = predicted_curve(g.iloc[0])
         ax.fill_between(x, y * lo, y * hi, step="pre", color="#90caf9", alpha=0.5, lw=0, label="90% band")
         ax.step(x, y, where="pre", color="#1565c0", lw=1.5, label="servecost frontier")
         for kind, marker in (("frontier", "o"), ("disagg run", "s"), ("fixed run", "x")):
@@ -145,11 +146,13 @@ def chart(ref: pd.DataFrame, df: pd.DataFrame, path: str) -> None:
             if not len(part):
                 continue
             ax.plot(part.tokens_per_s_per_user, part.measured_gpu, marker, color="#d84315", ms=5,
-                    label=f"published {'frontier' if kind == 'frontier' else 'run, measured'}")
+                    label={"frontier": "published frontier", "disagg run": "published disaggregated run",
+                           "fixed run": "published run"}[kind])
             # the same deployment (frontier points: the best at no more requests in flight) predicted,
             # joined to its measurement
             ax.plot(part.predicted_user, part.predicted_gpu, marker, mfc="none", color="#0d47a1", ms=6,
-                    label="same run, predicted" if kind != "frontier" else "predicted at its concurrency")
+                    label={"frontier": "predicted at its concurrency", "disagg run": "same deployment, predicted",
+                           "fixed run": "same run, predicted"}[kind])
             for r in part.itertuples():
                 ax.plot([r.tokens_per_s_per_user, r.predicted_user], [r.measured_gpu, r.predicted_gpu],
                         color="#888888", lw=0.6)

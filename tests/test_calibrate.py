@@ -47,10 +47,47 @@ def test_generation_specific_set_wins_over_engine_set():
     assert p.get("", "b200").mem_bw_frac == 0.5
 
 
+def test_generation_set_wins_over_engine_set_and_yields_to_engine_and_generation():
+    p = profiles.from_mapping({"default": {"mem_bw_frac": 0.5}, "profiles": {
+        "vllm": {"mem_bw_frac": 0.6}, "cdna3": {"mem_bw_frac": 0.4}, "sglang/cdna3": {"mem_bw_frac": 0.3}}}, "test")
+    assert p.get("vllm", "mi300x").mem_bw_frac == 0.4
+    assert p.get("", "mi325x").mem_bw_frac == 0.4
+    assert p.get("sglang", "mi300x").mem_bw_frac == 0.3
+    assert p.get("vllm", "h100-sxm").mem_bw_frac == 0.6
+    assert p.get("vllm", "mi355x").mem_bw_frac == 0.6     # cdna4: no set of its own
+
+
+def test_runs_on_another_vendor_fit_kernel_factors_of_their_generation(sample):
+    """AMD runs do not move the NVIDIA-fitted default; they fit the decode-kernel factors of their
+    generation, to TPOT, and those predict their TPOT better than the default does."""
+    from servecost.calibrate import KERNEL_FACTORS
+    from servecost.readers import read_runs
+    amd = read_runs(str(resources.files("servecost").joinpath("data/calibration/amd_published_runs.csv")))
+    fitted = fit_profiles(sample[:40] + amd)
+    cdna3, default = fitted.groups["cdna3"], fitted.default
+    moved = {k for k, v in cdna3.as_dict().items() if v != default.as_dict()[k]}
+    assert moved and moved <= set(KERNEL_FACTORS)
+    tpot_sq = [np.sum(log_residuals(amd, eff, ("tpot",)) ** 2) for eff in (cdna3, default)]
+    assert tpot_sq[0] < tpot_sq[1]
+
+
 def test_shipped_profile_is_versioned_and_loads():
     shipped = profiles.shipped()
-    assert shipped.meta["format"] == 1 and shipped.meta["runs"] == 2018
-    assert set(shipped.groups) == {"trtllm", "vllm", "sglang"}
+    assert shipped.meta["format"] == 1 and shipped.meta["runs"] == 2033
+    assert set(shipped.groups) == {"trtllm", "vllm", "sglang", "cdna3"}
+
+
+def test_shipped_cdna3_factors_predict_held_out_deepseek_r1_on_mi300x_and_mi325x():
+    """Fitted on Llama runs on MI300X (vLLM) only, the CDNA3 factors predict the TPOT of published
+    DeepSeek-R1 runs on MI300X and MI325X (SGLang, another model and engine) within 15% (median), where
+    the NVIDIA-fitted engine factors come out about 2x too fast."""
+    from servecost.readers import read_runs
+    from servecost.validate import validate
+    runs = [r for r in read_runs("tests/data/amd_deepseek_r1_runs.csv") if r.hardware in ("mi300x", "mi325x")]
+    assert len(runs) == 4
+    assert validate(runs)["summary"]["tpot"]["median_ape"] < 0.15
+    nvidia = profiles.Profiles(default=profiles.shipped().groups["sglang"])
+    assert validate(runs, nvidia)["summary"]["tpot"]["median_signed_error"] < -0.3
 
 
 def test_bare_mapping_is_a_default_only_profile(tmp_path):

@@ -108,3 +108,17 @@ def test_dashboard_rows_are_read_at_their_mean_lengths(tmp_path):
                     "b,source_file=/data/h100_sxm/trtllm/1.0.0rc3/x.csv; silicon_concurrency=16,"
                     "meta-llama/Llama-3.1-70B-Instruct,h200_sxm,vllm,agg,1024,8192,4,100,10\n")
     assert [(r.input_tokens, r.output_tokens) for r in read_runs(str(path))] == [(922, 7373), (1024, 8192)]
+
+
+def test_runs_csv_without_ttft_and_with_a_tensor_parallel_moe(tmp_path):
+    """An empty ttft_ms is a run whose TTFT was not measured: only its TPOT is compared. A MoE model's
+    experts follow the layout given (TP 8, no EP: experts tensor-parallel over the 8 GPUs), so the run
+    is predicted, not skipped."""
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,engine,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,ep\n"
+                    "deepseek-r1,h200-sxm,sglang,64,1000,1000,,30,8,1\n"
+                    "deepseek-r1,h200-sxm,sglang,64,1000,1000,500,30,8,8\n")
+    runs = read_runs(str(path))
+    assert [(r.moe_tp, r.ep) for r in runs] == [(8, 1), (1, 8)]
+    result = validate(runs)
+    assert result["predicted"] == 2 and result["summary"]["tpot"]["n"] == 2 and result["summary"]["ttft"]["n"] == 1

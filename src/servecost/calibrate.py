@@ -2,8 +2,9 @@
 
 Only shared, physically meaningful factors are fitted (fractions of peak FLOP/s and bandwidth,
 per-layer and per-step overheads, the request overhead and the prefill-queue share); nothing per
-model or per row. One set is fitted on every run (the default) and one per engine and hardware
-generation with enough runs, starting from the default. Runs whose pool sizes had to be assumed
+model or per row. One set is fitted on the NVIDIA (CUDA) runs (the default) and one per engine
+with enough runs, starting from the default; runs on other vendors' chips (ROCm builds of the same
+engines: other kernels) fit one set per hardware generation. Runs whose pool sizes had to be assumed
 (disaggregated rows without worker counts) are predicted but not fitted on.
 """
 
@@ -12,9 +13,10 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import least_squares
 
+from . import hardware
 from .efficiency import DEFAULT, Efficiency
 from .measured import Run
-from .profiles import Profiles
+from .profiles import Profiles, generation
 from .validate import predict_runs
 
 FITTED = {  # factor: (lower, upper) bounds
@@ -28,6 +30,13 @@ FITTED = {  # factor: (lower, upper) bounds
     "prefill_queue_frac": (1e-3, 1.0),
 }
 MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
+MIN_GENERATION_RUNS = 8   # runs on another vendor's generation that make a set of its own
+ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's chips (CUDA builds)
+# A generation set (another vendor's chips) moves the factors of its decode kernels, fitted to TPOT
+# only: the published runs on those chips come from benchmarks of other protocols (bursts, ShareGPT
+# lengths), whose TTFT says more about the client than about the chip. With the GEMM share fitted as
+# well, the MI300X set predicted held-out DeepSeek-R1 TPOT worse (13% vs 6% median APE).
+KERNEL_FACTORS = ("mem_bw_frac", "layer_overhead_s", "step_overhead_s")
 PRIOR_WEIGHT = 0.1    # per unit log-factor, relative to one run's log error (scaled by sqrt(runs))
 DEFAULT_PRIOR_WEIGHT = 0.01   # the all-runs fit moves freely from the cited starting values
 
@@ -37,24 +46,25 @@ def _with(x_log: np.ndarray, base: Efficiency, names=tuple(FITTED)) -> Efficienc
 
 
 def fittable(runs: list[Run]) -> list[Run]:
-    """Runs with finite positive measurements, mapped to the catalogue, whose pools are known."""
+    """Runs with a finite positive TPOT (and TTFT, where measured), mapped to the catalogue, whose pools
+    are known."""
     return [r for r in runs if not r.pools_assumed and r.model and r.hardware
-            and r.measured_tpot_s > 0 and r.measured_ttft_s > 0]
+            and r.measured_tpot_s > 0 and not r.measured_ttft_s <= 0]
 
 
-def log_residuals(runs: list[Run], eff: Efficiency) -> np.ndarray:
-    """log(predicted / measured) of TPOT then TTFT for every predictable run (0 where not predictable,
-    so the vector keeps its length while the factors move)."""
+def log_residuals(runs: list[Run], eff: Efficiency, metrics: tuple[str, ...] = ("tpot", "ttft")) -> np.ndarray:
+    """log(predicted / measured) of TPOT then TTFT (of `metrics`) for every predictable run (0 where not
+    predictable or not measured, so the vector keeps its length while the factors move)."""
     preds = predict_runs(runs, Profiles(default=eff))
-    tpot = [np.log(p[1] / r.measured_tpot_s) if not isinstance(p, str) else 0.0 for r, p in zip(runs, preds)]
-    ttft = [np.log(p[0] / r.measured_ttft_s) if not isinstance(p, str) else 0.0 for r, p in zip(runs, preds)]
-    out = np.array(tpot + ttft)
+    column = {"ttft": (0, "measured_ttft_s"), "tpot": (1, "measured_tpot_s")}
+    out = np.array([np.log(p[column[m][0]] / getattr(r, column[m][1])) if not isinstance(p, str) else 0.0
+                    for m in ("tpot", "ttft") if m in metrics for r, p in zip(runs, preds)])
     return np.where(np.isfinite(out), out, 0.0)
 
 
 def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
-        names: tuple[str, ...] = tuple(FITTED)) -> Efficiency:
-    """Efficiency minimising squared log TPOT and TTFT errors over `runs` (soft-L1 against outliers),
+        names: tuple[str, ...] = tuple(FITTED), metrics: tuple[str, ...] = ("tpot", "ttft")) -> Efficiency:
+    """Efficiency minimising squared log errors of `metrics` over `runs` (soft-L1 against outliers),
     plus a prior that pulls each factor's log towards `base` (a maximum a-posteriori fit): a factor
     moves only as far as many runs ask it to."""
     runs = fittable(runs)
@@ -65,7 +75,7 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
     weight = prior_weight * np.sqrt(len(runs))
 
     def residuals(x):
-        return np.concatenate([log_residuals(runs, _with(x, base, names)), weight * (x - x0)])
+        return np.concatenate([log_residuals(runs, _with(x, base, names), metrics), weight * (x - x0)])
 
     result = least_squares(residuals, x0, bounds=(bounds[0], bounds[1]), loss="soft_l1", f_scale=0.25,
                            diff_step=0.02, max_nfev=200)
@@ -73,16 +83,29 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
 
 
 def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None = None) -> Profiles:
-    """A default fitted on all runs (weakly pulled towards the cited defaults), then one set per
-    serving engine with >= MIN_GROUP_RUNS runs, pulled towards that default.
+    """A default fitted on the NVIDIA runs (all runs when there are none; weakly pulled towards the
+    cited defaults), then one set per serving engine with >= MIN_GROUP_RUNS of them, pulled towards
+    that default; then, from the default, the kernel factors of each other vendor's hardware
+    generation with >= MIN_GENERATION_RUNS runs, fitted to their TPOT.
 
-    Sets per engine *and* hardware generation were tried and over-fit: leave-one-model-out error
-    rose (benchmarks/accuracy.py, README), so a generation shares its engine's factors; the
-    generation enters through each chip's own peak FLOP/s, bandwidth and links."""
-    default = fit(runs, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
+    Sets per engine *and* hardware generation were tried on the NVIDIA runs and over-fit:
+    leave-one-model-out error rose (benchmarks/accuracy.py, README), so Hopper and Blackwell share
+    their engine's factors; the generation enters through each chip's own peak FLOP/s, bandwidth and
+    links. Another vendor's chips run other kernels: NVIDIA-fitted factors predict DeepSeek-R1 on
+    MI300X twice as fast as measured (benchmarks/accuracy.py, AMD section)."""
+    runs = fittable(runs)
+    on_vendor = [r for r in runs if hardware.get(r.hardware).vendor == ENGINE_VENDOR]
+    others = [r for r in runs if hardware.get(r.hardware).vendor != ENGINE_VENDOR] if on_vendor else []
+    on_vendor = on_vendor or runs
+    default = fit(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
     by_engine: dict[str, list[Run]] = {}
-    for run in fittable(runs):
+    for run in on_vendor:
         by_engine.setdefault(run.engine, []).append(run)
     groups = {engine: fit(members, default) for engine, members in sorted(by_engine.items())
               if len(members) >= MIN_GROUP_RUNS}
+    by_generation: dict[str, list[Run]] = {}
+    for run in others:
+        by_generation.setdefault(generation(run.hardware), []).append(run)
+    groups |= {gen: fit(members, default, names=KERNEL_FACTORS, metrics=("tpot",))
+               for gen, members in sorted(by_generation.items()) if len(members) >= MIN_GENERATION_RUNS}
     return Profiles(default=default, groups=groups, meta=meta or {})

@@ -360,7 +360,8 @@ def calibrate(
     meta = {"format": 1, "servecost": __version__, "fitted": date.today().isoformat(),
             "fitted_on": [Path(f).name for f in files], "runs": len(runs),
             "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT; "
-                      "default on all runs, then one set per engine (servecost.calibrate)"}
+                      "default on the NVIDIA runs, then one set per engine; other vendors' generations: "
+                      "kernel factors on TPOT (servecost.calibrate)"}
     fitted = fit_profiles(runs, meta=meta)
     profiles.write(fitted, output)
     summary = run_validate(runs, fitted)["summary"]

@@ -1,9 +1,10 @@
 """Efficiency profiles per serving engine and hardware generation, and how a prediction picks one.
 
 A profile file (YAML) holds a `default` set of factors and, under `profiles`, sets keyed by engine
-(`trtllm`) or by engine and hardware generation (`trtllm/hopper`). A prediction uses the most
-specific set that matches, else the default: the default is fitted on every measured run, so chips and engines
-without measurements of their own (TPUs, Trainium, Cerebras, ...) get factors learnt across all.
+(`trtllm`), by hardware generation (`cdna3`) or by both (`trtllm/hopper`). A prediction uses the most
+specific set that matches (engine and generation, then generation, then engine), else the default:
+the default is fitted on every measured run, so chips and engines without measurements of their own
+(TPUs, Trainium, Cerebras, ...) get factors learnt across all.
 """
 
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ GENERATIONS = {"a100-sxm": "ampere", "h100-sxm": "hopper", "h200-sxm": "hopper",
                "gb200-nvl72": "blackwell", "b300": "blackwell", "gb300-nvl72": "blackwell", "mi300x": "cdna3",
                "mi325x": "cdna3", "mi355x": "cdna4"}
 ENGINES = ("trtllm", "vllm", "sglang")
-# Generations with measured serving runs in the shipped calibration data (a test checks this against
-# the file). Elsewhere the factors are carried over, and the error bands, learnt on these, may not hold:
-# published DeepSeek-R1 runs on AMD chips come out ~5x slower than predicted (benchmarks/reference_frontiers.py).
+# Generations whose TTFT and TPOT are fitted and cross-validated on the shipped calibration runs (a
+# test checks this against the file); the error bands are learnt on these. Elsewhere the factors are
+# carried over and the bands may not hold. CDNA3 (MI300X, MI325X) has decode-kernel factors of its own,
+# fitted to the TPOT of 15 published MI300X runs (data/calibration/amd_published_runs.csv): held-out
+# DeepSeek-R1 runs on MI300X/MI325X then come within 6% (TPOT), against 2x too fast with NVIDIA's.
 CALIBRATED_GENERATIONS = frozenset({"hopper", "blackwell"})
 
 
@@ -43,8 +46,13 @@ class Profiles:
     meta: dict = field(default_factory=dict)
 
     def get(self, engine: str | None, hardware_id: str) -> Efficiency:
-        """The factors for `engine` on `hardware_id`'s generation, else for `engine`, else the default."""
-        return self.groups.get(f"{engine}/{generation(hardware_id)}", self.groups.get(engine or "", self.default))
+        """The factors for `engine` on `hardware_id`'s generation, else for that generation, else for
+        `engine`, else the default."""
+        gen = generation(hardware_id)
+        for key in (f"{engine}/{gen}", gen, engine or ""):
+            if key in self.groups:
+                return self.groups[key]
+        return self.default
 
     def as_dict(self) -> dict:
         return {**self.meta, "default": self.default.as_dict(),

@@ -96,6 +96,13 @@ def _pools(row) -> dict | None:
     return pools
 
 
+def _moe_tp(ints: dict) -> int:
+    """MoE tensor parallelism implied by a layout that names tp, attention dp and ep: the experts span
+    the same chips as attention (tp x dp), ep ways by expert and tensor-parallel over the rest."""
+    chips, ep = ints["tp"] * ints["dp_attn"], ints["ep"]
+    return chips // ep if chips % ep == 0 else 1
+
+
 def _read_csv(path: str | Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
@@ -158,7 +165,8 @@ def _number(path, where: str, label: str, value, unit: str) -> float:
 
 def read_runs_csv(path: str | Path) -> list[Run]:
     """Runs from servecost's own CSV (columns in RUNS_CSV_REQUIRED, optional id, engine, tp, pp,
-    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype)."""
+    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype). An empty ttft_ms cell is a run whose TTFT was
+    not measured: only its TPOT is compared and fitted."""
     df = _read_csv(path)
     missing = [c for c in RUNS_CSV_REQUIRED if c not in df.columns]
     if missing:
@@ -183,10 +191,11 @@ def read_runs_csv(path: str | Path) -> list[Run]:
             hardware=catalogue_hardware(str(row["hardware"])), engine=opt("engine").lower(), mode="agg",
             input_tokens=int(num("input_tokens", "tokens per prompt")),
             output_tokens=int(num("output_tokens", "tokens per response")),
-            concurrency=num("concurrency", "requests in flight"), moe_tp=1,
+            concurrency=num("concurrency", "requests in flight"), moe_tp=_moe_tp(ints),
             weight_dtype=weight, expert_dtype=_quant(opt("expert_dtype") or np.nan),
             kv_dtype=_quant(opt("kv_dtype") or np.nan) or "bf16",
-            measured_ttft_s=num("ttft_ms", "milliseconds") * MS, measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
+            measured_ttft_s=num("ttft_ms", "milliseconds") * MS if opt("ttft_ms") else float("nan"),
+            measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
             pools=None, source_model=str(row["model"]), source_system=str(row["hardware"]), **ints))
     return runs
 
@@ -250,7 +259,7 @@ def read_vllm_json(path: str | Path, hardware: str | None = None, engine: str = 
             hardware=catalogue_hardware(system) if system else None, engine=str(rec.get("engine") or engine),
             mode="agg", input_tokens=int(round(num("total_input_tokens", "tokens") / completed)),
             output_tokens=int(round(num("total_output_tokens", "tokens") / completed)),
-            concurrency=float(concurrency or 0.0), moe_tp=1,
+            concurrency=float(concurrency or 0.0), moe_tp=_moe_tp(ints),
             weight_dtype=_quant(rec.get("weight_dtype", np.nan)), expert_dtype="",
             kv_dtype=_quant(rec.get("kv_cache_dtype", np.nan)) or "bf16",
             measured_ttft_s=num("mean_ttft_ms", "milliseconds") * MS,

@@ -93,9 +93,9 @@ def plan_output(result, fmt: str):
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
-    uncalibrated = ("* no measured runs of this chip's generation in the calibration: factors carried over from "
-                    "NVIDIA Hopper/Blackwell runs, bands may not hold (published DeepSeek-R1 runs on AMD chips come "
-                    "out ~5x slower than predicted)\n") if not all(o["calibrated"] for o in data["options"]) else ""
+    uncalibrated = ("* chip generation without cross-validated measured runs: factors carried over from NVIDIA "
+                    "Hopper/Blackwell runs (MI300X/MI325X: decode-kernel factors fitted on 15 published MI300X "
+                    "runs), bands may not hold\n") if not all(o["calibrated"] for o in data["options"]) else ""
     t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n" + uncalibrated
                  + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items()))

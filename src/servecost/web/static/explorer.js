@@ -176,7 +176,7 @@ function renderTable() {
   const pick = picked();
   const rows = options.map((o) => `<tr class="option${o === pick ? " picked" : ""}" data-hw="${esc(o.hardware)}">
     <td><span class="swatch" style="background:${colors[o.hardware]}"></span>${esc(o.hardware)}${o.calibrated === false ?
-      ' <abbr class="uncal" title="no measured runs of this chip generation in the calibration: factors carried over, bands may not hold">*</abbr>' : ""}</td>
+      ' <abbr class="uncal" title="no cross-validated measured runs of this chip generation: factors carried over, bands may not hold">*</abbr>' : ""}</td>
     <td class="num"><b>${usd(o.usd_per_mtok_output)}</b> ${band(o.usd_per_mtok_output_band)}</td>
     <td class="num">${usd(o.usd_per_user_month)}</td>
     <td class="num" title="${int(o.replicas)} replicas × ${o.chips_per_replica}${o.prefill_chips ? " + " + int(o.prefill_chips) + " prefill" : ""}">${int(o.chips)}</td>
