@@ -3,8 +3,8 @@
 A profile file (YAML) holds a `default` set of factors and, under `profiles`, sets keyed by engine
 (`trtllm`), by hardware generation (`cdna3`) or by both (`trtllm/hopper`). A prediction uses the most
 specific set that matches (engine and generation, then generation, then engine), else the default:
-the default is fitted on every measured run, so chips and engines without measurements of their own
-(TPUs, Trainium, Cerebras, ...) get factors learnt across all.
+the default is fitted on every measured NVIDIA run, so chips and engines without measurements of their
+own (TPUs, Trainium, Cerebras, ...) get factors learnt across all of those.
 """
 
 from dataclasses import dataclass, field
