@@ -1,6 +1,9 @@
 """Cross-validated accuracy on the shipped calibration runs: leave-one-model-out and
 leave-one-system-out, per metric; writes the README table and the error bands the tool prints.
 
+A further section predicts the measured runs of an InferenceX API snapshot (DeepSeek-R1,
+tests/data/inferencex_runs.csv; aggregated runs without speculative decoding are predicted, the rest
+reported as skipped), per chip: B300 and the AMD chips are not in the calibration data.
 A last section checks the AMD factors out of sample: the CDNA3 set, fitted on published Llama runs on
 MI300X (vLLM), predicting published DeepSeek-R1 runs on MI300X, MI325X and MI355X (SGLang,
 tests/data/amd_deepseek_r1_runs.csv), beside what the NVIDIA-fitted SGLang factors predict.
@@ -23,6 +26,19 @@ from servecost.validate import errors_frame, predict_runs
 
 CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
 AMD_HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "amd_deepseek_r1_runs.csv"
+INFERENCEX = Path(__file__).resolve().parents[1] / "tests" / "data" / "inferencex_runs.csv"
+
+
+def inferencex_snapshot() -> None:
+    runs = read_runs(INFERENCEX)
+    preds = predict_runs(runs)
+    df = errors_frame(runs, preds)
+    print(f"\nInferenceX API snapshot: {len(runs)} DeepSeek-R1 runs, {len(df)} predicted "
+          f"(skipped: disaggregated without pool layouts, or speculative decoding)")
+    print("| chip | engine | runs | TPOT median APE | TTFT median APE |\n|---|---|---|---|---|")
+    for (chip, engine), part in df.groupby(["hardware", "engine"]):
+        print(f"| {chip} | {engine} | {len(part)} | {part.tpot_ape.median():.0%} | {part.ttft_ape.median():.0%} |")
+    print(f"| all | | {len(df)} | {df.tpot_ape.median():.0%} | {df.ttft_ape.median():.0%} |")
 
 
 def amd_held_out() -> None:
@@ -53,6 +69,7 @@ def main(write: bool) -> None:
     for by, res in results.items():
         for metric, s in res.items():
             print(f"| one {by} | {metric.upper()} | {s['n']} | {s['median_ape']:.0%} | {s['mape']:.0%} | {s['p90_ape']:.0%} |")
+    inferencex_snapshot()
     amd_held_out()
     if write:
         bands = {"source": "benchmarks/accuracy.py: leave-one-model-out residuals on data/calibration",

@@ -122,3 +122,21 @@ def test_runs_csv_without_ttft_and_with_a_tensor_parallel_moe(tmp_path):
     assert [(r.moe_tp, r.ep) for r in runs] == [(8, 1), (1, 8)]
     result = validate(runs)
     assert result["predicted"] == 2 and result["summary"]["tpot"]["n"] == 2 and result["summary"]["ttft"]["n"] == 1
+
+
+def test_runs_csv_reports_disaggregated_and_speculative_runs_as_skipped(tmp_path):
+    """The runs CSV has no pool layouts or draft settings: such runs are skipped with the reason, never
+    predicted as something else. Engine names as dashboards spell them map onto servecost's profiles."""
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,engine,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,"
+                    "disaggregated,speculative\n"
+                    "deepseek-r1,b200,dynamo-trt,64,1000,1000,500,20,8,yes,\n"
+                    "deepseek-r1,b200,trt,64,1000,1000,500,20,8,no,mtp\n"
+                    "deepseek-r1,b200,trt,64,1000,1000,500,20,8,no,\n")
+    runs = read_runs(str(path))
+    assert [r.engine for r in runs] == ["trtllm"] * 3
+    result = validate(runs)
+    reasons = [s["reason"] for s in result["skipped"]]
+    assert result["predicted"] == 1 and len(reasons) == 2
+    assert reasons[0].startswith("disaggregated run without its prefill and decode pools")
+    assert reasons[1].startswith("speculative decoding (mtp)")

@@ -36,6 +36,7 @@ class Run:
     measured_tpot_s: float
     pools: dict                # disagg: per-pool parallelism and worker counts (None when not given)
     pools_assumed: bool = False  # disagg run whose worker counts the file does not give
+    speculative: str = ""        # speculative decoding as the file names it ("" = none)
     source_model: str = ""
     source_system: str = ""
 

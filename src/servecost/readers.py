@@ -96,6 +96,16 @@ def _pools(row) -> dict | None:
     return pools
 
 
+# Engine names as benchmark files spell them -> servecost's engine profiles (Dynamo runs the same engines).
+ENGINE_ALIASES = {"trt": "trtllm", "tensorrt-llm": "trtllm", "tensorrt_llm": "trtllm", "dynamo-trt": "trtllm",
+                  "dynamo-trtllm": "trtllm", "dynamo-sglang": "sglang", "dynamo-vllm": "vllm"}
+
+
+def _engine(name: str) -> str:
+    key = name.strip().lower()
+    return ENGINE_ALIASES.get(key, key)
+
+
 def _moe_tp(ints: dict) -> int:
     """MoE tensor parallelism implied by a layout that names tp, attention dp and ep: the experts span
     the same chips as attention (tp x dp), ep ways by expert and tensor-parallel over the rest."""
@@ -165,8 +175,10 @@ def _number(path, where: str, label: str, value, unit: str) -> float:
 
 def read_runs_csv(path: str | Path) -> list[Run]:
     """Runs from servecost's own CSV (columns in RUNS_CSV_REQUIRED, optional id, engine, tp, pp,
-    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype). An empty ttft_ms cell is a run whose TTFT was
-    not measured: only its TPOT is compared and fitted."""
+    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype, disaggregated, speculative). An empty ttft_ms
+    cell is a run whose TTFT was not measured: only its TPOT is compared and fitted. Disaggregated
+    runs (no pool layouts in this format) and runs with speculative decoding (no draft length or
+    acceptance) are read and reported as skipped, with the reason."""
     df = _read_csv(path)
     missing = [c for c in RUNS_CSV_REQUIRED if c not in df.columns]
     if missing:
@@ -188,7 +200,9 @@ def read_runs_csv(path: str | Path) -> list[Run]:
         weight = _quant(opt("weight_dtype") or np.nan)
         runs.append(Run(
             id=opt("id", f"{Path(path).stem}:{i + 2}"), model=catalogue_model(str(row["model"])),
-            hardware=catalogue_hardware(str(row["hardware"])), engine=opt("engine").lower(), mode="agg",
+            hardware=catalogue_hardware(str(row["hardware"])), engine=_engine(opt("engine")),
+            mode="disagg" if opt("disaggregated").lower() in ("yes", "true", "1") else "agg",
+            speculative=opt("speculative"),
             input_tokens=int(num("input_tokens", "tokens per prompt")),
             output_tokens=int(num("output_tokens", "tokens per response")),
             concurrency=num("concurrency", "requests in flight"), moe_tp=_moe_tp(ints),
@@ -256,7 +270,7 @@ def read_vllm_json(path: str | Path, hardware: str | None = None, engine: str = 
         system = str(rec.get("hardware") or rec.get("gpu") or hardware or "")
         runs.append(Run(
             id=f"{Path(path).stem}:{n}", model=catalogue_model(str(rec["model_id"])),
-            hardware=catalogue_hardware(system) if system else None, engine=str(rec.get("engine") or engine),
+            hardware=catalogue_hardware(system) if system else None, engine=_engine(str(rec.get("engine") or engine)),
             mode="agg", input_tokens=int(round(num("total_input_tokens", "tokens") / completed)),
             output_tokens=int(round(num("total_output_tokens", "tokens") / completed)),
             concurrency=float(concurrency or 0.0), moe_tp=_moe_tp(ints),

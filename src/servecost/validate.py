@@ -31,6 +31,11 @@ def _why_not(run: Run) -> str | None:
         return f"system {run.source_system!r} is not in the catalogue"
     if not run.concurrency > 0:
         return "concurrency not given"
+    if run.mode == "disagg" and not run.pools:
+        return ("disaggregated run without its prefill and decode pools: give them in the calibration CSV "
+                "format (prefill_/decode_ tp, ep, attention_dp_size, num_workers)")
+    if run.speculative:
+        return f"speculative decoding ({run.speculative}) without its draft length and acceptance rate"
     if run.mode == "agg" and models.get(run.model).is_moe and run.moe_tp * run.ep != run.tp * run.dp_attn:
         return f"moe_tp x moe_ep = {run.moe_tp * run.ep} differs from tp x attention_dp = {run.tp * run.dp_attn}"
     return None
