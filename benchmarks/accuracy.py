@@ -2,8 +2,9 @@
 leave-one-system-out, per metric; writes the README table and the error bands the tool prints.
 
 A further section predicts the measured runs of an InferenceX API snapshot (DeepSeek-R1,
-tests/data/inferencex_runs.csv; aggregated runs without speculative decoding are predicted, the rest
-reported as skipped), per chip: B300 and the AMD chips are not in the calibration data.
+tests/data/inferencex_runs.csv; runs without speculative decoding whose pools are consistent are
+predicted, the rest reported as skipped), per serving mode and chip: B300, GB200, GB300 and the AMD
+chips are not in the calibration data.
 A last section checks the AMD factors out of sample: the CDNA3 set, fitted on published Llama runs on
 MI300X (vLLM), predicting published DeepSeek-R1 runs on MI300X, MI325X and MI355X (SGLang,
 tests/data/amd_deepseek_r1_runs.csv), beside what the NVIDIA-fitted SGLang factors predict.
@@ -13,6 +14,7 @@ Run: python benchmarks/accuracy.py [--write]   (--write updates src/servecost/da
 
 import sys
 import time
+from collections import Counter
 from importlib import resources
 
 from pathlib import Path
@@ -33,12 +35,14 @@ def inferencex_snapshot() -> None:
     runs = read_runs(INFERENCEX)
     preds = predict_runs(runs)
     df = errors_frame(runs, preds)
-    print(f"\nInferenceX API snapshot: {len(runs)} DeepSeek-R1 runs, {len(df)} predicted "
-          f"(skipped: disaggregated without pool layouts, or speculative decoding)")
-    print("| chip | engine | runs | TPOT median APE | TTFT median APE |\n|---|---|---|---|---|")
-    for (chip, engine), part in df.groupby(["hardware", "engine"]):
-        print(f"| {chip} | {engine} | {len(part)} | {part.tpot_ape.median():.0%} | {part.ttft_ape.median():.0%} |")
-    print(f"| all | | {len(df)} | {df.tpot_ape.median():.0%} | {df.ttft_ape.median():.0%} |")
+    reasons = Counter(p.split(":")[0].split(" (")[0] for p in preds if isinstance(p, str))
+    print(f"\nInferenceX API snapshot: {len(runs)} DeepSeek-R1 runs, {len(df)} predicted; skipped: {dict(reasons)}")
+    print("| serving | chip | engine | runs | TPOT median APE | TTFT median APE |\n|---|---|---|---|---|---|")
+    for (mode, chip, engine), part in df.groupby(["mode", "hardware", "engine"]):
+        print(f"| {mode} | {chip} | {engine} | {len(part)} | {part.tpot_ape.median():.0%} | "
+              f"{part.ttft_ape.median():.0%} |")
+    for mode, part in df.groupby("mode"):
+        print(f"| {mode}, all | | | {len(part)} | {part.tpot_ape.median():.0%} | {part.ttft_ape.median():.0%} |")
 
 
 def amd_held_out() -> None:

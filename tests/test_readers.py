@@ -138,5 +138,21 @@ def test_runs_csv_reports_disaggregated_and_speculative_runs_as_skipped(tmp_path
     result = validate(runs)
     reasons = [s["reason"] for s in result["skipped"]]
     assert result["predicted"] == 1 and len(reasons) == 2
-    assert reasons[0].startswith("disaggregated run without its prefill and decode pools")
+    assert reasons[0].startswith("disaggregated run without its prefill and decode worker counts")
     assert reasons[1].startswith("speculative decoding (mtp)")
+
+
+def test_runs_csv_disaggregated_runs_with_their_pools(tmp_path):
+    """Worker counts and the prefill layout make a disaggregated run predictable (decode workers laid
+    out as tp/dp_attn/ep); pool GPU counts that disagree with them are a specific skip."""
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,engine,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,dp_attn,ep,"
+                    "disaggregated,prefill_workers,prefill_tp,prefill_dp_attn,prefill_ep,decode_workers,"
+                    "prefill_gpus,decode_gpus\n"
+                    "deepseek-r1,gb200-nvl72,dynamo-trt,1024,1000,1000,900,20,1,16,16,yes,2,4,1,4,2,8,32\n"
+                    "deepseek-r1,gb200-nvl72,dynamo-trt,1024,1000,1000,900,20,1,16,16,yes,2,4,1,4,2,8,16\n")
+    runs = read_runs(str(path))
+    assert runs[0].pools["prefill"]["num_workers"] == 2 and runs[0].pools["decode"]["attention_dp_size"] == 16
+    result = validate(runs)
+    assert result["predicted"] == 1
+    assert result["skipped"][0]["reason"] == "decode pool: 2 workers x 16 GPUs each differs from the 16 GPUs stated"

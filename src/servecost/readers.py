@@ -173,12 +173,31 @@ def _number(path, where: str, label: str, value, unit: str) -> float:
     return number
 
 
+def _runs_csv_pools(num, opt, ints: dict) -> dict | None:
+    """Prefill and decode pools of a disaggregated run in the runs CSV: decode workers laid out as the
+    run's tp / dp_attn / ep, prefill workers as prefill_tp / prefill_dp_attn / prefill_ep; None unless
+    both worker counts are given. `*_gpus`, where given, are checked against them (validate.py)."""
+    if not (opt("prefill_workers") and opt("decode_workers")):
+        return None
+
+    def count(column, default="1"):
+        return num(column, "a whole number") if opt(column) else float(default)
+
+    def pool(prefix, tp, dp, ep):
+        return {"num_workers": count(f"{prefix}_workers"), "tp_size": tp, "pp_size": 1.0, "attention_dp_size": dp,
+                "moe_tp_size": None, "moe_ep_size": ep, "batch_size": None,
+                "gpus": count(f"{prefix}_gpus") if opt(f"{prefix}_gpus") else None}
+    return {"prefill": pool("prefill", count("prefill_tp"), count("prefill_dp_attn"), count("prefill_ep")),
+            "decode": pool("decode", float(ints["tp"] * ints["pp"]), float(ints["dp_attn"]), float(ints["ep"]))}
+
+
 def read_runs_csv(path: str | Path) -> list[Run]:
     """Runs from servecost's own CSV (columns in RUNS_CSV_REQUIRED, optional id, engine, tp, pp,
-    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype, disaggregated, speculative). An empty ttft_ms
-    cell is a run whose TTFT was not measured: only its TPOT is compared and fitted. Disaggregated
-    runs (no pool layouts in this format) and runs with speculative decoding (no draft length or
-    acceptance) are read and reported as skipped, with the reason."""
+    dp_attn, ep, weight_dtype, expert_dtype, kv_dtype, disaggregated, speculative, and for
+    disaggregated runs prefill_workers, prefill_tp, prefill_dp_attn, prefill_ep, decode_workers,
+    prefill_gpus, decode_gpus). An empty ttft_ms cell is a run whose TTFT was not measured: only its
+    TPOT is compared and fitted. Disaggregated runs without worker counts and runs with speculative
+    decoding (no draft length or acceptance) are read and reported as skipped, with the reason."""
     df = _read_csv(path)
     missing = [c for c in RUNS_CSV_REQUIRED if c not in df.columns]
     if missing:
@@ -198,10 +217,11 @@ def read_runs_csv(path: str | Path) -> list[Run]:
         ints = {c: int(_number(path, where, f"column {c}", opt(c, "1"), "a whole number of chips") or 1)
                 for c in RUNS_CSV_INTS}
         weight = _quant(opt("weight_dtype") or np.nan)
+        disaggregated = opt("disaggregated").lower() in ("yes", "true", "1")
         runs.append(Run(
             id=opt("id", f"{Path(path).stem}:{i + 2}"), model=catalogue_model(str(row["model"])),
             hardware=catalogue_hardware(str(row["hardware"])), engine=_engine(opt("engine")),
-            mode="disagg" if opt("disaggregated").lower() in ("yes", "true", "1") else "agg",
+            mode="disagg" if disaggregated else "agg",
             speculative=opt("speculative"),
             input_tokens=int(num("input_tokens", "tokens per prompt")),
             output_tokens=int(num("output_tokens", "tokens per response")),
@@ -210,7 +230,8 @@ def read_runs_csv(path: str | Path) -> list[Run]:
             kv_dtype=_quant(opt("kv_dtype") or np.nan) or "bf16",
             measured_ttft_s=num("ttft_ms", "milliseconds") * MS if opt("ttft_ms") else float("nan"),
             measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
-            pools=None, source_model=str(row["model"]), source_system=str(row["hardware"]), **ints))
+            pools=_runs_csv_pools(num, opt, ints) if disaggregated else None,
+            source_model=str(row["model"]), source_system=str(row["hardware"]), **ints))
     return runs
 
 

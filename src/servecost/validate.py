@@ -32,8 +32,13 @@ def _why_not(run: Run) -> str | None:
     if not run.concurrency > 0:
         return "concurrency not given"
     if run.mode == "disagg" and not run.pools:
-        return ("disaggregated run without its prefill and decode pools: give them in the calibration CSV "
-                "format (prefill_/decode_ tp, ep, attention_dp_size, num_workers)")
+        return ("disaggregated run without its prefill and decode worker counts (runs CSV: prefill_workers, "
+                "decode_workers and the prefill_ layout)")
+    for name, pool in (run.pools or {}).items():
+        per_worker = (pool.get("tp_size") or 1) * (pool.get("pp_size") or 1) * (pool.get("attention_dp_size") or 1)
+        if pool.get("gpus") and pool.get("num_workers") and pool["num_workers"] * per_worker != pool["gpus"]:
+            return (f"{name} pool: {pool['num_workers']:g} workers x {per_worker:g} GPUs each differs from the "
+                    f"{pool['gpus']:g} GPUs stated")
     if run.speculative:
         return f"speculative decoding ({run.speculative}) without its draft length and acceptance rate"
     if run.mode == "agg" and models.get(run.model).is_moe and run.moe_tp * run.ep != run.tp * run.dp_attn:
