@@ -15,12 +15,15 @@ Run: python benchmarks/accuracy.py [--write]   (--write updates src/servecost/da
 import sys
 import time
 from collections import Counter
+
+import numpy as np
 from importlib import resources
 
 from pathlib import Path
 
 import yaml
 
+from servecost import bands
 from servecost.crossval import held_out_errors, summary
 from servecost.profiles import Profiles, shipped
 from servecost.readers import read_aic_csv, read_runs
@@ -43,6 +46,10 @@ def inferencex_snapshot() -> None:
               f"{part.ttft_ape.median():.0%} |")
     for mode, part in df.groupby("mode"):
         print(f"| {mode}, all | | | {len(part)} | {part.tpot_ape.median():.0%} | {part.ttft_ape.median():.0%} |")
+    for metric in ("tpot", "ttft"):   # do the printed 90% bands hold on runs the calibration never saw?
+        band = [bands.time_band(p, metric) for p in df[f"predicted_{metric}_s"]]
+        inside = np.mean([lo <= m <= hi for (lo, hi), m in zip(band, df[f"measured_{metric}_s"])])
+        print(f"{metric.upper()}: the measured value lies inside the printed 90% band for {inside:.0%} of the runs")
 
 
 def amd_held_out() -> None:
