@@ -37,9 +37,12 @@ INFERENCEX = Path(__file__).resolve().parents[1] / "tests" / "data" / "inference
 def inferencex_snapshot() -> None:
     runs = read_runs(INFERENCEX)
     preds = predict_runs(runs)
-    df = errors_frame(runs, preds)
+    everything = errors_frame(runs, preds)
+    df, mtp = everything[~everything.assumed], everything[everything.assumed]
     reasons = Counter(p.split(":")[0].split(" (")[0] for p in preds if isinstance(p, str))
-    print(f"\nInferenceX API snapshot: {len(runs)} DeepSeek-R1 runs, {len(df)} predicted; skipped: {dict(reasons)}")
+    print(f"\nInferenceX API snapshot: {len(runs)} DeepSeek-R1 runs, {len(everything)} predicted; skipped: "
+          f"{dict(reasons)}; {len(mtp)} with MTP (settings not given: predicted as plan assumes, apart): "
+          f"TPOT {mtp.tpot_ape.median():.0%}, TTFT {mtp.ttft_ape.median():.0%} median APE")
     print("| serving | chip | engine | runs | TPOT median APE | TTFT median APE |\n|---|---|---|---|---|---|")
     for (mode, chip, engine), part in df.groupby(["mode", "hardware", "engine"]):
         print(f"| {mode} | {chip} | {engine} | {len(part)} | {part.tpot_ape.median():.0%} | "
@@ -67,7 +70,7 @@ def amd_held_out() -> None:
 
 def main(write: bool) -> None:
     runs = read_aic_csv(str(CALIBRATION))
-    measured = [r for r in runs if not r.pools_assumed]
+    measured = [r for r in runs if not r.assumed]
     results = {}
     for by in ("model", "system"):
         t0 = time.perf_counter()

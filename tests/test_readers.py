@@ -124,22 +124,26 @@ def test_runs_csv_without_ttft_and_with_a_tensor_parallel_moe(tmp_path):
     assert result["predicted"] == 2 and result["summary"]["tpot"]["n"] == 2 and result["summary"]["ttft"]["n"] == 1
 
 
-def test_runs_csv_reports_disaggregated_and_speculative_runs_as_skipped(tmp_path):
-    """The runs CSV has no pool layouts or draft settings: such runs are skipped with the reason, never
-    predicted as something else. Engine names as dashboards spell them map onto servecost's profiles."""
+def test_runs_csv_disaggregated_without_workers_and_speculative_runs(tmp_path):
+    """The runs CSV may give no worker counts (skipped with the reason) or speculative decoding without
+    its settings: predicted as plan assumes MTP for a model with MTP heads and reported apart, skipped
+    for a model without. Engine names as dashboards spell them map onto servecost's profiles."""
     path = tmp_path / "runs.csv"
     path.write_text("model,hardware,engine,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,"
                     "disaggregated,speculative\n"
                     "deepseek-r1,b200,dynamo-trt,64,1000,1000,500,20,8,yes,\n"
                     "deepseek-r1,b200,trt,64,1000,1000,500,20,8,no,mtp\n"
-                    "deepseek-r1,b200,trt,64,1000,1000,500,20,8,no,\n")
+                    "deepseek-r1,b200,trt,64,1000,1000,500,20,8,no,\n"
+                    "llama-3.1-70b,b200,trt,64,1000,1000,500,20,8,no,eagle3\n")
     runs = read_runs(str(path))
-    assert [r.engine for r in runs] == ["trtllm"] * 3
+    assert [r.engine for r in runs] == ["trtllm"] * 4
     result = validate(runs)
     reasons = [s["reason"] for s in result["skipped"]]
-    assert result["predicted"] == 1 and len(reasons) == 2
+    assert result["predicted"] == 2 and result["assumed"]["rows"] == 1 and "MTP" in result["assumed"]["assumption"]
     assert reasons[0].startswith("disaggregated run without its prefill and decode worker counts")
-    assert reasons[1].startswith("speculative decoding (mtp)")
+    assert reasons[1].startswith("speculative decoding (eagle3) on a model without MTP heads")
+    plain, mtp = validate(runs[2:3])["results"][0], result["results"][0]
+    assert mtp["speculative"] == "mtp" and mtp["predicted_tpot_s"] < 0.8 * plain["predicted_tpot_s"]
 
 
 def test_runs_csv_disaggregated_runs_with_their_pools(tmp_path):

@@ -5,7 +5,8 @@ per-layer and per-step overheads, the request overhead and the prefill-queue sha
 model or per row. One set is fitted on the NVIDIA (CUDA) runs (the default) and one per engine
 with enough runs, starting from the default; runs on other vendors' chips (ROCm builds of the same
 engines: other kernels) fit one set per hardware generation. Runs whose pool sizes had to be assumed
-(disaggregated rows without worker counts) are predicted but not fitted on.
+(disaggregated rows without worker counts) or whose speculative decoding settings are not given
+are predicted but not fitted on.
 """
 
 from dataclasses import replace
@@ -48,7 +49,7 @@ def _with(x_log: np.ndarray, base: Efficiency, names=tuple(FITTED)) -> Efficienc
 def fittable(runs: list[Run]) -> list[Run]:
     """Runs with a finite positive TPOT (and TTFT, where measured), mapped to the catalogue, whose pools
     are known."""
-    return [r for r in runs if not r.pools_assumed and r.model and r.hardware
+    return [r for r in runs if not r.assumed and r.model and r.hardware
             and r.measured_tpot_s > 0 and not r.measured_ttft_s <= 0]
 
 

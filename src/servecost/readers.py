@@ -122,6 +122,15 @@ def _read_csv(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{Path(path).name} is not a readable CSV: {str(exc).splitlines()[0]}") from None
 
 
+def _speculative_labels() -> dict[str, str]:
+    """Runs of the shipped calibration file measured with speculative decoding, by id
+    (data/calibration/speculative_runs.csv: the file does not say; the dashboard's record of the
+    same run does)."""
+    from importlib import resources
+    res = resources.files("servecost").joinpath("data/calibration/speculative_runs.csv")
+    return dict(pd.read_csv(res.open()).set_index("id")["speculative"]) if res.is_file() else {}
+
+
 def read_aic_csv(path: str | Path) -> list[Run]:
     """Runs from a calibration-format CSV; InputError naming a missing column or a bad cell."""
     df = _read_csv(path)
@@ -131,6 +140,7 @@ def read_aic_csv(path: str | Path) -> list[Run]:
         raise InputError(f"{Path(path).name}: missing column {missing[0]!r}; the calibration CSV format "
                          "(data/calibration/README.md) has it")
     runs = []
+    labels = _speculative_labels()
     for i, row in df.iterrows():
         where = f"line {i + 2}"   # line 1 is the header
 
@@ -152,6 +162,8 @@ def read_aic_csv(path: str | Path) -> list[Run]:
             measured_ttft_s=num("silicon_ttft_ms", "milliseconds") * MS,
             measured_tpot_s=num("silicon_tpot_ms", "milliseconds") * MS,
             pools=_pools(row), pools_assumed=row["mode"] == "disagg" and pd.isna(row.get("decode_num_workers")),
+            speculative=str(row["speculative"]) if not pd.isna(row.get("speculative", np.nan))
+            else labels.get(str(row["id"]), ""),
             source_model=str(row["model_path"]), source_system=system))
     return runs
 

@@ -204,11 +204,11 @@ def validate_output(result: dict, fmt: str):
         t.add_row(f"{g['by']}={g['value']}" if g["value"] != "" else "all", g["metric"], str(g["n"]),
                   _pct(g["median_ape"]), _pct(g["mape"]), _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
     for metric, g in result.get("assumed", {}).get("summary", {}).items():
-        t.add_row("pool sizes assumed", metric, str(g["n"]), _pct(g["median_ape"]), _pct(g["mape"]),
+        t.add_row("assumed (below)", metric, str(g["n"]), _pct(g["median_ape"]), _pct(g["mape"]),
                   _pct(g["p90_ape"]), _pct(g.get("median_signed_error")))
     reasons = Counter(s["reason"] for s in result["skipped"])
     t.caption = ("skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.items()) if reasons else "skipped: none") \
-        + (f"\npool sizes assumed for {result['assumed']['rows']} runs: {result['assumed']['assumption']}"
+        + (f"\npredicted under an assumption, apart: {result['assumed']['rows']} runs: {result['assumed']['assumption']}"
            if result.get("assumed", {}).get("rows") else "")
     t.caption_justify = "left"
     return t

@@ -52,6 +52,13 @@ def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, p
     return s, step_s / spec.tokens_per_step, step_s
 
 
+def decode_tpot_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
+                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE):
+    """TPOT of pure decode steps of `batch` sequences at the mean context (a disaggregated decode pool),
+    with speculative decoding when `spec` drafts."""
+    return _decode(m, hw, par, prec, batch, input_tokens, output_tokens, eff, spec, 0.0)[1]
+
+
 def _queued_prefill_s(m, hw, par, prec, prompts, input_tokens, eff):
     """A new prompt's prefill plus its share of the other prompts' prefills it queues behind."""
     lone_s = prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, spread_over_dp=False)

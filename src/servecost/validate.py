@@ -15,12 +15,18 @@ from . import hardware, memory, models
 from .measured import Run
 from .parallel import Parallel
 from .profiles import Profiles, shipped
-from .roofline import Precision, decode_step_s, prefill_s
-from .serving import aggregated
+from .roofline import Precision, prefill_s
+from .serving import aggregated, decode_tpot_s
+from .speculative import MTP_ACCEPTANCE_FRAC, NONE, Speculation
+
+MTP = Speculation(1, MTP_ACCEPTANCE_FRAC)
 
 GROUP_BY = ("hardware", "model", "engine", "mode")
 ASSUMED_POOLS = ("disaggregated runs without worker counts: the decode pool is as few workers as hold the "
                  "concurrency in their KV caches, the prefill pool as many workers")
+ASSUMED_SPECULATION = (f"runs with speculative decoding whose settings are not given: MTP with "
+                       f"{MTP.draft_tokens} draft token accepted {MTP.acceptance_frac:.0%} of the time, as `plan` "
+                       "assumes for models that ship MTP heads")
 
 
 def _why_not(run: Run) -> str | None:
@@ -39,8 +45,9 @@ def _why_not(run: Run) -> str | None:
         if pool.get("gpus") and pool.get("num_workers") and pool["num_workers"] * per_worker != pool["gpus"]:
             return (f"{name} pool: {pool['num_workers']:g} workers x {per_worker:g} GPUs each differs from the "
                     f"{pool['gpus']:g} GPUs stated")
-    if run.speculative:
-        return f"speculative decoding ({run.speculative}) without its draft length and acceptance rate"
+    if run.speculative and not models.get(run.model).mtp_layers:
+        return (f"speculative decoding ({run.speculative}) on a model without MTP heads: the draft model and "
+                "its acceptance are not given")
     if run.mode == "agg" and models.get(run.model).is_moe and run.moe_tp * run.ep != run.tp * run.dp_attn:
         return f"moe_tp x moe_ep = {run.moe_tp * run.ep} differs from tp x attention_dp = {run.tp * run.dp_attn}"
     return None
@@ -71,7 +78,8 @@ def _predict_disagg(run: Run, eff) -> tuple[float, float]:
         workers = max(1.0, np.ceil(run.concurrency / max(slots, 1.0)))
     else:
         workers = dec["num_workers"]
-    tpot = float(decode_step_s(m, hw, decode_par, prec, run.concurrency / workers, context, eff))
+    tpot = float(decode_tpot_s(m, hw, decode_par, prec, run.concurrency / workers, run.input_tokens,
+                               run.output_tokens, eff, MTP if run.speculative else NONE))
     kv_transfer_s = float(memory.kv_bytes_per_seq(m, run.input_tokens, prec.kv)) / (
         hw.scaleout_bytes_per_s * eff.link_bw_frac * int(prefill_par.chips))
     lone = float(prefill_s(m, hw, prefill_par, prec, 1.0, run.input_tokens, eff, spread_over_dp=False))
@@ -93,8 +101,9 @@ def predict_runs(runs: list[Run], profiles: Profiles | None = None) -> list[tupl
         elif run.mode == "disagg":
             out[i] = _predict_disagg(run, profiles.get(run.engine, run.hardware))
         else:
-            batches[(run.model, run.hardware, run.weight_dtype, run.expert_dtype, run.kv_dtype, run.engine)].append(i)
-    for (model_id, hw_id, *_, engine), idx in batches.items():
+            batches[(run.model, run.hardware, run.weight_dtype, run.expert_dtype, run.kv_dtype, run.engine,
+                     bool(run.speculative))].append(i)
+    for (model_id, hw_id, *_, engine, speculative), idx in batches.items():
         group = [runs[i] for i in idx]
 
         def col(name):
@@ -102,7 +111,8 @@ def predict_runs(runs: list[Run], profiles: Profiles | None = None) -> list[tupl
 
         par = Parallel(tp=col("tp"), pp=col("pp"), dp_attn=col("dp_attn"), ep=col("ep"))
         sp = aggregated(models.get(model_id), hardware.get(hw_id), par, _precision(group[0]), col("concurrency"),
-                        col("input_tokens"), col("output_tokens"), profiles.get(engine, hw_id))
+                        col("input_tokens"), col("output_tokens"), profiles.get(engine, hw_id),
+                        MTP if speculative else NONE)
         for j, i in enumerate(idx):
             out[i] = (float(sp.ttft_s[j]), float(sp.tpot_s[j]))
     return out
@@ -123,7 +133,7 @@ def errors_frame(runs: list[Run], predictions: list) -> pd.DataFrame:
         if isinstance(pred, str):
             continue
         rows.append({"id": run.id, "hardware": run.hardware, "model": run.model, "engine": run.engine,
-                     "mode": run.mode, "assumed_pools": run.mode == "disagg" and bool(run.pools_assumed),
+                     "mode": run.mode, "assumed": run.assumed, "speculative": run.speculative,
                      "isl": run.input_tokens, "osl": run.output_tokens, "concurrency": run.concurrency,
                      "tp": run.tp, "pp": run.pp, "dp_attn": run.dp_attn, "ep": run.ep,
                      "measured_ttft_s": run.measured_ttft_s, "predicted_ttft_s": pred[0],
@@ -152,14 +162,17 @@ def summarise(df: pd.DataFrame) -> tuple[dict, list]:
 
 def validate(runs: list[Run], profiles: Profiles | None = None) -> dict:
     """Predict every run; return rows, skipped runs with reasons, summary and per-group errors.
-    Runs whose pool sizes were assumed (see _predict_disagg) are summarised apart, under `assumed`."""
+    Runs predicted under an assumption (pool sizes, see _predict_disagg; speculative decoding whose
+    settings the file does not give: ASSUMED_SPECULATION) are summarised apart, under `assumed`."""
     predictions = predict_runs(runs, profiles)
     skipped = [{"id": r.id, "reason": p} for r, p in zip(runs, predictions) if isinstance(p, str)]
     df = errors_frame(runs, predictions)
-    measured = df[~df.assumed_pools] if not df.empty else df
+    measured = df[~df.assumed] if not df.empty else df
     summary, groups = summarise(measured)
-    assumed = summarise(df[df.assumed_pools])[0] if not df.empty and df.assumed_pools.any() else {}
+    assumed = summarise(df[df.assumed])[0] if not df.empty and df.assumed.any() else {}
+    assumptions = [text for text, used in ((ASSUMED_POOLS, any(r.pools_assumed for r in runs)),
+                                           (ASSUMED_SPECULATION, any(r.speculative for r in runs))) if used]
     return {"rows": len(runs), "predicted": len(runs) - len(skipped), "skipped": skipped, "summary": summary,
-            "groups": groups, "assumed": {"rows": int(df.assumed_pools.sum()) if not df.empty else 0,
-                                          "assumption": ASSUMED_POOLS, "summary": assumed},
+            "groups": groups, "assumed": {"rows": int(df.assumed.sum()) if not df.empty else 0,
+                                          "assumption": "; ".join(assumptions), "summary": assumed},
             "results": df.to_dict(orient="records") if not df.empty else []}
