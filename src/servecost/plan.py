@@ -145,9 +145,12 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
     m = models.get(sc.model)
     hws = hardware.select(sc.hardware)
     efficiency = {hw.id: profiles.get(sc.engine, hw.id) for hw in hws}
+    shown = efficiency[hws[0].id]
     result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
                         assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",
-                                                   "efficiency": efficiency[hws[0].id].as_dict()})
+                                                   "efficiency": shown.as_dict(),
+                                                   "efficiency_differs_for": [h.id for h in hws
+                                                                              if efficiency[h.id] != shown]})
     for hw in hws:
         option, why_not = plan_one(m, hw, sc, a, efficiency[hw.id])
         (result.options.append(option) if option else result.infeasible.append(why_not))

@@ -97,8 +97,11 @@ def plan_output(result, fmt: str):
                     "Hopper/Blackwell runs (MI300X/MI325X: decode-kernel factors fitted on 15 published MI300X "
                     "runs), bands may not hold\n") if not all(o["calibrated"] for o in data["options"]) else ""
     t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n" + uncalibrated
-                 + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items() if k != "efficiency")
-                 + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items()))
+                 + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items()
+                                               if k not in ("efficiency", "efficiency_differs_for"))
+                 + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items())
+                 + (f" (its hardware generation's own fitted set for: {', '.join(a['efficiency_differs_for'])})"
+                    if a.get("efficiency_differs_for") else ""))
     t.caption_justify = "left"
     return t
 
