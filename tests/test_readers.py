@@ -160,3 +160,17 @@ def test_runs_csv_disaggregated_runs_with_their_pools(tmp_path):
     result = validate(runs)
     assert result["predicted"] == 1
     assert result["skipped"][0]["reason"] == "decode pool: 2 workers x 16 GPUs each differs from the 16 GPUs stated"
+
+
+def test_calibration_format_without_moe_columns_and_with_a_speculative_column(tmp_path):
+    """A user's calibration-format file may leave out the MoE layout (experts then follow the attention
+    GPUs) and say which runs used speculative decoding (predicted as plan assumes, reported apart)."""
+    path = tmp_path / "runs.csv"
+    path.write_text("id,model_path,system,backend,mode,isl,osl,tp_size,batch_size,silicon_ttft_ms,silicon_tpot_ms,"
+                    "speculative\n"
+                    "a,deepseek-ai/DeepSeek-R1,b200_sxm,trtllm,agg,1024,1024,8,16,200,10,mtp\n"
+                    "b,deepseek-ai/DeepSeek-R1,b200_sxm,trtllm,agg,1024,1024,8,16,200,10,\n")
+    runs = read_runs(str(path))
+    assert [(r.moe_tp, r.speculative) for r in runs] == [(8, "mtp"), (8, "")]
+    result = validate(runs)
+    assert result["predicted"] == 2 and result["assumed"]["rows"] == 1

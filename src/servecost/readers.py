@@ -60,6 +60,8 @@ def _layout(row) -> dict[str, int]:
     """
     tp, dp, moe_tp, ep = (_int(row.get("tp_size")), _attention_dp(row), _int(row.get("moe_tp_size")),
                           _int(row.get("moe_ep_size")))
+    if pd.isna(row.get("moe_tp_size", np.nan)) and pd.isna(row.get("moe_ep_size", np.nan)):
+        moe_tp = tp * dp     # no MoE layout given: experts tensor-parallel over the same GPUs as attention
     named = NAMED_LAYOUT.search(str(row.get("id", "")))
     if named and not pd.isna(row.get("attention_dp_size")):
         surplus = tp * dp // int(named.group(1))
