@@ -32,7 +32,7 @@ from servecost.search import pareto_mask
 from servecost.profiles import shipped
 from servecost.roofline import Precision
 from servecost.serving import aggregated, disaggregated
-from servecost.speculative import MTP_ACCEPTANCE_FRAC, NONE, Speculation
+from servecost.speculative import MTP_ONE_DRAFT, NONE
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference_frontiers.csv"
 ENGINES = {"dynamo-trtllm": "trtllm", "trtllm": "trtllm", "sglang": "sglang", "mori-sglang": "sglang", "vllm": "vllm"}
@@ -79,7 +79,7 @@ def predict_row(row) -> dict:
     if disagg and layout and not pd.isna(row.concurrency):
         prefill_gpus, decode_gpus, ep = layout
         workers = decode_gpus // ep
-        spec = Speculation(1, MTP_ACCEPTANCE_FRAC) if mtp else NONE
+        spec = MTP_ONE_DRAFT if mtp else NONE
         sp = disaggregated(m, hw, Parallel(tp=1, dp_attn=ep, ep=ep), prec, row.concurrency / workers, row.isl,
                            row.osl, eff, spec)
         user = float(sp.tokens_per_s_per_user)
@@ -87,7 +87,7 @@ def predict_row(row) -> dict:
                 "predicted_user": user, "predicted_gpu": row.concurrency * user / (prefill_gpus + decode_gpus)}
     if disagg is False and not pd.isna(row.gpus) and not pd.isna(row.concurrency):
         gpus = int(row.gpus)
-        spec = Speculation(1, MTP_ACCEPTANCE_FRAC) if mtp else NONE
+        spec = MTP_ONE_DRAFT if mtp else NONE
         sp = aggregated(m, hw, _fixed_parallel(row.parallelism, gpus), prec, row.concurrency, row.isl, row.osl, eff,
                         spec)
         return {"kind": "fixed run", "measured_user": row.tokens_per_s_per_user, "measured_gpu": measured_out,

@@ -37,14 +37,14 @@ class Run:
     pools: dict                # disagg: per-pool parallelism and worker counts (None when not given)
     pools_assumed: bool = False  # disagg run whose worker counts the file does not give
     speculative: str = ""        # speculative decoding as the file names it ("" = none)
+    source_model: str = ""
+    source_system: str = ""
 
     @property
     def assumed(self) -> bool:
         """Predicted under a stated assumption (pool sizes, or speculative settings the file does not
         give): reported apart and not fitted on."""
         return self.pools_assumed or bool(self.speculative)
-    source_model: str = ""
-    source_system: str = ""
 
 
 def catalogue_model(hf_id: str) -> str | None:

@@ -4,6 +4,7 @@ record) and the column (or field)."""
 
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,6 @@ def _speculative_labels() -> dict[str, str]:
     """Runs of the shipped calibration file measured with speculative decoding, by id
     (data/calibration/speculative_runs.csv: the file does not say; the dashboard's record of the
     same run does)."""
-    from importlib import resources
     res = resources.files("servecost").joinpath("data/calibration/speculative_runs.csv")
     return dict(pd.read_csv(res.open()).set_index("id")["speculative"]) if res.is_file() else {}
 

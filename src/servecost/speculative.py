@@ -35,6 +35,7 @@ class Speculation:
 
 
 NONE = Speculation()
+MTP_ONE_DRAFT = Speculation(1, MTP_ACCEPTANCE_FRAC)   # what servecost assumes for a model's MTP heads
 
 
 def defaults(m: ModelSpec) -> list[Speculation]:
@@ -42,4 +43,4 @@ def defaults(m: ModelSpec) -> list[Speculation]:
     heads (the published acceptance is for one draft; deeper drafts reuse the module and accept less)."""
     if not m.mtp_layers:
         return [NONE]
-    return [NONE, Speculation(1, MTP_ACCEPTANCE_FRAC)]
+    return [NONE, MTP_ONE_DRAFT]

@@ -17,9 +17,8 @@ from .parallel import Parallel
 from .profiles import Profiles, shipped
 from .roofline import Precision, prefill_s
 from .serving import aggregated, decode_tpot_s
-from .speculative import MTP_ACCEPTANCE_FRAC, NONE, Speculation
-
-MTP = Speculation(1, MTP_ACCEPTANCE_FRAC)
+from .speculative import MTP_ONE_DRAFT as MTP
+from .speculative import NONE
 
 GROUP_BY = ("hardware", "model", "engine", "mode")
 ASSUMED_POOLS = ("disaggregated runs without worker counts: the decode pool is as few workers as hold the "
