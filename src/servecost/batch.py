@@ -50,7 +50,7 @@ def trough_usd_per_mtok(hw: Accelerator, pts: Points, option: dict, a: Assumptio
             & (pts.ep == option["ep"]) & (pts.weight_dtype == option["weight_dtype"])
             & (pts.kv_dtype == option["kv_dtype"]) & (pts.disaggregated == (option["mode"] == "disaggregated")))
     i = int(np.argmax(np.where(same, pts.output_tokens_per_s_per_chip, -1.0)))
-    extra_w = pts.chip_power_w[i] - hw.idle_w   # the chips would idle otherwise
+    extra_w = pts.chip_power_w[i] - hw.idle_wall_w   # the chips would idle otherwise
     energy_usd_per_hr = extra_w * a.pue / 1e3 * a.usd_per_kwh if a.pricing == "own" else 0.0
     tokens_per_hr = pts.output_tokens_per_s_per_chip[i] * HOUR_S
     return float(energy_usd_per_hr / tokens_per_hr * MTOK), float(pts.output_tokens_per_s_per_chip[i])

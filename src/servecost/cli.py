@@ -62,6 +62,13 @@ def _engine(name: str) -> str:
     return key
 
 
+def _own_chips(path: Optional[str]) -> None:
+    """Make the chips of a --hardware-file known, beside the catalogue, to this command."""
+    if path:
+        from . import hardware as hw_cat, schema
+        hw_cat.use_own(schema.load_hardware_file(path))
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in text.split(",") if h.strip())
 
@@ -101,9 +108,12 @@ def plan(
     price_range: str = typer.Option("0.8,1.2", help="Monte Carlo: chip price, low,high x the catalogue's."),
     kwh_range: str = typer.Option("0.05,0.12", help="Monte Carlo: electricity $/kWh, low,high."),
     load_range: str = typer.Option("0.6,1.0", help="Monte Carlo: average load / sized capacity, low,high."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
+    _own_chips(hardware_file)
     from . import schema
     from .plan import Scenario, plan as run_plan
 
@@ -157,9 +167,12 @@ def frontier(
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the interactive chart (HTML)."),
     png: Optional[str] = typer.Option(None, "--png", help="Write a static chart (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format of the points."),
 ):
     """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
+    _own_chips(hardware_file)
     from . import charts, schema
     from .economics import Assumptions
     from .frontier import as_dict, frontier as run_frontier
@@ -196,9 +209,12 @@ def batch_discount(
     pue: float = typer.Option(1.2, help="Facility power / IT power."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     png: Optional[str] = typer.Option(None, "--png", help="Chart of batch cost against deadline (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from . import batch
     from .economics import Assumptions
@@ -231,9 +247,12 @@ def power(
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
     pue: float = typer.Option(1.2, help="Facility power / IT power."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Users a power budget serves at each speed, per accelerator, and which one serves most."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from .economics import Assumptions
     from .plan import Scenario
@@ -272,9 +291,12 @@ def outlook(
     lifetime_years: float = typer.Option(3.0, help="Depreciation period (residual value falls over it)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     png: Optional[str] = typer.Option(None, "--png", help="Chart of $/Mtok over the years (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Will today's hardware serve the coming years' models, and at what cost per token?"""
+    _own_chips(hardware_file)
     from . import schema
     from .economics import Assumptions
     from .outlook import outlook as run_outlook, roster as load_roster
@@ -306,9 +328,12 @@ def predict(
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply (trtllm, vllm, sglang)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Time of one decode step (step_s) or one prefill (time_s) on one replica."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from .plan import Scenario, precision_for
     from .predict import default_parallel, predict as run_predict
@@ -319,7 +344,7 @@ def predict(
     prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                                      kv_dtype=kv_dtype))
     par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
-    eff = _profiles(profile).get(_engine(engine), hw.id)
+    eff = _profiles(profile).get(_engine(engine), hw)
     out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
     report.emit(report.record_output(out, format.value), format.value)
 

@@ -68,7 +68,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     hws = hardware.select(sc.hardware)
     curves = []
     for hw in hws:
-        eff = profiles.get(sc.engine, hw.id)
+        eff = profiles.get(sc.engine, hw)
         pts = search_points(m, hw, sc, a, eff)
         values = metric_values(pts, a)
         idx = curve_indices(pts, values)

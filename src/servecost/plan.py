@@ -66,7 +66,7 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) 
     usd_per_hour = float(pts.usd_per_hr_per_chip[i]) * chips
     tokens_per_s = float(pts.output_tokens_per_s_per_chip[i]) * (replicas * cpr) * (1 + float(pts.prefill_chips_frac[i]))
     hardware_capex = chips * hw.capex_usd
-    facility_capex = chips * hw.tdp_w * a.pue * a.facility_usd_per_w
+    facility_capex = chips * hw.load_w * a.pue * a.facility_usd_per_w
     return {
         "hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "calibrated": calibrated(hw.id),
         "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
@@ -144,7 +144,7 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
     profiles = profiles or shipped()
     m = models.get(sc.model)
     hws = hardware.select(sc.hardware)
-    efficiency = {hw.id: profiles.get(sc.engine, hw.id) for hw in hws}
+    efficiency = {hw.id: profiles.get(sc.engine, hw) for hw in hws}
     shown = efficiency[hws[0].id]
     result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
                         assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",

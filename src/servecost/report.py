@@ -169,7 +169,7 @@ def _hardware_rows() -> list[dict]:
              "scaleup_chips": h.scaleup_domain_chips, "scaleup_gb_per_s": h.scaleup_bytes_per_s / GB,
              "tdp_w": h.tdp_w, "idle_w": h.idle_w, "capex_usd": h.capex_usd, "cloud_usd_per_hr": h.cloud_usd_per_hr,
              "sources": h.sources, "estimates": h.estimates}
-            for h in hardware.catalogue().values()]
+            for h in hardware.known().values()]
 
 
 def hardware_output(fmt: str):

@@ -165,7 +165,7 @@ def _evaluate(m: ModelSpec, hw: Accelerator, v: Variant, input_tokens: float, ou
     chips = np.broadcast_to(par.chips, fits.shape)
     frac = np.broadcast_to(np.asarray(sp.prefill_chips_frac, dtype=float), fits.shape)
     decode_w = chip_power_w(hw, sp.flops_util_frac, sp.mem_util_frac)
-    power_w = (decode_w + frac * hw.tdp_w) / (1 + frac)   # prefill pools run compute-bound, near TDP
+    power_w = (decode_w + frac * hw.load_w) / (1 + frac)   # prefill pools run compute-bound, near load power
     usd_chip_hr = economics.chip_usd_per_hr(hw, power_w, assumptions)
     per_chip_tps = sp.output_tokens_per_s / (chips * (1 + frac))
     usd_mtok = economics.usd_per_mtok(usd_chip_hr, per_chip_tps, assumptions)
