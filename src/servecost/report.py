@@ -11,7 +11,7 @@ from rich.table import Table
 
 from . import hardware, memory, models
 from .params import active_params, kv_elements_per_token_layer, total_params
-from .units import GB
+from .units import GB, GiB
 
 
 def emit(text: str | Table, fmt: str) -> None:
@@ -162,12 +162,20 @@ def _num(x: float) -> str:
 
 
 def _hardware_rows() -> list[dict]:
-    return [{"id": h.id, "name": h.name, "vendor": h.vendor, "family": h.family, "year": h.release_year,
+    from .economics import Assumptions, chip_usd_per_hr
+
+    own = Assumptions()
+    return [{"id": h.id, "name": h.name, "vendor": h.vendor, "family": h.family, "status": h.status,
+             "year": h.release_year,
              "bf16_tflops": h.bf16_flops_per_s / 1e12, "fp8_tflops": h.fp8_flops_per_s / 1e12,
-             "fp4_tflops": h.fp4_flops_per_s / 1e12, "mem_gb": h.mem_bytes / GB,
+             "fp4_tflops": h.fp4_flops_per_s / 1e12, "mem_gib": h.mem_capacity_bytes / GiB,
              "mem_tb_per_s": h.mem_bytes_per_s / 1e12, "serves_from_sram": h.serves_from_sram,
              "scaleup_chips": h.scaleup_domain_chips, "scaleup_gb_per_s": h.scaleup_bytes_per_s / GB,
-             "tdp_w": h.tdp_w, "idle_w": h.idle_w, "capex_usd": h.capex_usd, "cloud_usd_per_hr": h.cloud_usd_per_hr,
+             "topology": h.topology, "tdp_w": h.tdp_w, "idle_w": h.idle_w,
+             "wall_idle_w": h.idle_wall_w, "wall_load_w": h.load_w, "capex_usd": h.capex_usd,
+             "capex_basis": h.capex_basis,
+             # all-in own cost per chip-hour at load power, with plan's default assumptions
+             "own_usd_per_hr": float(chip_usd_per_hr(h, h.load_w, own)), "cloud_usd_per_hr": h.cloud_usd_per_hr,
              "sources": h.sources, "estimates": h.estimates}
             for h in hardware.known().values()]
 
@@ -178,14 +186,17 @@ def hardware_output(fmt: str):
         return json.dumps(rows, indent=2)
     if fmt == "csv":
         return _csv(rows)
-    cols = ("id", "vendor", "year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "mem_gb", "mem_tb_per_s",
-            "scaleup_chips", "scaleup_gb_per_s", "tdp_w", "idle_w", "capex_usd", "cloud_usd_per_hr")
-    t = Table(title="Hardware catalogue (per chip; dense peaks; memory = the tier that serves weights)")
+    cols = ("id", "vendor", "status", "year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "mem_gib", "mem_tb_per_s",
+            "scaleup_chips", "scaleup_gb_per_s", "wall_load_w", "capex_usd", "own_usd_per_hr", "cloud_usd_per_hr")
+    t = Table(title="Hardware catalogue (per chip; dense peaks; memory as the device reports it, the tiers that "
+                    "serve weights; wall power: the chip's share of its system's)")
     for c in cols:
-        t.add_column(c, justify="left" if c in ("id", "vendor") else "right")
+        t.add_column(c, justify="left" if c in ("id", "vendor", "status") else "right")
     for r in rows:
         t.add_row(*(_num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols))
-    t.caption = "sources and labelled estimates: `servecost hardware --format json`"
+    t.caption = ("own_usd_per_hr: owner's all-in cost per chip-hour at load (capex annuity over 3 years at 8%, "
+                 "facility, energy at $0.08/kWh x PUE 1.2, other opex); cloud_usd_per_hr: a rental price, sourced "
+                 "apart. Sources and labelled estimates: `servecost hardware --format json`")
     return t
 
 
