@@ -30,6 +30,8 @@ ASSUMED_SPECULATION = (f"runs with speculative decoding whose settings are not g
 
 def _why_not(run: Run) -> str | None:
     """The reason `run` cannot be predicted, or None."""
+    if run.skip_reason:
+        return run.skip_reason
     if run.model is None:
         return f"model {run.source_model!r} is not in the catalogue"
     if run.hardware is None:
