@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from servecost import families, hardware, models
+from servecost import evidence, families, hardware, models
 from servecost.comms import bisection_share
 from servecost.efficiency import DEFAULT, from_dict
 from servecost.errors import InputError
@@ -26,8 +26,10 @@ def test_dataflow_machines_pay_no_gpu_host_overheads(hw_id):
     eff = shipped().get(None, hardware.get(hw_id))
     fam = families.get(hardware.get(hw_id).family)
     assert fam.execution == "dataflow"
+    fitted = set(evidence.FAMILY_FACTORS[fam.execution])    # refit on the family's published rows
     for name, value in fam.overheads.items():
-        assert getattr(eff, name) == value
+        if name not in fitted:
+            assert getattr(eff, name) == value
     assert eff.seq_overhead_s < shipped().default.seq_overhead_s
     assert eff.gemm_flops_frac == shipped().default.gemm_flops_frac   # kernel factors carried over
 

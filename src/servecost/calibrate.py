@@ -49,7 +49,7 @@ def _with(x_log: np.ndarray, base: Efficiency, names=tuple(FITTED)) -> Efficienc
 def fittable(runs: list[Run]) -> list[Run]:
     """Runs with a finite positive TPOT (and TTFT, where measured), mapped to the catalogue, whose pools
     are known."""
-    return [r for r in runs if not r.assumed and r.model and r.hardware
+    return [r for r in runs if not r.assumed and not r.skip_reason and r.model and r.hardware
             and r.measured_tpot_s > 0 and not r.measured_ttft_s <= 0]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hardware, models
+from . import families, hardware, models
 from .errors import InputError
 from .profiles import Profiles, shipped
 from .roofline import Precision
@@ -75,9 +75,27 @@ def read(path: str | Path) -> list[Row]:
     return rows
 
 
+def _deployment(row: Row) -> tuple:
+    return (row.hardware, _model_id(row) or row.model, row.metric, row.chips, row.concurrency, row.input_tokens,
+            row.output_tokens, row.weight_dtype)
+
+
+def superseded(rows: list[Row]) -> set[int]:
+    """Indices of dated rows that a later dated measurement of the same deployment replaces (a
+    planner predicts today's software, not the launch-day figure)."""
+    latest: dict[tuple, str] = {}
+    for r in rows:
+        if r.date[:4].isdigit() and skip_reason(r) is None:
+            key = _deployment(r)
+            latest[key] = max(latest.get(key, ""), r.date)
+    return {i for i, r in enumerate(rows) if r.date[:4].isdigit() and r.date < latest.get(_deployment(r), "")}
+
+
 def skip_reason(row: Row) -> str | None:
     """Why a row cannot be predicted, or None."""
     text = row.conditions.lower()
+    if row.metric in ("tpot_s", "ttft_s") and not row.concurrency:
+        return "latency at a concurrency not published"
     if any(w in text for w in SPECULATIVE_WORDS) and "mtp" not in text:
         return "speculative decoding with a draft model (not modelled)"
     if row.metric == "ttft_s" and "answer token" in text:
@@ -147,15 +165,24 @@ FAMILY_FACTORS = {
     # a layer's pipeline latency on the fabric, and the share of memory bandwidth a step streams at
     "dataflow": {"layer_overhead_s": (1e-7, 1e-4), "mem_bw_frac": (0.05, 1.0)},
     # the compiled graph's achieved shares of peak bandwidth and matmul rate
-    "graph": {"mem_bw_frac": (0.05, 1.0), "gemm_flops_frac": (0.05, 1.0)},
+    # the per-layer cost of the graph's small ops and collectives, and the achieved bandwidth share
+    "graph": {"layer_overhead_s": (1e-7, 1e-3), "mem_bw_frac": (0.05, 1.0)},
 }
-MIN_FAMILY_ROWS = 5
+MIN_FAMILY_ROWS = 3      # below this the family keeps its stated costs
+ONE_FACTOR_BELOW = 8     # fewer rows: only the first factor moves
+
+
+def usable(rows: list[Row]) -> list[tuple[Row, str | None]]:
+    """Each row with why it is not predicted (None: it is)."""
+    old = superseded(rows)
+    return [(r, "superseded by a later measurement of the same deployment" if i in old else skip_reason(r))
+            for i, r in enumerate(rows)]
 
 
 def fitted_rows(rows: list[Row]) -> list[Row]:
     """Rows a family fit uses: predictable speeds and throughputs (TTFTs over public APIs carry the
     client's network and queue, so they are checked, not fitted)."""
-    return [r for r in rows if skip_reason(r) is None and r.metric != "ttft_s"]
+    return [r for r, why in usable(rows) if why is None and r.metric != "ttft_s"]
 
 
 def log_errors(rows: list[Row], eff: Efficiency) -> np.ndarray:
@@ -173,6 +200,7 @@ def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
     rows = fitted_rows(rows)
     if not names or len(rows) < MIN_FAMILY_ROWS:
         return base
+    names = names[:1] if len(rows) < ONE_FACTOR_BELOW else names
     lo, hi = np.log([FAMILY_FACTORS[execution][n] for n in names]).T
     x0 = np.clip(np.log([max(getattr(base, n), 1e-7) for n in names]), lo + 1e-6, hi - 1e-6)
 
@@ -182,3 +210,55 @@ def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
     res = least_squares(lambda x: log_errors(rows, with_(x)), x0, bounds=(lo, hi), loss="soft_l1",
                         f_scale=0.25, diff_step=0.05, max_nfev=60)
     return with_(res.x)
+
+
+@dataclass(frozen=True)
+class FamilyCheck:
+    """A family's published rows predicted by sets fitted without each row's model."""
+    family: str
+    execution: str
+    rows: list            # (Row, predicted, ratio) of every predicted row, TTFTs included
+    skipped: list         # (Row, reason)
+    fitted: Efficiency    # the set fitted on all of the family's rows
+
+    def summary(self) -> dict:
+        speed = np.array([q for r, _, q in self.rows if r.metric != "ttft_s" and np.isfinite(q)])
+        ttft = np.array([q for r, _, q in self.rows if r.metric == "ttft_s" and np.isfinite(q)])
+        logs = np.log(speed) if speed.size else np.array([0.0])
+        return {"family": self.family, "rows": int(speed.size), "skipped": len(self.skipped),
+                "median_ratio": float(np.median(speed)) if speed.size else None,
+                "median_ape": float(np.median(np.abs(speed - 1))) if speed.size else None,
+                "log_ratio_p05": float(np.quantile(logs, 0.05)), "log_ratio_p95": float(np.quantile(logs, 0.95)),
+                "ttft_rows": int(ttft.size), "ttft_median_ratio": float(np.median(ttft)) if ttft.size else None}
+
+
+def check_family(rows: list[Row], profiles: Profiles | None = None) -> FamilyCheck:
+    """Leave one model out: each of the family's rows predicted by factors fitted on its other models
+    (a GPU family keeps its calibrated sets; it is checked, not fitted)."""
+    profiles = profiles or shipped()
+    hw = hardware.get(rows[0].hardware)
+    fam = families.get(hw.family)
+    carried = fam.efficiency(profiles.default)
+    marked = usable(rows)
+    kept = [r for r, why in marked if why is None]
+    skipped = [(r, why) for r, why in marked if why is not None]
+    fitted = fit_family(kept, carried, fam.execution) if fam.execution != "kernels" else carried
+    out = []
+    for model in sorted({r.model for r in kept}):
+        test = [r for r in kept if r.model == model]
+        if fam.execution == "kernels":
+            preds = [predict(r, profiles) for r in test]
+        else:
+            eff = fit_family([r for r in kept if r.model != model], carried, fam.execution)
+            preds = [predict(r, eff=eff) for r in test]
+        out += [(r, p, ratio(r, p)) for r, p in zip(test, preds)]
+    return FamilyCheck(family=hw.family, execution=fam.execution, rows=out, skipped=skipped, fitted=fitted)
+
+
+def by_family(rows: list[Row]) -> dict[str, list[Row]]:
+    """Rows grouped by the family of their chip (rows on chips outside the catalogue dropped)."""
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.hardware in hardware.known():
+            out.setdefault(hardware.get(r.hardware).family, []).append(r)
+    return out

@@ -194,6 +194,9 @@ def get(hardware_id: str, field: str = "hardware") -> Accelerator:
     return hw[key]
 
 
-def select(hardware_ids) -> list[Accelerator]:
-    """The accelerators named (InputError for an unknown id), or the whole catalogue when none is."""
-    return [get(h) for h in hardware_ids] if hardware_ids else list(known().values())
+def select(hardware_ids, announced: bool = False) -> list[Accelerator]:
+    """The accelerators named (InputError for an unknown id), or, when none is, every one on sale
+    (and the announced ones with `announced`) with the user's own chips."""
+    if hardware_ids:
+        return [get(h) for h in hardware_ids]
+    return [h for h in known().values() if announced or h.status == "available"]

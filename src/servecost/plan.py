@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import economics, hardware, memory, models
-from .bands import cost_band, rate_band, time_band
+from .bands import backing, cost_band, evidence_family, rate_band, time_band
 from .economics import Assumptions
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
@@ -78,16 +78,18 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) 
         "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
         "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
         "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
-        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"), "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot"),
-        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i])),
-        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i])),
+        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"),
+        "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot", fam := evidence_family(hw)),
+        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i]), fam),
+        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i]), fam),
+        "backing": backing(hw),
         "chip_power_w": power_w,
         "power_mw": float(economics.facility_mw(chips, power_w, a)),
         "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
         "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
         "usd_per_hour": usd_per_hour,
         "usd_per_mtok_output": (usd_mtok := float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a))),
-        "usd_per_mtok_output_band": cost_band(usd_mtok),
+        "usd_per_mtok_output_band": cost_band(usd_mtok, fam),
         # the same $/hour split by what it serves: prompts (input tokens) and generation (output tokens)
         "usd_per_mtok_input_split": float(economics.usd_per_mtok(
             usd_per_hour * float(pts.prefill_cost_frac[i]), tokens_per_s * sc.input_tokens / sc.output_tokens, a)),
@@ -120,6 +122,9 @@ def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: E
 def choose(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assumptions):
     """The cheapest searched deployment that gives every user the speed, or why there is none."""
     ok = pts.fits & (pts.tokens_per_s_per_user >= sc.speed_tokens_per_s)
+    if a.pricing == "cloud" and not hw.cloud_usd_per_hr > 0:
+        return None, {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "max_tokens_per_s_per_user": 0.0,
+                      "reason": "no published cloud rental price; use --pricing own"}
     if not ok.any():
         return None, _infeasible(m, hw, pts, sc, precision_for(m, sc))
     i = int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))

@@ -68,7 +68,7 @@ class Profiles:
                 return self.groups[key]
         family = _family_of(hw)
         if family != "gpu":
-            return families.get(family).efficiency(self.default)
+            return self.groups.get(family) or families.get(family).efficiency(self.default)
         return self.groups.get(engine or "", self.default)
 
     def as_dict(self) -> dict:
@@ -103,11 +103,16 @@ def load(path: str | Path) -> Profiles:
 
 @cache
 def shipped() -> Profiles:
-    """The profiles fitted on the calibration data shipped in the package (data/profiles.yaml)."""
+    """The profiles fitted on the calibration data shipped in the package (data/profiles.yaml), with
+    the sets each non-GPU family's published measurements fit (data/family_profiles.yaml, written by
+    benchmarks/accuracy.py --write from tests/data/family_runs.csv)."""
     res = resources.files("servecost").joinpath("data/profiles.yaml")
-    if not res.is_file():
-        return Profiles()
-    return from_mapping(yaml.safe_load(res.read_text()), "data/profiles.yaml")
+    base = from_mapping(yaml.safe_load(res.read_text()), "data/profiles.yaml") if res.is_file() else Profiles()
+    fam = resources.files("servecost").joinpath("data/family_profiles.yaml")
+    if not fam.is_file():
+        return base
+    extra = from_mapping(yaml.safe_load(fam.read_text()), "data/family_profiles.yaml")
+    return Profiles(default=base.default, groups=base.groups | extra.groups, meta=base.meta)
 
 
 def write(profiles: Profiles, path: str | Path) -> None:
