@@ -73,10 +73,10 @@ def test_justified_discount_by_hand(kimi_points):
 @settings(max_examples=20, deadline=None)
 @given(budget=st.floats(0.1, 1000), more=st.floats(1.0, 10.0))
 def test_bigger_power_budget_never_serves_fewer_users(kimi_points, budget, more):
-    _, _, _, pts = kimi_points
+    _, hw, _, pts = kimi_points
     speeds = [10, 50, 100]
-    small, _ = users_at_speeds(pts, Assumptions(), budget, speeds)
-    large, _ = users_at_speeds(pts, Assumptions(), budget * more, speeds)
+    small, _ = users_at_speeds(pts, Assumptions(), budget, speeds, hw)
+    large, _ = users_at_speeds(pts, Assumptions(), budget * more, speeds, hw)
     assert np.all(large >= small)
 
 

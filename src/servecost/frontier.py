@@ -28,8 +28,8 @@ class Curve:
     plan_point: dict | None = None
 
 
-def metric_values(pts: Points, a: Assumptions) -> dict[str, np.ndarray]:
-    per_mw = pts.output_tokens_per_s_per_chip / (pts.chip_power_w * a.pue / 1e6)
+def metric_values(pts: Points, a: Assumptions, hw) -> dict[str, np.ndarray]:
+    per_mw = pts.output_tokens_per_s_per_chip / (hw.load_w * a.pue / 1e6)   # per provisioned MW
     return {"per_chip": pts.output_tokens_per_s_per_chip, "per_mw": per_mw, "usd_per_mtok": pts.usd_per_mtok}
 
 
@@ -70,14 +70,14 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     for hw in hws:
         eff = profiles.get(sc.engine, hw)
         pts = search_points(m, hw, sc, a, eff)
-        values = metric_values(pts, a)
+        values = metric_values(pts, a, hw)
         idx = curve_indices(pts, values)
         curve = Curve(hw.id, hw.vendor, hw.name, {k: [_point(pts, values, i) for i in v] for k, v in idx.items()})
         if speed:
             option, _ = choose(m, hw, pts, Scenario(**{**sc.__dict__, "speed_tokens_per_s": speed}), a)
             if option:
                 per_chip = option["output_tokens_per_s_per_chip"]
-                option["metrics"] = {"per_chip": per_chip, "per_mw": per_chip / (option["chip_power_w"] * a.pue / 1e6),
+                option["metrics"] = {"per_chip": per_chip, "per_mw": per_chip / (hw.load_w * a.pue / 1e6),
                                      "usd_per_mtok": option["usd_per_mtok_output"]}
             curve.plan_point = option
         curves.append(curve)

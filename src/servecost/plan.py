@@ -84,7 +84,9 @@ def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) 
         "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i]), fam),
         "backing": backing(hw),
         "chip_power_w": power_w,
-        "power_mw": float(economics.facility_mw(chips, power_w, a)),
+        # provisioned: the facility a datacentre planner builds holds every system at its load power
+        "power_mw": float(economics.facility_mw(chips, hw.load_w, a)),
+        "average_power_mw": float(economics.facility_mw(chips, power_w, a)),
         "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
         "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
         "usd_per_hour": usd_per_hour,

@@ -1,10 +1,12 @@
 """Wall power per chip as a function of how busy a step keeps it.
 
-    P = P_idle + (P_load - P_idle) * min(1, a_mem * U_mem + a_flops * U_flops)
+    P = (P_sys_load - P_tdp) + P_idle + (P_tdp - P_idle) * min(1, a_mem * U_mem + a_flops * U_flops)
 
-P_idle and P_load are the chip's share of its whole system's wall power (chip, host CPUs, switches,
-NICs, fans; hardware.csv system_idle_w / system_load_w, sourced per chip), so a fleet's IT power is
-chips x P and its facility power that x PUE. A statically scheduled machine (Cerebras, Groq,
+The first term is the rest of the system's wall power per chip (host CPUs, switches, NICs, fans,
+power conversion: the chip's share of the system's load power, hardware.csv system_load_w, less its
+TDP); those parts run whenever the system serves, whatever the chips' utilisation. The chip itself
+moves between its idle and TDP with how busy a step keeps it. A fleet's IT power is chips x P and its
+facility power that x PUE; a system that does not serve draws system_idle_w. A statically scheduled machine (Cerebras, Groq,
 SambaNova: families.py) keeps every unit clocked while it serves, so it draws P_load whatever the
 share of its SRAM bandwidth a step uses.
 
@@ -28,8 +30,9 @@ FLOPS_WEIGHT = 0.96
 
 
 def chip_power_w(hw: Accelerator, flops_util_frac, mem_util_frac):
-    """Wall watts per chip (its share of the system's) at the given utilisations (arrays broadcast)."""
+    """Wall watts per chip while serving (its share of the system's) at the given utilisations."""
     load = np.minimum(1.0, MEM_WEIGHT * np.asarray(mem_util_frac) + FLOPS_WEIGHT * np.asarray(flops_util_frac))
     if families.get(hw.family).static_power:
         load = np.ones_like(load, dtype=float)
-    return hw.idle_wall_w + (hw.load_w - hw.idle_wall_w) * load
+    rest_of_system_w = max(hw.load_w - hw.tdp_w, 0.0)
+    return rest_of_system_w + hw.idle_w + (hw.tdp_w - hw.idle_w) * load
