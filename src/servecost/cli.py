@@ -435,7 +435,8 @@ def measure(
         errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
         rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
                  "layer_overhead_s": default.layer_overhead_s}
-        rows |= {f"{name} profile: {k}": f"{v:+.1%}" for name, e in errors.items() for k, v in e.items()}
+        rows |= {f"{name} profile: {k}": f"{v:+.1%}".replace("-0.0%", "+0.0%") for name, e in errors.items()
+                 for k, v in e.items()}
         measured["predict_errors"] = errors
     out = profiles.Profiles(default=default, groups={}, meta={"format": 1, "measured": measured,
                                                              "hardware": hardware or "(not given)"})

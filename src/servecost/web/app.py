@@ -39,9 +39,22 @@ def _docs_assets() -> Path | None:
     return folder if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
+@cache
+def _redoc_js(folder: str) -> bytes:
+    """ReDoc's bundle with its one network fetch (the logo in its footer, from a CDN) pointed here."""
+    js = (Path(folder) / "redoc.standalone.js").read_bytes()
+    return js.replace(b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"/static-docs/favicon.png")
+
+
 def _offline_docs(app: FastAPI, assets: Path) -> None:
     """/docs and /redoc from local files, so they render with no network (FastAPI's load a CDN)."""
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    @app.get("/static-docs/redoc.standalone.js", include_in_schema=False)
+    async def redoc_js():
+        return Response(_redoc_js(str(assets)), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     app.mount("/static-docs", StaticFiles(directory=assets), name="static-docs")
 
     @app.get("/docs", include_in_schema=False)
