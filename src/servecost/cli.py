@@ -39,15 +39,23 @@ class Pricing(str, Enum):
 def _profiles(profile: Optional[str]):
     """Efficiency profiles: a --profile YAML when given, else the fit shipped in the package."""
     from . import profiles
-    return profiles.load(profile) if profile else profiles.shipped()
+    if not profile:
+        return profiles.shipped()
+    try:
+        return profiles.load(profile)
+    except InputError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"profile={profile!r} is not a readable profile YAML ({type(exc).__name__}: "
+                         f"{str(exc)[:80]}); give a file written by `servecost calibrate` or `measure`") from None
 
 
 def _range(text: str, field: str) -> tuple[float, float]:
     """'low,high' as two numbers, low <= high."""
     from .errors import InputError
     parts = _split(text)
-    if len(parts) != 2 or not all(_is_number(p) for p in parts) or float(parts[0]) > float(parts[1]) \
-            or float(parts[0]) < 0:
+    if len(parts) != 2 or not all(_is_number(p) and np.isfinite(float(p)) for p in parts) \
+            or float(parts[0]) > float(parts[1]) or float(parts[0]) < 0:
         raise InputError(f"{field}={text!r} must be 'low,high' with 0 <= low <= high, e.g. 0.8,1.2")
     return float(parts[0]), float(parts[1])
 
@@ -464,7 +472,7 @@ def simulate(
     from .sim import output as sim_output, scenario as sim_scenario
     from .sim.run import run
 
-    limits = schema.sim_limits(max_events, max_memory_gb)
+    limits = schema.sim_limits(max_events, max_memory_gb, seed)
     if output:
         schema.output_folder(output, "output", force)
     spec = sim_scenario.load(scenario)

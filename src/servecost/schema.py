@@ -146,18 +146,19 @@ class ServeInput(_Strict):
     workers: int = Field(ge=1, le=64)
 
 
-class SimLimitsInput(_Strict):
+class SimulateInput(_Strict):
     max_events: float = Field(gt=0)
     max_memory_gb: float = Field(gt=0)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
 
 
-def sim_limits(max_events: float, max_memory_gb: float):
-    """The CLI's simulation limits (sim.limits.CLI with the given numbers)."""
+def sim_limits(max_events: float, max_memory_gb: float, seed: int | None = None):
+    """The CLI's simulation limits (sim.limits.CLI with the given numbers); checks the seed too."""
     from dataclasses import replace
 
     from .sim.limits import CLI
     from .units import GB
-    v = validate(SimLimitsInput, max_events=max_events, max_memory_gb=max_memory_gb)
+    v = validate(SimulateInput, max_events=max_events, max_memory_gb=max_memory_gb, seed=seed)
     return replace(CLI, max_events=v.max_events, max_memory_bytes=v.max_memory_gb * GB)
 
 
@@ -172,6 +173,8 @@ def output_file(path: str, option: str, suffixes: tuple[str, ...], force: bool =
     _writable_folder(p.parent, option, path)
     if p.exists() and not force:
         raise InputError(f"{option}={path!r} exists; give a new name, or --force to overwrite it")
+    if not p.exists():
+        _try_create(p, option, path, p.touch, p.unlink)
     return p
 
 
@@ -188,7 +191,17 @@ def output_folder(path: str, option: str, force: bool = False) -> Path:
         _writable_folder(p, option, path)
     else:
         _writable_folder(p.parent, option, path)
+        _try_create(p, option, path, p.mkdir, p.rmdir)
     return p
+
+
+def _try_create(p: Path, option: str, path: str, create, remove) -> None:
+    """Create `p` and remove it again: permission bits do not tell root where writing fails (/proc)."""
+    try:
+        create()
+        remove()
+    except OSError as exc:
+        raise InputError(f"{option}={path!r} cannot be written ({exc.strerror}); give another path") from None
 
 
 def _writable_folder(folder: Path, option: str, path: str) -> None:

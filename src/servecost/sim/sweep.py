@@ -15,7 +15,7 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Annotated, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,7 +31,8 @@ class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str | dict
     grid: dict[str, list] = Field(default_factory=dict, max_length=32)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=MAX_RUNS)
+    seeds: list[Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(default_factory=lambda: [0], min_length=1,
+                                                                  max_length=MAX_RUNS)
 
 
 def parse(path: str | Path) -> tuple[dict, Path, list[dict], list[int]]:

@@ -108,6 +108,9 @@ def generate(streams: list[Stream], duration_s: float, seed: int = 0) -> Request
         n = t.size
         if s.lengths_from:
             pool = read_trace(s.lengths_from)
+            if not len(pool):
+                raise InputError(f"workload.streams.{i}.lengths_from={s.lengths_from!r}: the file has no rows to "
+                                 "resample lengths from")
             pick = rng.integers(0, len(pool), n)
             inputs, outputs = pool.input_tokens[pick], pool.output_tokens[pick]
         else:
@@ -126,6 +129,10 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
         df = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError(f"trace={str(path)!r}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"trace={str(path)!r} is a folder; give the path of a CSV") from None
+    except OSError as exc:
+        raise InputError(f"trace={str(path)!r} cannot be read ({exc.strerror})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"trace {name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     for col in ("arrival_s", "input_tokens", "output_tokens"):
@@ -151,6 +158,10 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
         klass = (names == "batch").to_numpy().astype(np.int8)
     deadline = pd.to_numeric(df["deadline_s"], errors="coerce").to_numpy(float) if "deadline_s" in df else \
         np.full(len(df), np.nan)
+    bad = np.flatnonzero(deadline <= 0)
+    if bad.size:
+        raise InputError(f"trace {name}: row {bad[0] + 2}, column deadline_s={deadline[bad[0]]:g}: give the seconds "
+                         "after arrival by which the request must be done (> 0), or leave it empty")
     deadline = np.where(np.isnan(deadline), np.where(klass == BATCH, batch_deadline_s, np.inf), deadline)
     order = np.argsort(values["arrival_s"], kind="stable")
     arrival = values["arrival_s"][order]

@@ -147,8 +147,8 @@ def simulate(spec, fmt: str) -> str:
 
     w = spec.workload
     if spec.model.strip().lower() not in models.catalogue():
-        raise InputError(f"model={spec.model!r}: over HTTP a simulation takes a catalogue id (GET /api/models)"
-                         f"{suggest(spec.model, models.catalogue())}")
+        raise InputError(f"model={schema.short(spec.model)}: over HTTP a simulation takes a catalogue id "
+                         f"(GET /api/models){suggest(spec.model[:100], models.catalogue())}")
     if w.trace or any(s.lengths_from for s in w.streams):
         raise InputError("workload.trace / lengths_from: files on the server are not read over HTTP; "
                          "use streams (or the CLI for traces)")
