@@ -16,6 +16,7 @@ from scipy.optimize import least_squares
 
 from . import hardware
 from .efficiency import DEFAULT, Efficiency
+from .errors import InputError
 from .measured import Run
 from .profiles import Profiles, generation
 from .validate import predict_runs
@@ -95,7 +96,12 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     their engine's factors; the generation enters through each chip's own peak FLOP/s, bandwidth and
     links. Another vendor's chips run other kernels: NVIDIA-fitted factors predict DeepSeek-R1 on
     MI300X twice as fast as measured (benchmarks/accuracy.py, AMD section)."""
-    runs = fittable(runs)
+    usable = fittable(runs)
+    if not usable:
+        raise InputError(f"calibrate: none of the {len(runs)} runs can be fitted on (each needs a catalogue model "
+                         "and chip, a measured TPOT, and known pools and speculative settings); "
+                         "no profile written: `servecost validate FILE` lists why each run is skipped")
+    runs = usable
     on_vendor = [r for r in runs if hardware.get(r.hardware).vendor == ENGINE_VENDOR]
     others = [r for r in runs if hardware.get(r.hardware).vendor != ENGINE_VENDOR] if on_vendor else []
     on_vendor = on_vendor or runs

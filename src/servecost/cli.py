@@ -39,15 +39,23 @@ class Pricing(str, Enum):
 def _profiles(profile: Optional[str]):
     """Efficiency profiles: a --profile YAML when given, else the fit shipped in the package."""
     from . import profiles
-    return profiles.load(profile) if profile else profiles.shipped()
+    if not profile:
+        return profiles.shipped()
+    try:
+        return profiles.load(profile)
+    except InputError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"profile={profile!r} is not a readable profile YAML ({type(exc).__name__}: "
+                         f"{str(exc)[:80]}); give a file written by `servecost calibrate` or `measure`") from None
 
 
 def _range(text: str, field: str) -> tuple[float, float]:
     """'low,high' as two numbers, low <= high."""
     from .errors import InputError
     parts = _split(text)
-    if len(parts) != 2 or not all(_is_number(p) for p in parts) or float(parts[0]) > float(parts[1]) \
-            or float(parts[0]) < 0:
+    if len(parts) != 2 or not all(_is_number(p) and np.isfinite(float(p)) for p in parts) \
+            or float(parts[0]) > float(parts[1]) or float(parts[0]) < 0:
         raise InputError(f"{field}={text!r} must be 'low,high' with 0 <= low <= high, e.g. 0.8,1.2")
     return float(parts[0]), float(parts[1])
 
@@ -67,6 +75,16 @@ def _own_chips(path: Optional[str]) -> None:
     if path:
         from . import hardware as hw_cat, schema
         hw_cat.use_own(schema.load_hardware_file(path))
+def _read_runs(path: str, hardware: Optional[str]):
+    """Runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
+    from .readers import read_runs
+    try:
+        return read_runs(path, hardware)
+    except InputError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
+        raise InputError(f"file={path!r} could not be read as runs ({type(exc).__name__}: {str(exc)[:100]}); "
+                         "check its values against the README's runs CSV columns") from None
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -110,12 +128,16 @@ def plan(
     load_range: str = typer.Option("0.6,1.0", help="Monte Carlo: average load / sized capacity, low,high."),
     hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
                                                 "catalogue's columns (`servecost hardware --format csv`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
     _own_chips(hardware_file)
     from . import schema
     from .plan import Scenario, plan as run_plan
+
+    if png:
+        schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
@@ -169,6 +191,7 @@ def frontier(
     png: Optional[str] = typer.Option(None, "--png", help="Write a static chart (PNG)."),
     hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
                                                 "catalogue's columns (`servecost hardware --format csv`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing -o / --png files."),
     format: Format = typer.Option(Format.table, "--format", help="Output format of the points."),
 ):
     """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
@@ -177,6 +200,11 @@ def frontier(
     from .economics import Assumptions
     from .frontier import as_dict, frontier as run_frontier
     from .plan import Scenario
+
+    if output:
+        schema.output_file(output, "--output", (".html",), force)
+    if png:
+        schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
     sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
@@ -211,6 +239,7 @@ def batch_discount(
     png: Optional[str] = typer.Option(None, "--png", help="Chart of batch cost against deadline (PNG)."),
     hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
                                                 "catalogue's columns (`servecost hardware --format csv`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
@@ -219,6 +248,9 @@ def batch_discount(
     from . import batch
     from .economics import Assumptions
     from .plan import Scenario
+
+    if png:
+        schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.BatchInput, speed=speed, input_tokens=input_tokens, output_tokens=output_tokens,
                     deadline_hours=deadline_hours, peak_to_mean=peak_to_mean, usd_per_kwh=usd_per_kwh, pue=pue)
@@ -293,6 +325,7 @@ def outlook(
     png: Optional[str] = typer.Option(None, "--png", help="Chart of $/Mtok over the years (PNG)."),
     hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
                                                 "catalogue's columns (`servecost hardware --format csv`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Will today's hardware serve the coming years' models, and at what cost per token?"""
@@ -300,6 +333,9 @@ def outlook(
     from . import schema
     from .economics import Assumptions
     from .outlook import outlook as run_outlook, roster as load_roster
+
+    if png:
+        schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.OutlookInput, years=years, speed=speed, lifetime_years=lifetime_years)
     entries = [y for y in load_roster(roster) if y.year <= years]
@@ -339,7 +375,7 @@ def predict(
     from .predict import default_parallel, predict as run_predict
 
     schema.validate(schema.PredictInput, phase=phase.value, batch=batch, context=context, seq=seq,
-                    tp=tp or 1, pp=pp or 1, ep=ep or 1, dp_attn=dp_attn or 1)
+                    tp=tp, pp=pp, ep=ep, dp_attn=dp_attn)
     m, hw = models.get(model), hw_cat.get(hardware)
     prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                                      kv_dtype=kv_dtype))
@@ -357,11 +393,10 @@ def validate(
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
-    from .readers import read_runs
-    from .validate import validate as run_validate
+    from .validate import require_predictions, validate as run_validate
 
-    runs = read_runs(file, hardware)
-    result = run_validate(runs, _profiles(profile))
+    runs = _read_runs(file, hardware)
+    result = require_predictions(run_validate(runs, _profiles(profile)), file)
     report.emit(report.validate_output(result, format.value), format.value)
 
 
@@ -370,15 +405,17 @@ def calibrate(
     files: list[str] = typer.Argument(..., help="Measured runs: calibration CSV, runs CSV or vLLM JSON files."),
     hardware: Optional[str] = typer.Option(None, help="Hardware id for files that name none (vLLM JSON)."),
     output: str = typer.Option("profile.yaml", "-o", "--output", help="Profile YAML to write (use with --profile)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing -o file."),
 ):
     """Fit the efficiency factors (all engines, then per engine) to measured TTFT and TPOT by least
     squares on log error, and write a profile YAML."""
     from . import profiles
     from .calibrate import fit_profiles
-    from .readers import read_runs
+    from .schema import output_file
     from .validate import validate as run_validate
 
-    runs = [run for f in files for run in read_runs(f, hardware)]
+    output_file(output, "--output", (".yaml", ".yml"), force)
+    runs = [run for f in files for run in _read_runs(f, hardware)]
     from datetime import date
 
     from . import __version__
@@ -403,13 +440,15 @@ def measure(
     seconds: float = typer.Option(60.0, help="Time budget for the whole benchmark."),
     backend: str = typer.Option("auto", help="auto (torch if installed, else numpy), torch or numpy."),
     output: str = typer.Option("measured-profile.yaml", "-o", "--output", help="Profile YAML to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing -o file."),
 ):
     """One-minute microbenchmark of the local accelerator (copy, GEMM, decode step, prefill) -> profile."""
     from . import hardware as hw_cat, models, profiles
     from . import measure as bench
-    from .schema import MeasureInput, validate
+    from .schema import MeasureInput, output_file, validate
 
     validate(MeasureInput, seconds=seconds, backend=backend)
+    output_file(output, "--output", (".yaml", ".yml"), force)
     m = models.get(model)
     bench.llama_stack(m, 1)   # dense Llama-shaped models only: InputError otherwise
     hw = hw_cat.get(hardware) if hardware else None
@@ -427,7 +466,8 @@ def measure(
         errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
         rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
                  "layer_overhead_s": default.layer_overhead_s}
-        rows |= {f"{name} profile: {k}": f"{v:+.1%}" for name, e in errors.items() for k, v in e.items()}
+        rows |= {f"{name} profile: {k}": f"{v:+.1%}".replace("-0.0%", "+0.0%") for name, e in errors.items()
+                 for k, v in e.items()}
         measured["predict_errors"] = errors
     out = profiles.Profiles(default=default, groups={}, meta={"format": 1, "measured": measured,
                                                              "hardware": hardware or "(not given)"})
@@ -441,6 +481,9 @@ def simulate(
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Folder for summary.json, requests.csv, "
                                                                       "timeseries.csv and charts."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default: the scenario's)."),
+    max_events: float = typer.Option(2e9, help="Refuse a run estimated at more events than this."),
+    max_memory_gb: float = typer.Option(8.0, help="Refuse a run estimated to take more memory than this."),
+    force: bool = typer.Option(False, "--force", help="Write into an -o folder that already holds files."),
     format: Format = typer.Option(Format.table, "--format", help="Output format (table or json)."),
 ):
     """Discrete-event simulation of a serving fleet: latency percentiles per class, goodput, queues, energy."""
@@ -448,17 +491,21 @@ def simulate(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from . import schema
     from .sim import output as sim_output, scenario as sim_scenario
     from .sim.run import run
 
+    limits = schema.sim_limits(max_events, max_memory_gb, seed)
+    if output:
+        schema.output_folder(output, "output", force)
     spec = sim_scenario.load(scenario)
-    built = sim_scenario.build(spec, _Path(scenario).parent, seed)
+    built = sim_scenario.build(spec, _Path(scenario).parent, seed, limits)
     n = len(built.requests)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} arrivals"),
                   TimeRemainingColumn(), transient=True, disable=n < 100_000 or not sys.stderr.isatty(),
                   console=None) as bar:
         task = bar.add_task("sim", total=n)
-        result = run(spec, built=built, seed=seed, progress=lambda i: bar.update(task, completed=i))
+        result = run(spec, built=built, seed=seed, progress=lambda i: bar.update(task, completed=i), limits=limits)
     files = sim_output.write(result, output) if output else []
     if format == Format.json:
         import json
@@ -486,6 +533,7 @@ def sweep(
     ray: Optional[str] = typer.Option(None, "--ray", envvar="RAY_ADDRESS",
                                       help="Ray cluster address ('local' starts one); default: a local process pool."),
     workers: Optional[int] = typer.Option(None, help="Processes of the local pool (default: all cores)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing -o file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Many scenarios x seeds through the simulator, on a process pool or Ray; one table of results."""
@@ -494,7 +542,12 @@ def sweep(
     import pandas as pd
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from . import schema
     from .sim.sweep import sweep as run_sweep
+
+    schema.validate(schema.SweepInput, workers=workers)
+    if output:
+        schema.output_file(output, "--output", (".csv", ".json"), force)
 
     with Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -536,6 +589,8 @@ def serve(
 ):
     """The web explorer at / and the HTTP API under /api (OpenAPI at /docs);
     needs the web extra: pip install 'servecost\\[web]'."""
+    from . import schema
+    schema.validate(schema.ServeInput, port=port, workers=workers)
     try:
         from .web.app import serve as run_server
     except ImportError as exc:
@@ -548,13 +603,22 @@ def _usage_error(exc: Exception) -> bool:
     return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
 
 
+MAX_ERROR_CHARS = 400    # an error line quotes the input, never all of it
+
+
+def one_line(text: str) -> str:
+    """`text` on one line of at most MAX_ERROR_CHARS characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input prints one line `error: ...` and exits 2, without a traceback."""
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="servecost", standalone_mode=False)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -565,7 +629,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if not _usage_error(exc):
             raise
-        print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        print(f"error: {one_line(exc.format_message())}", file=sys.stderr)
         sys.exit(2)
 
 

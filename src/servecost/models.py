@@ -131,7 +131,7 @@ def _native_dtypes(cfg: dict) -> tuple[str, str]:
     """(non-expert, routed-expert) weight dtypes as released, from quantization_config."""
     base = canonical(str(_first(cfg, "torch_dtype", "dtype", default="bfloat16")))
     base = "bf16" if base == "fp32" else base
-    quant = cfg.get("quantization_config") or {}
+    quant = cfg.get("quantization_config") or {}     # an object: check_config
     method = str(quant.get("quant_method", "")).lower()
     if method == "fp8" or quant.get("fmt") == "e4m3":
         return "fp8", "fp8"
@@ -150,6 +150,101 @@ def _native_dtypes(cfg: dict) -> tuple[str, str]:
 
 
 MAX_LAYERS = 10_000   # the parser walks the layers: bound them before it does
+MAX_DIM = 10_000_000           # any one size of a config.json (width, vocabulary, experts, heads)
+MAX_CONTEXT = 1_000_000_000    # context lengths and windows (Llama 4 Scout: 10,485,760)
+MAX_PARAMS = 100e12            # 100T parameters
+MAX_CONFIG_KEYS = 500          # keys of a config.json (the catalogue's have under 80)
+MAX_CONFIG_DEPTH = 16          # objects in objects (a config.json nests 3 or 4)
+MAX_CONFIG_BYTES = 1_000_000   # a config.json file (the catalogue's are under 10 kB)
+POSITIVE_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "hidden_size", "n_embd", "d_model",
+                 "num_attention_heads", "n_head", "vocab_size", "num_key_value_heads", "n_kv_heads", "head_dim",
+                 "decoder_sparse_step", "moe_layer_freq", "interleave_moe_layer_step", "full_attention_interval")
+COUNT_KEYS = POSITIVE_KEYS + (
+    "n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts", "moe_intermediate_size",
+    "intermediate_size", "intermediate_size_mlp", "ffn_dim", "shared_expert_intermediate_size", "n_shared_experts",
+    "num_shared_experts", "num_experts_per_tok", "experts_per_token", "moe_top_k", "q_lora_rank", "kv_lora_rank",
+    "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "index_topk", "index_head_dim", "index_n_heads",
+    "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+    "linear_conv_kernel_dim", "num_nextn_predict_layers", "num_mtp_modules", "first_k_dense_replace", "first_k_dense")
+LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "first_k_dense_replace", "first_k_dense")
+CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "sliding_window", "attention_chunk_size")
+LIST_KEYS = ("layer_types", "moe_layers", "mlp_only_layers", "no_rope_layers")
+
+
+def nesting(value, depth: int = 0) -> int:
+    """How deep objects and lists nest in `value`, counted up to MAX_CONFIG_DEPTH + 1."""
+    if depth > MAX_CONFIG_DEPTH or not isinstance(value, (dict, list)):
+        return depth
+    return max((nesting(v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)),
+               default=depth + 1)
+
+
+def check_config(cfg: dict, source: str) -> None:
+    """InputError naming the key for a config.json the parser cannot take: too big or deep, a size that
+    is not a whole number in range (booleans, NaN, inf, strings, negatives), a quantization_config that
+    is not an object. The same checks for a file (--model PATH) and a pasted object (the API)."""
+    if len(cfg) > MAX_CONFIG_KEYS:
+        raise InputError(f"config {source}: {len(cfg)} keys; a config.json has far fewer than {MAX_CONFIG_KEYS}")
+    if nesting(cfg) > MAX_CONFIG_DEPTH:
+        raise InputError(f"config {source}: nests objects or lists over {MAX_CONFIG_DEPTH} deep; a config.json "
+                         "does not")
+    for key in COUNT_KEYS + CONTEXT_KEYS:
+        high = MAX_CONTEXT if key in CONTEXT_KEYS else MAX_LAYERS if key in LAYER_KEYS else MAX_DIM
+        _check_count(cfg.get(key), key, source, 1 if key in POSITIVE_KEYS else 0, high)
+    for key in LIST_KEYS:
+        value = cfg.get(key)
+        if value is not None and not (isinstance(value, list) and len(value) <= MAX_LAYERS):
+            raise InputError(f"config {source}: {key} must be a list of at most {MAX_LAYERS:,} entries (one per layer)")
+    for key in ("mlp_only_layers", "moe_layers"):
+        for v in cfg.get(key) or ():
+            _check_count(v, key, source, 0, MAX_LAYERS)
+    quant = cfg.get("quantization_config")
+    if quant is not None and not isinstance(quant, dict):
+        raise InputError(f"config {source}: quantization_config={short(quant)} must be an object "
+                         "(e.g. {\"quant_method\": \"fp8\"}) or absent")
+    groups = (quant or {}).get("config_groups")
+    if groups is not None and not (isinstance(groups, dict) and all(isinstance(g, dict) and
+                                                                    isinstance(g.get("weights", {}), dict)
+                                                                    for g in groups.values())):
+        raise InputError(f"config {source}: quantization_config.config_groups must map names to objects")
+
+
+def _check_count(value, key: str, source: str, low: int, high: float) -> None:
+    if value is None:
+        return
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not low <= value <= high:
+        raise InputError(f"config {source}: {key}={short(value)} must be a whole number from {low} to {high:,.0f}")
+
+
+def check_spec(m: ModelSpec, source: str) -> ModelSpec:
+    """InputError for a parsed model that is not a model: more experts per token than experts, a size out
+    of range, over MAX_PARAMS parameters."""
+    from dataclasses import fields
+
+    from .params import total_params
+    for f in fields(m):
+        value = getattr(m, f.name)
+        if f.type is int and not 0 <= value <= MAX_CONTEXT:
+            raise InputError(f"config {source}: {f.name}={value} is outside 0..{MAX_CONTEXT:,}")
+    for name in ("n_layers", "d_model", "vocab_size", "n_heads", "n_kv_heads", "head_dim"):
+        if getattr(m, name) < 1:
+            raise InputError(f"config {source}: {name}={getattr(m, name)} must be at least 1")
+    if m.n_experts and not 1 <= m.experts_per_token <= m.n_experts:
+        raise InputError(f"config {source}: experts per token ({m.experts_per_token}) must be 1..{m.n_experts} "
+                         "(the experts); set num_experts_per_tok")
+    if m.n_kv_heads > m.n_heads:
+        raise InputError(f"config {source}: num_key_value_heads={m.n_kv_heads} is over num_attention_heads="
+                         f"{m.n_heads}; give at most that many")
+    if total_params(m) > MAX_PARAMS:
+        raise InputError(f"config {source}: {total_params(m) / 1e12:,.0f}T parameters; at most "
+                         f"{MAX_PARAMS / 1e12:.0f}T: check the sizes")
+    return m
+
+
+def short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.json") -> ModelSpec:
@@ -159,6 +254,11 @@ def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.js
     if isinstance(cfg.get("text_config"), dict):   # multimodal wrapper: the language model is inside
         outer = {k: v for k, v in cfg.items() if k != "text_config"}
         cfg = {**outer, **cfg["text_config"]}
+    check_config(cfg, source)
+    return check_spec(_parse(cfg, model_id, source), source)
+
+
+def _parse(cfg: dict, model_id: str, source: str) -> ModelSpec:
     n_layers_raw = _require(cfg, source, "num_hidden_layers", "n_layer", "num_layers")
     if not isinstance(n_layers_raw, (int, float)) or not 0 < n_layers_raw <= MAX_LAYERS:
         raise InputError(f"config {source}: num_hidden_layers={n_layers_raw!r} must be a number 1..{MAX_LAYERS:,}")
@@ -224,14 +324,32 @@ def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
     """Read a config.json file into a ModelSpec; InputError for a missing or malformed file."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is a few kB "
+                             f"(at most {MAX_CONFIG_BYTES:,})")
         cfg = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{field}={str(path)!r}: no such file; give a catalogue id "
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{field}={short(str(path), 80)}: no such file; give a catalogue id "
                          "(`servecost models`) or a path to a config.json") from None
+    except IsADirectoryError:
+        raise InputError(f"{field}={short(str(path), 80)} is a folder; give the path of its config.json") from None
+    except PermissionError:
+        raise InputError(f"{field}={short(str(path), 80)} cannot be read (permission denied)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{field}={str(path)!r} is not valid JSON ({exc}); "
+        raise InputError(f"{field}={short(str(path), 80)} is not valid JSON ({str(exc)[:80]}); "
                          "give a Hugging Face config.json") from None
-    return from_hf_config(cfg, model_id=path.stem, source=str(path))
+    except OSError as exc:
+        raise InputError(f"{field}={short(str(path), 80)} cannot be read ({exc.strerror}); give a catalogue id "
+                         "or a path to a config.json") from None
+    except RecursionError:
+        raise InputError(f"{field}={short(str(path), 80)} nests deeper than a config.json does") from None
+    try:
+        return from_hf_config(cfg, model_id=path.stem, source=str(path))
+    except InputError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, RecursionError) as exc:
+        raise InputError(f"{field}={short(str(path), 80)}: not a usable Hugging Face config.json "
+                         f"({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 @cache
@@ -263,7 +381,14 @@ def get(model: str, field: str = "model") -> ModelSpec:
     key = model.strip().lower()
     if key in models:
         return models[key]
-    if model.endswith(".json") or Path(model).is_file():
+    if model.endswith(".json") or _is_file(model):
         return load_config_file(model, field)
-    raise InputError(f"{field}={model!r} is not a catalogue id{suggest(key, models)}; "
+    raise InputError(f"{field}={short(model, 80)} is not a catalogue id{suggest(key[:100], models)}; "
                      "`servecost models` lists them, or give a path to a config.json")
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):     # a name too long for a path, or with a NUL in it
+        return False

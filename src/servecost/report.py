@@ -201,7 +201,9 @@ def hardware_output(fmt: str):
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
+    """A fraction as a whole percentage ('-' for none), never '-0%'."""
+    text = "-" if x is None else f"{100 * x:.0f}%"
+    return "0%" if text == "-0%" else text
 
 
 def validate_output(result: dict, fmt: str):
@@ -259,6 +261,13 @@ def _spread(points: list, n: int) -> list:
     return [points[i] for i in idx]
 
 
+def _duration(seconds: float) -> str:
+    """Seconds as s, min or h, whichever shows a nonzero number."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
 def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str):
     rows = [t.__dict__ for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
     if fmt == "json":
@@ -274,10 +283,10 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
     for r in rows:
         d = r["batch_deployment"]
         t.add_row(r["hardware"], f"${r['interactive_usd_per_mtok']:.3f}", f"${r['batch_usd_per_mtok']:.3f}",
-                  f"{r['dedicated_discount_frac']:.0%}", f"${r['trough_usd_per_mtok']:.4f}",
-                  f"{r['trough_discount_frac']:.0%}", f"{r['trough_mtok_per_day_per_chip']:,.1f}",
+                  _pct(r['dedicated_discount_frac']), f"${r['trough_usd_per_mtok']:.4f}",
+                  _pct(r['trough_discount_frac']), f"{r['trough_mtok_per_day_per_chip']:,.1f}",
                   f"{d['chips_per_replica']} chips b{d['batch']} {d['tokens_per_s_per_user']:.1f} tok/s/user, "
-                  f"E2E {d['e2e_s'] / 60:.0f} min")
+                  f"E2E {_duration(d['e2e_s'])}")
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
                  f"requests finish in {deadline_hours:g} h. Trough: the interactive fleet's idle capacity "
                  f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only.")

@@ -6,15 +6,17 @@ engine cannot predict is listed as skipped with the reason, never dropped. Aggre
 share model, chip, dtypes and engine are predicted in one vectorised call.
 """
 
+import math
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 
 from . import hardware, memory, models
+from .errors import InputError
 from .measured import Run
 from .parallel import Parallel
-from .profiles import Profiles, shipped
+from .profiles import ENGINES, Profiles, shipped
 from .roofline import Precision, prefill_s
 from .serving import aggregated, decode_tpot_s
 from .speculative import MTP_ONE_DRAFT as MTP
@@ -28,10 +30,48 @@ ASSUMED_SPECULATION = (f"runs with speculative decoding whose settings are not g
                        "assumes for models that ship MTP heads")
 
 
+MAX_DEGREE = 4096             # tp, pp, ep, attention-DP of one run (as the CLI and API take)
+MAX_RUN_TOKENS = 10_000_000   # prompt or output tokens per request
+MAX_CONCURRENCY = 10_000_000
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _impossible(run: Run) -> str | None:
+    """Why a row's numbers describe no run that could have been measured (tp=2.5, tp=1e18, engine=tensorflow),
+    or None."""
+    for name in ("tp", "pp", "dp_attn", "ep", "moe_tp"):
+        v = _float(getattr(run, name))
+        if not (math.isfinite(v) and v.is_integer() and 1 <= v <= MAX_DEGREE):
+            return f"{name}={getattr(run, name)!r:.40} is not a parallel degree (a whole number 1..{MAX_DEGREE})"
+    for name in ("input_tokens", "output_tokens"):
+        v = _float(getattr(run, name))
+        if not (math.isfinite(v) and 1 <= v <= MAX_RUN_TOKENS):
+            return f"{name}={getattr(run, name)!r:.40} is not a token count (1..{MAX_RUN_TOKENS:,})"
+    v = _float(run.concurrency)
+    if not (math.isfinite(v) and v <= MAX_CONCURRENCY):
+        return f"concurrency={run.concurrency!r:.40} is over {MAX_CONCURRENCY:,}"
+    if run.engine and run.engine not in ENGINES:
+        return f"engine={run.engine!r:.40} is not one of {', '.join(ENGINES)}"
+    for name in ("measured_ttft_s", "measured_tpot_s"):
+        v = _float(getattr(run, name))
+        if math.isinf(v) or v > 1e6:
+            return f"{name}={getattr(run, name)!r:.40} is not a measured time"
+    return None
+
+
 def _why_not(run: Run) -> str | None:
     """The reason `run` cannot be predicted, or None."""
     if run.skip_reason:
         return run.skip_reason
+    impossible = _impossible(run)
+    if impossible:
+        return impossible
     if run.model is None:
         return f"model {run.source_model!r} is not in the catalogue"
     if run.hardware is None:
@@ -177,3 +217,14 @@ def validate(runs: list[Run], profiles: Profiles | None = None) -> dict:
             "groups": groups, "assumed": {"rows": int(df.assumed.sum()) if not df.empty else 0,
                                           "assumption": "; ".join(assumptions), "summary": assumed},
             "results": df.to_dict(orient="records") if not df.empty else []}
+
+
+def require_predictions(result: dict, source: str) -> dict:
+    """`result`, or InputError when the file held no run that could be predicted (exit 2, not a blank table)."""
+    if result["predicted"]:
+        return result
+    if not result["rows"]:
+        raise InputError(f"{source}: no runs in the file; give a calibration CSV, runs CSV or vllm bench serve JSON")
+    reasons = sorted({s["reason"] for s in result["skipped"]})
+    raise InputError(f"{source}: none of its {result['rows']} runs can be predicted ({'; '.join(reasons[:3])}"
+                     f"{'; ...' if len(reasons) > 3 else ''})")

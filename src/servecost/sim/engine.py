@@ -40,6 +40,7 @@ from .steptime import StepTable
 from .workload import BATCH, INTERACTIVE, Requests
 
 MAX_BLOCK_STEPS = 64        # re-read the step time as contexts grow
+CHECK_EVERY = 4096          # events between calls of the guard (limits.py)
 MIXED, PREFILL, DECODE = 0, 1, 2
 ROUTERS = ("least_tokens", "round_robin", "shortest_queue")
 
@@ -108,8 +109,9 @@ class Replica:
 
 
 def simulate(req: Requests, table: StepTable, cfg: Config,
-             progress: Callable[[int], None] | None = None) -> Trace:
-    """Run every request through the fleet; `progress(arrivals_done)` is called now and then."""
+             progress: Callable[[int], None] | None = None, guard: Callable[[int], None] | None = None) -> Trace:
+    """Run every request through the fleet; `progress(arrivals_done)` is called now and then, and
+    `guard(events)` every CHECK_EVERY events (it raises to stop the run: limits.Guard)."""
     n_req = len(req)
     # per-request state as Python lists: scalar access is several times faster than numpy's
     arrival = req.arrival_s.tolist()
@@ -416,6 +418,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     i = 0
     while i < n_static or heap:
         events += 1
+        if guard is not None and not events % CHECK_EVERY:
+            guard(events)
         if i < n_static and (not heap or arrival[i] <= heap[0][0]):
             now = arrival[i]
             if not arrive(i, now):

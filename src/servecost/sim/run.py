@@ -1,6 +1,7 @@
 """One simulation run: scenario -> requests, step table, fleet -> trace -> summary and tables."""
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from .. import hardware
 from ..economics import Assumptions, chip_usd_per_hr
 from . import metrics
 from .engine import Trace, simulate
+from .limits import CLI, Guard, Limits
 from .scenario import Built, ScenarioIn, build
 from .workload import BATCH, Requests
 
@@ -51,12 +53,14 @@ def cost(hw, chips: int, s: dict, a: Assumptions = Assumptions()) -> dict:
 
 
 def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
-        progress: Callable[[int], None] | None = None, built: Built | None = None) -> Result:
-    """Simulate a parsed scenario (for `seed`, default the scenario's own)."""
-    b = built or build(spec, base, seed)
+        progress: Callable[[int], None] | None = None, built: Built | None = None,
+        limits: Limits = CLI, cancel: threading.Event | None = None) -> Result:
+    """Simulate a parsed scenario (for `seed`, default the scenario's own) within `limits`; setting
+    `cancel` stops it (InputError)."""
+    b = built or build(spec, base, seed, limits)
     reach = dataclasses.replace(b.requests, arrival_s=b.requests.arrival_s + b.request_overhead_s)
     t0 = time.perf_counter()
-    tr = simulate(reach, b.table, b.config, progress)
+    tr = simulate(reach, b.table, b.config, progress, Guard(limits, cancel).check)
     wall_s = time.perf_counter() - t0
     requests = b.requests
     if tr.arrival_s is not None:       # closed loop: when each request was sent (it reaches a replica after the overhead)

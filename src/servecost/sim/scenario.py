@@ -20,6 +20,7 @@ and the allowed values.
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,83 +36,86 @@ from ..profiles import ENGINES, shipped
 from ..roofline import Precision
 from ..serving import aggregated
 from ..speculative import MTP_ACCEPTANCE_FRAC, Speculation
-from . import steptime, workload
+from . import limits as sim_limits, steptime, workload
 from .engine import ROUTERS, Config
+from .limits import Limits
 
 KV_TRANSFER_LATENCY_S = 2e-3   # RDMA connection setup and first byte; an estimate
+MAX_YAML_BYTES = 1_000_000     # a scenario or sweep file (the examples are under 2 kB)
+MAX_YAML_NODES = 100_000       # values once YAML aliases are expanded (an alias bomb expands to billions)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 class StreamIn(_Strict):
     klass: Literal["interactive", "batch"] = Field("interactive", alias="class")
     arrival: Literal["poisson", "bursty", "diurnal"] = "poisson"
-    rate_per_s: float = Field(0.0, ge=0)             # open loop: mean arrivals per second (0: off)
-    cv: float = Field(1.0, gt=0)
+    rate_per_s: float = Field(0.0, ge=0, le=1e7)      # open loop: mean arrivals per second (0: off)
+    cv: float = Field(1.0, gt=0, le=100)
     peak_to_mean: float = Field(2.0, ge=1, le=2)
     peak_hour: float = Field(14.0, ge=0, lt=24)
-    day_s: float = Field(86400.0, gt=0)
-    input_tokens: float = Field(1000, ge=1)
+    day_s: float = Field(86400.0, gt=0, le=1e9)
+    input_tokens: float = Field(1000, ge=1, le=workload.MAX_TOKENS)
     input_spread: float = Field(0.0, ge=0, le=3)
-    output_tokens: float = Field(500, ge=1)
+    output_tokens: float = Field(500, ge=1, le=workload.MAX_TOKENS)
     output_spread: float = Field(0.0, ge=0, le=3)
-    lengths_from: str = ""                           # trace CSV whose (input, output) pairs are resampled
-    deadline_s: float = Field(86400.0, gt=0)         # batch requests: done within this long
-    count: int = Field(0, ge=0)                      # requests to draw (closed loop default: 10 per client)
+    lengths_from: str = Field("", max_length=4096)    # trace CSV whose (input, output) pairs are resampled
+    deadline_s: float = Field(86400.0, gt=0, le=1e9)  # batch requests: done within this long
+    count: int = Field(0, ge=0, le=1_000_000_000)     # requests to draw (closed loop default: 10 per client)
 
 
 class WorkloadIn(_Strict):
-    streams: list[StreamIn] = Field(default_factory=list)
-    trace: str = ""
-    clients: int = Field(0, ge=0, le=100_000)        # > 0: closed loop, as a benchmark with that concurrency
-    ramp_s: float = Field(0.0, ge=0)                 # closed loop: the clients start spread over this long
+    streams: list[StreamIn] = Field(default_factory=list, max_length=100)
+    trace: str = Field("", max_length=4096)
+    clients: int = Field(0, ge=0, le=100_000)         # > 0: closed loop, as a benchmark with that concurrency
+    ramp_s: float = Field(0.0, ge=0, le=1e9)          # closed loop: the clients start spread over this long
 
 
 class DeploymentIn(_Strict):
-    tp: int = Field(1, ge=1)
-    pp: int = Field(1, ge=1)
-    ep: int = Field(1, ge=1)
-    dp_attn: int = Field(1, ge=1)
+    tp: int = Field(1, ge=1, le=4096)
+    pp: int = Field(1, ge=1, le=4096)
+    ep: int = Field(1, ge=1, le=4096)
+    dp_attn: int = Field(1, ge=1, le=4096)
 
 
 class FleetIn(_Strict):
     replicas: int = Field(1, ge=1, le=100_000)
     prefill_replicas: int = Field(0, ge=0, le=100_000)
     router: Literal[ROUTERS] = "least_tokens"
-    max_seqs: int = Field(0, ge=0, le=65_536)        # 0: the deployment's batch (plan) or 256
+    max_seqs: int = Field(0, ge=0, le=65_536)         # 0: the deployment's batch (plan) or 256
     token_budget: int = Field(8192, ge=16, le=1_000_000)  # per attention-DP rank, as each rank schedules its own
-    kv_tokens: int = Field(0, ge=0)                  # 0: what the memory left beside the weights holds
-    batch_max_seqs: int = Field(0, ge=0)
-    kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0)
+    kv_tokens: int = Field(0, ge=0, le=10**15)        # 0: what the memory left beside the weights holds
+    batch_max_seqs: int = Field(0, ge=0, le=65_536)
+    kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0, le=3600)
 
 
 class SpeculationIn(_Strict):
-    draft_tokens: int = Field(0, ge=0, le=8)         # MTP drafts per step (0: plain decoding)
+    draft_tokens: int = Field(0, ge=0, le=8)          # MTP drafts per step (0: plain decoding)
     acceptance_frac: float = Field(MTP_ACCEPTANCE_FRAC, ge=0, le=1)
 
 
 class SloIn(_Strict):
-    ttft_s: float = Field(2.0, gt=0)
-    tpot_s: float = Field(0.05, gt=0)
+    ttft_s: float = Field(2.0, gt=0, le=1e6)
+    tpot_s: float = Field(0.05, gt=0, le=1e6)
 
 
 class ScenarioIn(_Strict):
-    name: str = "scenario"
-    model: str
-    hardware: str
-    engine: str = ""
-    weight_dtype: str = ""
-    expert_dtype: str = ""
-    kv_dtype: str = "bf16"
+    name: str = Field("scenario", max_length=200)
+    model: str = Field(max_length=4096)
+    hardware: str = Field(max_length=64)
+    engine: str = Field("", max_length=16)
+    weight_dtype: str = Field("", max_length=16)
+    expert_dtype: str = Field("", max_length=16)
+    kv_dtype: str = Field("bf16", max_length=16)
     deployment: DeploymentIn | None = None
-    speed: float = Field(50.0, gt=0)
+    speed: float = Field(50.0, gt=0, le=10_000)
     speculation: SpeculationIn = SpeculationIn()
     fleet: FleetIn = FleetIn()
     slo: SloIn = SloIn()
     duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     workload: WorkloadIn
 
 
@@ -129,7 +133,26 @@ def _one_line(exc: ValidationError, source: str) -> InputError:
         return InputError(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
     if err["type"] == "missing":
         return InputError(f"{source}: missing key {key!r}")
-    return InputError(f"{source}: {key}={err.get('input')!r}: {err['msg'][0].lower() + err['msg'][1:]}")
+    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _nodes(value, budget: int) -> int:
+    """Values in a parsed YAML document, counting each alias as often as it is used, up to `budget`."""
+    stack, seen = [value], 0
+    while stack and seen <= budget:
+        v = stack.pop()
+        seen += 1
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return seen
 
 
 def parse(data: dict, source: str = "scenario") -> ScenarioIn:
@@ -143,16 +166,29 @@ def parse(data: dict, source: str = "scenario") -> ScenarioIn:
 
 def read(path: str | Path) -> dict:
     """The YAML mapping of a scenario (or sweep) file."""
+    p = Path(path)
     try:
-        text = Path(path).read_text()
-    except OSError:
+        if p.stat().st_size > MAX_YAML_BYTES:
+            raise InputError(f"{path}: {p.stat().st_size:,} bytes; a scenario is a few kB (at most "
+                             f"{MAX_YAML_BYTES:,}): replay long request lists as a trace CSV")
+        text = p.read_text()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; give the path of a scenario YAML (see examples/)") from None
+    except (OSError, UnicodeDecodeError):
         raise InputError(f"{path}: no such file; give the path of a scenario YAML (see examples/)") from None
     try:
-        return yaml.safe_load(text) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise InputError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = str(getattr(exc, 'problem', None) or exc).splitlines()[0][:120]
+        raise InputError(f"{path}:{where} is not valid YAML ({problem})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nests deeper than a scenario does; flatten it") from None
+    if _nodes(data, MAX_YAML_NODES) > MAX_YAML_NODES:
+        raise InputError(f"{path}: over {MAX_YAML_NODES:,} values once its aliases (&, *) are expanded; "
+                         "a scenario has a few dozen: remove the repeated aliases")
+    return data
 
 
 @dataclass
@@ -222,8 +258,27 @@ def _closed_loop(req: workload.Requests, w: WorkloadIn) -> workload.Requests:
     return dataclasses.replace(req, arrival_s=start, deadline_s=np.full(len(req), np.inf))
 
 
-def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> Built:
-    """Requests, step table and fleet configuration of a parsed scenario."""
+def _fits_kv(req: workload.Requests, kv_tokens: int, tokens_per_step: float, trace: str) -> None:
+    """Every request must fit one replica's KV cache alone, else the replica recomputes it forever."""
+    need = req.input_tokens + req.output_tokens + math.ceil(tokens_per_step)
+    worst = int(np.argmax(need))
+    if need[worst] > kv_tokens:
+        where = workload.where(int(req.source[worst]), f"trace {Path(trace).name}")
+        raise InputError(f"{where}: a request of {int(req.input_tokens[worst]):,} prompt + "
+                         f"{int(req.output_tokens[worst]):,} output tokens does not fit a replica's KV cache of "
+                         f"{kv_tokens:,} tokens; lower input_tokens / output_tokens (or their spread), or give "
+                         "more memory per replica (deployment tp/pp, kv_dtype: fp8, fleet.kv_tokens)")
+
+
+def _check_expected(spec: ScenarioIn, limits: Limits) -> None:
+    """Bound the requests before they are drawn: a rate of 1e9/s over a day would not fit in memory."""
+    n = expected_requests(spec)
+    sim_limits.check(sim_limits.Estimate(4.0 * n, sim_limits.REQUEST_BYTES * n), limits)
+
+
+def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
+          limits: Limits = sim_limits.CLI) -> Built:
+    """Requests, step table and fleet configuration of a parsed scenario, within `limits`."""
     m = models.get(spec.model)
     hw = hardware.get(spec.hardware)
     engine = spec.engine.strip().lower()
@@ -237,6 +292,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     if w.clients and w.trace:
         raise InputError("workload.clients: a closed loop draws its requests from streams; a trace replays its "
                          "own arrival times; give one or the other")
+    _check_expected(spec, limits)
     parts = [workload.generate(_streams(w, base), spec.duration_s, spec.seed if seed is None else seed)] \
         if w.streams else []
     if w.trace:
@@ -268,7 +324,10 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
                  closed_loop_clients=w.clients, closed_loop_delay_s=eff.ttft_overhead_s,
                  kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
+    _fits_kv(req, kv_tokens, cfg.tokens_per_step, w.trace)
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
+    sim_limits.check(sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
+                                         sim_limits.table_entries(max_seqs, max_ctx, token_budget)), limits)
     table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation)
     if f.prefill_replicas:     # the slower pool bounds the fleet
         prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas

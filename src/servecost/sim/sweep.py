@@ -11,10 +11,11 @@ come back in grid order whatever order the workers finish in.
 """
 
 import itertools
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Annotated, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,11 +24,15 @@ from . import scenario
 from .run import run
 
 
+MAX_RUNS = 10_000     # grid points x seeds of one sweep (each run takes 0.01 s to minutes)
+
+
 class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str | dict
-    grid: dict[str, list] = Field(default_factory=dict)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    grid: dict[str, list] = Field(default_factory=dict, max_length=32)
+    seeds: list[Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(default_factory=lambda: [0], min_length=1,
+                                                                  max_length=MAX_RUNS)
 
 
 def parse(path: str | Path) -> tuple[dict, Path, list[dict], list[int]]:
@@ -40,7 +45,7 @@ def parse(path: str | Path) -> tuple[dict, Path, list[dict], list[int]]:
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             raise InputError(f"{path}: unknown key {key!r}; allowed keys: scenario, grid, seeds") from None
-        raise InputError(f"{path}: {key}: {err['msg'].lower()} (scenario: path or mapping; grid: "
+        raise InputError(f"{path}: {key}: {err['msg'].lower()[:100]} (scenario: path or mapping; grid: "
                          "{dotted.key: [values]}; seeds: [ints])") from None
     folder = Path(path).parent
     if isinstance(sw.scenario, str):
@@ -51,6 +56,11 @@ def parse(path: str | Path) -> tuple[dict, Path, list[dict], list[int]]:
     for key, values in sw.grid.items():
         if not values:
             raise InputError(f"{path}: grid.{key} is empty; give at least one value")
+    runs = math.prod(len(v) for v in sw.grid.values()) * len(sw.seeds)
+    if runs > MAX_RUNS:
+        sizes = " x ".join(str(len(v)) for v in sw.grid.values())
+        raise InputError(f"{path}: grid {sizes} x {len(sw.seeds)} seeds is {runs:,} runs; at most {MAX_RUNS:,}: "
+                         "give fewer values per grid key, or split the sweep")
     points = [dict(zip(sw.grid, combo)) for combo in itertools.product(*sw.grid.values())] or [{}]
     for p in points:                      # fail fast, before any worker starts
         scenario.parse(scenario.apply(base, p), f"{path} (grid point {p})")

@@ -18,6 +18,8 @@ from ..errors import InputError
 from ..units import DAY_S
 
 INTERACTIVE, BATCH = 0, 1
+MAX_TOKENS = 1e9            # prompt or output tokens of one request: beyond any model's context
+MAX_ARRIVAL_S = 1e9         # about 32 years
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,26 @@ class Requests:
     output_tokens: np.ndarray
     klass: np.ndarray              # INTERACTIVE or BATCH
     deadline_s: np.ndarray         # absolute deadline (inf for interactive)
+    source: np.ndarray | None = None   # stream index (>= 0) or -1 - trace row (< 0), to name a bad request
 
     def __len__(self) -> int:
         return self.arrival_s.size
 
     @classmethod
     def merge(cls, parts: list["Requests"]) -> "Requests":
-        cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__}
+        cat = {f: np.concatenate([_field(p, f) for p in parts]) for f in cls.__dataclass_fields__}
         order = np.argsort(cat["arrival_s"], kind="stable")
         return cls(**{k: v[order] for k, v in cat.items()})
+
+
+def _field(r: Requests, name: str) -> np.ndarray:
+    value = getattr(r, name)
+    return np.full(len(r), -1, dtype=np.int64) if value is None else value
+
+
+def where(source: int, trace_name: str = "trace") -> str:
+    """The input a request came from, as a user names it: `workload.streams.2` or `trace x.csv row 7`."""
+    return f"workload.streams.{source}" if source >= 0 else f"{trace_name} row {-1 - source + 2}"
 
 
 @dataclass(frozen=True)
@@ -90,17 +103,21 @@ def generate(streams: list[Stream], duration_s: float, seed: int = 0) -> Request
     """Requests of all streams, merged in arrival order."""
     rng = np.random.default_rng(seed)
     parts = []
-    for s in streams:
+    for i, s in enumerate(streams):
         t = _arrivals(rng, s, duration_s)
         n = t.size
         if s.lengths_from:
             pool = read_trace(s.lengths_from)
+            if not len(pool):
+                raise InputError(f"workload.streams.{i}.lengths_from={s.lengths_from!r}: the file has no rows to "
+                                 "resample lengths from")
             pick = rng.integers(0, len(pool), n)
             inputs, outputs = pool.input_tokens[pick], pool.output_tokens[pick]
         else:
             inputs = _lengths(rng, s.input_tokens, s.input_spread, n)
             outputs = _lengths(rng, s.output_tokens, s.output_spread, n)
-        parts.append(Requests(t, inputs, outputs, np.full(n, s.klass, dtype=np.int8), t + s.deadline_s))
+        parts.append(Requests(t, inputs, outputs, np.full(n, s.klass, dtype=np.int8), t + s.deadline_s,
+                              np.full(n, i, dtype=np.int64)))
     return Requests.merge(parts)
 
 
@@ -112,6 +129,10 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
         df = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError(f"trace={str(path)!r}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"trace={str(path)!r} is a folder; give the path of a CSV") from None
+    except OSError as exc:
+        raise InputError(f"trace={str(path)!r} cannot be read ({exc.strerror})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"trace {name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     for col in ("arrival_s", "input_tokens", "output_tokens"):
@@ -119,12 +140,13 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
             raise InputError(f"trace {name}: missing column {col!r}; needs arrival_s, input_tokens, "
                              "output_tokens (optional class: interactive|batch, deadline_s)")
     values = {}
-    for col, lo in (("arrival_s", 0.0), ("input_tokens", 1.0), ("output_tokens", 1.0)):
+    for col, lo, hi in (("arrival_s", 0.0, MAX_ARRIVAL_S), ("input_tokens", 1.0, MAX_TOKENS),
+                        ("output_tokens", 1.0, MAX_TOKENS)):
         v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
-        bad = np.flatnonzero(~(v >= lo) | ~np.isfinite(v))
+        bad = np.flatnonzero(~((v >= lo) & (v <= hi)))
         if bad.size:
-            raise InputError(f"trace {name}: row {bad[0] + 2}, column {col}={df[col].iloc[bad[0]]!r}: "
-                             f"give a number >= {lo:g}")
+            raise InputError(f"trace {name}: row {bad[0] + 2}, column {col}={str(df[col].iloc[bad[0]])[:40]!r}: "
+                             f"give a number from {lo:g} to {hi:g}")
         values[col] = v
     klass = np.zeros(len(df), dtype=np.int8)
     if "class" in df:
@@ -136,8 +158,13 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
         klass = (names == "batch").to_numpy().astype(np.int8)
     deadline = pd.to_numeric(df["deadline_s"], errors="coerce").to_numpy(float) if "deadline_s" in df else \
         np.full(len(df), np.nan)
+    bad = np.flatnonzero(deadline <= 0)
+    if bad.size:
+        raise InputError(f"trace {name}: row {bad[0] + 2}, column deadline_s={deadline[bad[0]]:g}: give the seconds "
+                         "after arrival by which the request must be done (> 0), or leave it empty")
     deadline = np.where(np.isnan(deadline), np.where(klass == BATCH, batch_deadline_s, np.inf), deadline)
     order = np.argsort(values["arrival_s"], kind="stable")
     arrival = values["arrival_s"][order]
     return Requests(arrival, values["input_tokens"][order].astype(np.int64),
-                    values["output_tokens"][order].astype(np.int64), klass[order], arrival + deadline[order])
+                    values["output_tokens"][order].astype(np.int64), klass[order], arrival + deadline[order],
+                    -1 - order.astype(np.int64))

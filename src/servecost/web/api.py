@@ -52,12 +52,12 @@ def _answer(text: str, fmt: str) -> Response:
     return Response(text, media_type="application/json")
 
 
-async def _run(request: Request, fn, *args, cache: bool = True) -> Response:
+async def _run(request: Request, fn, *args, cache: bool = True, kind: str = "core") -> Response:
     """Run `fn(*args)` (the last is the format) in a CPU slot, or take its answer from the cache."""
     key = (fn.__name__, *(a.model_dump_json() if isinstance(a, BaseModel) else a for a in args))
     text = request.app.state.answers.get(key) if cache else None
     if text is None:
-        text = await request.app.state.cpu.run(fn, *args)
+        text = await request.app.state.cpu.run(fn, *args, request=request, kind=kind)
         if cache:
             request.app.state.answers.put(key, text)
     return _answer(text, args[-1])
@@ -106,7 +106,7 @@ async def outlook(body: OutlookRequest, request: Request, format: Format = FORMA
 @router.post("/simulate", summary="Discrete-event simulation of a fleet (servecost simulate SCENARIO.yaml)")
 async def simulate(body: ScenarioIn, request: Request, format: Format = FORMAT):
     """The body is the scenario YAML as JSON (see examples/); csv gives one row per request."""
-    return await _run(request, compute.simulate, body, format)
+    return await _run(request, compute.simulate, body, format, kind="sim")
 
 
 @router.post("/validate", summary="Predicted vs measured runs of an uploaded file (servecost validate)")

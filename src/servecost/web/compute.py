@@ -15,11 +15,11 @@ from ..predict import default_parallel, predict as run_predict
 from ..profiles import shipped
 from ..readers import read_runs
 from ..usage import Usage
-from ..validate import validate as run_validate
+from ..validate import require_predictions, validate as run_validate
 from . import custom
 from .inputs import BatchRequest, FrontierRequest, ModelRequest, OutlookRequest, PlanRequest, PowerRequest, \
     PredictRequest
-from .limits import MAX_RUNS
+from .limits import MAX_RUNS, cancel_event
 
 
 def _label(req: ModelRequest) -> str:
@@ -123,7 +123,7 @@ def validate(path: Path, hardware: str | None, fmt: str) -> str:
     runs = read_runs(path, hardware)
     if len(runs) > MAX_RUNS:
         raise InputError(f"file={path.name!r}: {len(runs):,} runs; at most {MAX_RUNS:,} per request")
-    result = run_validate(runs, shipped())
+    result = require_predictions(run_validate(runs, shipped()), path.name)
     return report.validate_output(result, fmt)
 
 
@@ -141,13 +141,14 @@ def simulate(spec, fmt: str) -> str:
     csv one row per request (the `requests.csv` it writes). Paths on the server are refused."""
     import json
 
+    from ..sim import limits as sim_limits
     from ..sim.run import run
     from ..sim.scenario import expected_requests
 
     w = spec.workload
     if spec.model.strip().lower() not in models.catalogue():
-        raise InputError(f"model={spec.model!r}: over HTTP a simulation takes a catalogue id (GET /api/models)"
-                         f"{suggest(spec.model, models.catalogue())}")
+        raise InputError(f"model={schema.short(spec.model)}: over HTTP a simulation takes a catalogue id "
+                         f"(GET /api/models){suggest(spec.model[:100], models.catalogue())}")
     if w.trace or any(s.lengths_from for s in w.streams):
         raise InputError("workload.trace / lengths_from: files on the server are not read over HTTP; "
                          "use streams (or the CLI for traces)")
@@ -157,7 +158,7 @@ def simulate(spec, fmt: str) -> str:
     if expected > MAX_SIM_REQUESTS:
         raise InputError(f"workload: about {expected:,.0f} requests; at most {MAX_SIM_REQUESTS:,} over HTTP: "
                          "lower rate_per_s or duration_s (or use the CLI)")
-    result = run(spec)
+    result = run(spec, limits=sim_limits.API, cancel=cancel_event())
     if fmt == "csv":
         return result.requests_frame().to_csv(index=False, float_format="%.6g")
     return json.dumps(result.summary, indent=2)

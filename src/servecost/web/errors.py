@@ -38,13 +38,21 @@ def one_line(errors: list[dict]) -> str:
     return f"{name}={_short(err.get('input'))}: {msg[:1].lower() + msg[1:]}; {fix}"
 
 
+MAX_DETAIL_CHARS = 400   # a detail quotes the input, never all of it
+
+
+def _capped(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_DETAIL_CHARS else line[:MAX_DETAIL_CHARS - 3] + "..."
+
+
 def install(app: FastAPI) -> None:
     """Map request validation errors and InputError to 422 {"detail": one line}."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        return JSONResponse({"detail": one_line(list(exc.errors()))}, status_code=422)
+        return JSONResponse({"detail": _capped(one_line(list(exc.errors())))}, status_code=422)
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError):
-        return JSONResponse({"detail": " ".join(str(exc).split())}, status_code=422)
+        return JSONResponse({"detail": _capped(str(exc))}, status_code=422)

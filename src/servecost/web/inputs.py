@@ -14,16 +14,13 @@ from ..errors import InputError, suggest
 MAX_HARDWARE = 32                 # ids per request (the catalogue has 19)
 MAX_SPEEDS = 50                   # speeds per power table
 MAX_MONTE_CARLO = 200_000         # samples per plan
-MAX_CONFIG_KEYS = 500             # keys of a pasted config.json
-MAX_CONFIG_DEPTH = 16             # objects in objects (a config.json nests 3 or 4)
+MAX_CONFIG_KEYS, MAX_CONFIG_DEPTH = models.MAX_CONFIG_KEYS, models.MAX_CONFIG_DEPTH   # as for a --model PATH
 
-Tokens = Annotated[int, Field(gt=0, le=2_000_000)]
-Speed = Annotated[float, Field(ge=0.1, le=10_000, description="Output tokens/s each user gets.")]
+Tokens, Speed, Users, Degree, Pue, UsdPerKwh = (schema.Tokens, schema.Speed, schema.Users, schema.Degree,
+                                                schema.Pue, schema.UsdPerKwh)   # the CLI's bounds
 Engine = Literal["", "trtllm", "vllm", "sglang"]
 Precisions = Literal["native", "all"]
 Pricing = Literal["own", "cloud"]
-Pue = Annotated[float, Field(ge=1, le=5, description="Facility power / IT power.")]
-UsdPerKwh = Annotated[float, Field(ge=0, le=10, description="Electricity price, $/kWh.")]
 Range = Annotated[tuple[Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]],
                   Field(description="[low, high]")]
 
@@ -42,14 +39,6 @@ def _hardware_id(v: str, info: ValidationInfo) -> str:
         raise ValueError(str(exc).replace("`servecost hardware`", "GET /api/hardware")) from None
 
 
-def _nesting(value, depth: int = 0) -> int:
-    """How deep objects and lists nest in `value`, counted up to MAX_CONFIG_DEPTH + 1."""
-    if depth > MAX_CONFIG_DEPTH or not isinstance(value, (dict, list)):
-        return depth
-    return max((_nesting(v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)),
-               default=depth + 1)
-
-
 def _unique(v: list[str]) -> list[str]:
     return list(dict.fromkeys(v))
 
@@ -63,7 +52,7 @@ HardwareIds = Annotated[list[HardwareId], Field(max_length=MAX_HARDWARE, descrip
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelRequest(_Request):
@@ -86,7 +75,7 @@ class ModelRequest(_Request):
     def _small_config(cls, v: dict | None) -> dict | None:
         if v is not None and len(v) > MAX_CONFIG_KEYS:
             raise ValueError(f"config has {len(v)} keys; a config.json has far fewer than {MAX_CONFIG_KEYS}")
-        if v is not None and _nesting(v) > MAX_CONFIG_DEPTH:
+        if v is not None and models.nesting(v) > MAX_CONFIG_DEPTH:
             raise ValueError(f"config nests objects or lists over {MAX_CONFIG_DEPTH} deep; a config.json does not")
         return v
 
@@ -117,7 +106,7 @@ class Costs(_Request):
 
 
 class PlanRequest(FleetRequest, Costs):
-    users: int = Field(1_000_000, gt=0, le=10_000_000_000, description="Concurrent users (streams).")
+    users: Users = 1_000_000
     speed: Speed = 50.0
     weight_dtype: Dtype = ""
     expert_dtype: Dtype = ""
@@ -183,10 +172,10 @@ class PredictRequest(ModelRequest):
     batch: float = Field(1.0, ge=0.01, le=1_000_000)
     context: int = Field(1024, ge=0, le=10_000_000)
     seq: int = Field(1024, gt=0, le=10_000_000)
-    tp: int | None = Field(None, ge=1, le=4096)
-    pp: int | None = Field(None, ge=1, le=4096)
-    ep: int | None = Field(None, ge=1, le=4096)
-    dp_attn: int | None = Field(None, ge=1, le=4096)
+    tp: Degree | None = None
+    pp: Degree | None = None
+    ep: Degree | None = None
+    dp_attn: Degree | None = None
     weight_dtype: Dtype = ""
     expert_dtype: Dtype = ""
     kv_dtype: Dtype = "bf16"

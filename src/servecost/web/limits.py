@@ -1,9 +1,14 @@
-"""What one request may take: a body of at most MAX_BODY_BYTES, and one of a few CPU slots for the
-core call, run in a worker thread so the event loop keeps answering; a request that waits too long
-for a slot is told to retry (429)."""
+"""What one request may take: a body of at most MAX_BODY_BYTES, one of a few CPU slots for the core
+call (a simulation takes one of its own, fewer, slots, so that simulations never hold every slot),
+run in a worker thread so the event loop keeps answering, for at most DEADLINE_S. A request that
+waits too long for a slot is told to retry (429). When the client disconnects, the deadline passes
+or the server stops, the call's cancel event is set: simulations check it and stop within
+milliseconds; the other calls take seconds at most (their inputs are bounded in inputs.py)."""
 
 import asyncio
+import contextvars
 import os
+import threading
 import weakref
 
 from fastapi import HTTPException
@@ -13,7 +18,12 @@ from starlette.concurrency import run_in_threadpool
 MAX_BODY_BYTES = 2_000_000
 MAX_RUNS = 2500          # measured runs validated per request (the calibration file has 2,018)
 SLOTS = max(1, os.cpu_count() or 1)
-QUEUE_TIMEOUT_S = 30.0
+SIM_SLOTS = max(1, SLOTS // 2)    # simulations at once: the other slots stay free for quick calls
+QUEUE_TIMEOUT_S = 30.0            # waiting for a slot, then 429
+SIM_QUEUE_TIMEOUT_S = 5.0         # a simulation waits less: each takes up to DEADLINE_S
+DEADLINE_S = 30.0                 # one call, then it is cancelled (a simulation stops itself at 20 s: sim.limits.API)
+POLL_S = 0.25                     # how often a waiting request checks its client is still there
+CANCEL: contextvars.ContextVar = contextvars.ContextVar("cancel", default=None)
 
 
 def too_large(size: str) -> str:
@@ -46,19 +56,66 @@ class BodyLimit:
 
 
 class CpuSlots:
-    """At most `slots` core calls at once, each in a worker thread (one semaphore per event loop)."""
+    """At most `slots` core calls at once (`sim_slots` simulations beside them), each in a worker
+    thread, one semaphore per kind and event loop."""
 
-    def __init__(self, slots: int = SLOTS):
-        self.slots = slots
+    def __init__(self, slots: int = SLOTS, sim_slots: int = SIM_SLOTS):
+        self.sizes = {"core": slots, "sim": sim_slots}
         self._semaphores = weakref.WeakKeyDictionary()
+        self._running: set[threading.Event] = set()
 
-    async def run(self, fn, *args):
-        semaphore = self._semaphores.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(self.slots))
+    def _semaphore(self, kind: str) -> asyncio.Semaphore:
+        per_loop = self._semaphores.setdefault(asyncio.get_running_loop(), {})
+        return per_loop.setdefault(kind, asyncio.Semaphore(self.sizes[kind]))
+
+    def cancel_all(self) -> None:
+        """Stop every cancellable call in progress (the server is stopping)."""
+        for cancel in list(self._running):
+            cancel.set()
+
+    async def run(self, fn, *args, request=None, kind: str = "core", deadline_s: float = DEADLINE_S):
+        """fn(*args) in a worker thread; CANCEL holds its cancel event there."""
+        semaphore = self._semaphore(kind)
+        wait_s = QUEUE_TIMEOUT_S if kind == "core" else SIM_QUEUE_TIMEOUT_S
         try:
-            await asyncio.wait_for(semaphore.acquire(), QUEUE_TIMEOUT_S)
+            await asyncio.wait_for(semaphore.acquire(), wait_s)
         except TimeoutError:
             raise HTTPException(429, "server busy: too many requests waiting; retry shortly") from None
+        cancel = threading.Event()
+        self._running.add(cancel)
         try:
-            return await run_in_threadpool(fn, *args)
+            return await self._watch(asyncio.ensure_future(run_in_threadpool(_with_cancel, cancel, fn, *args)),
+                                     cancel, request, deadline_s)
         finally:
+            self._running.discard(cancel)
             semaphore.release()
+
+    @staticmethod
+    async def _watch(task: asyncio.Future, cancel: threading.Event, request, deadline_s: float):
+        """The call's answer; sets `cancel` when the client leaves, the deadline passes or we are cancelled,
+        then waits for the thread to end so the slot is free only when the CPU is."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline_s
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=POLL_S)
+                if done:
+                    return task.result()
+                if loop.time() > end or (request is not None and await request.is_disconnected()):
+                    cancel.set()
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+
+def _with_cancel(cancel: threading.Event, fn, *args):
+    token = CANCEL.set(cancel)
+    try:
+        return fn(*args)
+    finally:
+        CANCEL.reset(token)
+
+
+def cancel_event() -> threading.Event | None:
+    """The cancel event of the core call running in this thread (None outside CpuSlots.run)."""
+    return CANCEL.get()

@@ -10,6 +10,8 @@ const DEFAULTS = {
 const NUMBERS = ["users", "speed", "input_tokens", "output_tokens", "usd_per_kwh", "pue", "load",
                  "lifetime_years", "cost_of_capital"];
 const BOOLS = ["speculation", "disaggregation"];
+const CHOICES = ["model", "precisions", "engine", "pricing"];   // <select>s: a URL value must be one of theirs
+const METRICS = ["per_chip", "per_mw", "usd_per_mtok"];
 // the frontier does not depend on users or speed: it is fetched again only when one of these changes
 const FRONTIER_KEYS = ["model", "config", "hardware", "input_tokens", "output_tokens", "engine", "precisions",
                        "speculation", "disaggregation", "pricing", "usd_per_kwh", "pue", "load", "lifetime_years",
@@ -63,16 +65,33 @@ function setField(name, value) {
   if (name === "speed") syncSlider();
 }
 
+// A shared link is input like any other: a value that is not a number, not one of a list's options or
+// not a known accelerator is replaced by the default, and the page says which parameters it ignored.
+function urlValue(q, name, fallback, ignored) {
+  if (!q.has(name)) return fallback;
+  const v = q.get(name);
+  const ok = NUMBERS.includes(name) ? v.trim() !== "" && Number.isFinite(Number(v)) && Number(v) >= 0
+    : CHOICES.includes(name) ? [...form.elements[name].options].some((o) => o.value === v)
+    : BOOLS.includes(name) ? ["true", "false", "1", "0"].includes(v) : true;
+  if (!ok) ignored.push(name);
+  return ok ? v : fallback;
+}
+
 function readURL() {
-  const q = new URLSearchParams(location.search);
-  for (const [name, value] of Object.entries(DEFAULTS)) setField(name, q.has(name) ? q.get(name) : value);
-  const wanted = q.has("hardware") ? new Set(q.get("hardware").split(",")) : null;
+  const q = new URLSearchParams(location.search), ignored = [];
+  for (const [name, value] of Object.entries(DEFAULTS)) setField(name, urlValue(q, name, value, ignored));
+  const known = new Set(hardwareBoxes().map((b) => b.value));
+  let wanted = q.has("hardware") ? new Set(q.get("hardware").split(",").filter((h) => known.has(h))) : null;
+  if (wanted && !wanted.size) { ignored.push("hardware"); wanted = null; }
   for (const box of hardwareBoxes()) box.checked = !wanted || wanted.has(box.value);
   $("config").value = q.get("config") || "";
   $("config-box").open = Boolean(q.get("config"));
-  view.metric = q.get("metric") || "per_chip";
+  view.metric = urlValue(q, "metric", "per_chip", ignored);
+  if (!METRICS.includes(view.metric)) { ignored.push("metric"); view.metric = "per_chip"; }
   $("metric").value = view.metric;
   view.picked = q.get("pick");
+  view.urlNote = ignored.length ? `link: ignored ${[...new Set(ignored)].join(", ")} (not a valid value); ` +
+    "using the defaults" : "";
 }
 
 function hardwareBoxes() { return [...document.querySelectorAll("#hardware input")]; }
@@ -138,7 +157,8 @@ async function run() {
       frontierKey === view.frontierKey ? view.frontier : post("/api/frontier", fb, ctrl.signal)]);
     if (ctrl !== pending) return;
     view = {...view, plan, frontier, frontierKey, body: b};
-    showError(null);
+    showError(view.urlNote || null);
+    view.urlNote = "";
     render();
     $("status").textContent = `updated in ${Math.round(performance.now() - t0)} ms`;
     $("status").dataset.run = String(++runs);
@@ -234,7 +254,18 @@ function renderFrontier() {
   Plotly.react("frontier-chart", traces, layout, {displaylogo: false, responsive: true});
 }
 
+// The simulation table belongs to one plan and one picked row: any other one clears it.
+function clearStaleSimulation() {
+  const pick = view.plan && picked();
+  const key = pick ? JSON.stringify([view.body, pick.hardware]) : null;
+  if (view.simKey && view.simKey === key) return;
+  view.simKey = null;
+  $("sim").querySelector("tbody").innerHTML = "";
+  $("sim-note").dataset.state = "";
+}
+
 function renderBreakdown() {
+  clearStaleSimulation();
   const all = view.plan.options, pick = picked();
   if (!pick) {
     Plotly.purge("breakdown-chart");
@@ -316,7 +347,9 @@ async function simulate() {
   $("sim-note").dataset.state = "running";
   const t0 = performance.now();
   try {
+    const key = JSON.stringify([view.body, pick.hardware]);
     const s = await post("/api/simulate", simScenario(pick, view.body));
+    if (key !== JSON.stringify([view.body, picked() && picked().hardware])) return;   // the plan moved on
     const c = s.classes.interactive, f = s.fleet;
     const ms = (x) => (x === null ? null : x * 1000);
     const row = (label, t50, t99, p50, p99, rest) => `<tr><td>${label}</td><td class="num">${num(t50)}</td>` +
@@ -332,6 +365,7 @@ async function simulate() {
       row("plan (steady state, full batch)", pick.ttft_s, null, pick.tpot_s, null,
           '<td class="num">-</td><td class="num">-</td><td class="num">100%</td><td class="num">-</td><td class="num">-</td>');
     $("sim-note").dataset.state = "done";
+    view.simKey = key;
     $("status").textContent = `simulated in ${Math.round(performance.now() - t0)} ms`;
     showError(null);
   } catch (e) {
