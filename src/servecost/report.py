@@ -53,12 +53,23 @@ def _band(band: list[float], fmt: str) -> str:
     return f"[dim]({fmt.format(band[0])}-{fmt.format(band[1])})[/dim]"
 
 
+def _prefill_layout(p: dict) -> str:
+    """'prefill 8 x b200 tp/dp/pp/ep 1/8/1/1, 32k tok/step' (the prefill worker)."""
+    return (f"prefill {p['chips_per_worker']} x {p['hardware']} {p['tp']}/{p['dp_attn']}/{p['pp']}/{p['ep']}, "
+            f"{p['budget_tokens'] / 1e3:,.0f}k tok/step")
+
+
 def _serving(o: dict) -> str:
-    """'agg' or 'disagg +P%' (prefill chips), MTP drafts, and dtypes: weights/experts, KV."""
-    mode = "agg" if o["mode"] == "aggregated" else f"disagg +{o['prefill_chips'] / max(o['chips'] - o['prefill_chips'], 1):.0%}"
-    spec = f" mtp{o['draft_tokens']}" if o["draft_tokens"] else ""
+    """'agg' or 'disagg P:D 0.14' (prefill : decode chips) and the prefill worker, speculation, and
+    dtypes: weights/experts, KV."""
+    if o["mode"] == "aggregated":
+        mode = "agg"
+    else:
+        mode = f"disagg P:D {o['prefill_decode_chip_ratio']:.2f}"
+    spec = f" {o['speculation']}" if o["draft_tokens"] else ""
     weights = o["weight_dtype"] if o["weight_dtype"] == o["expert_dtype"] else f"{o['weight_dtype']}/{o['expert_dtype']}"
-    return f"{mode}{spec} {weights} kv:{o['kv_dtype']}"
+    layout = f"\n[dim]{_prefill_layout(o['prefill'])}[/dim]" if o.get("prefill") else ""
+    return f"{mode}{spec} {weights} kv:{o['kv_dtype']}{layout}"
 
 
 def plan_output(result, fmt: str):
@@ -71,19 +82,22 @@ def plan_output(result, fmt: str):
     title = (f"{m['name']} ({m['total_params'] / 1e9:,.0f}B total, {m['active_params'] / 1e9:,.1f}B active, "
              f"{m['weight_gb']:,.0f} GB) - {sc['users']:,} users x {sc['speed_tokens_per_s']:g} tok/s, "
              f"{sc['input_tokens']} in / {sc['output_tokens']} out tokens per request")
+    if sc.get("prefix_cache_hit_frac"):
+        title += f", {sc['prefix_cache_hit_frac']:.0%} of prompt tokens from the prefix cache"
+    per_daily = bool(sc.get("daily_users"))
     t = Table(title=title, title_justify="left")
     for col, just in [("hardware", "left"), ("chips", "right"), ("chips/replica", "right"), ("tp/dp/pp/ep", "right"),
                       ("serving", "left"),
                       ("batch", "right"), ("tok/s/user", "right"), ("TTFT s", "right"), ("tok/s/chip", "right"),
                       ("MW", "right"), ("capex", "right"), ("$/hour", "right"), ("$/Mtok", "right"),
-                      ("$/user/mo", "right")]:
+                      ("$/daily user/mo" if per_daily else "$/stream/mo", "right")]:
         t.add_column(col, justify=just)
     for o in data["options"]:
         t.add_row(o["hardware"] + ("" if o["calibrated"] else " *"), f"{o['chips']:,}", str(o["chips_per_replica"]),
                   f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", _serving(o), str(o["batch_per_replica"]),
                   f"{o['tokens_per_s_per_user']:,.1f} {_band(o['tokens_per_s_per_user_band'], '{:,.0f}')}",
                   f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
-                  f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
+                  f"{o['demanded_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
                   _money(o["usd_per_hour"]),
                   f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}"
                   + (f"\n[cyan]MC ${o['usd_per_mtok_output_mc']['median']:,.3f} "
@@ -96,7 +110,12 @@ def plan_output(result, fmt: str):
     uncalibrated = ("* chip generation without cross-validated measured runs: factors carried over from NVIDIA "
                     "Hopper/Blackwell runs (MI300X/MI325X: decode-kernel factors fitted on 15 published MI300X "
                     "runs), bands may not hold\n") if not all(o["calibrated"] for o in data["options"]) else ""
-    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n" + uncalibrated
+    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
+                 "$/Mtok = fleet $/hour / the tokens asked for (users x speed x load); tok/s/chip: asked tokens per "
+                 "chip; an option faster than asked is not credited for it. "
+                 + ("$/daily user/mo: the fleet's month over the daily users.\n" if per_daily else
+                    "$/stream/mo: the fleet's month over the concurrent streams (give --daily-users for per user).\n")
+                 + uncalibrated
                  + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items()
                                                if k not in ("efficiency", "efficiency_differs_for"))
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items())

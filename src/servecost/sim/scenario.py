@@ -202,7 +202,7 @@ def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: fl
         return check(m, Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn)), 0
     from ..economics import Assumptions
     from ..plan import Scenario, plan_one
-    sc = Scenario(model=spec.model, users=1, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
+    sc = Scenario(model=spec.model, users=1_000_000, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
                   output_tokens=max(int(mean_out), 1), hardware=(hw.id,), weight_dtype=prec.weight,
                   expert_dtype=prec.expert, kv_dtype=prec.kv, engine=spec.engine,
                   speculation=bool(spec.speculation.draft_tokens),
