@@ -339,6 +339,14 @@ def outlook_output(data: dict, fmt: str):
             text += f" [dim]({_money(c['residual_value_usd'])})[/dim]"
             cells.append(f"[bold green]{text}[/bold green]" if best else text)
         t.add_row(r["hardware"], *cells)
-    t.caption = "\n".join(f"year {y['year']}: {y['why']}" for y in data["roster"])
+    lines = [f"year {y['year']}: {y['why']}" + (f" (prefix cache {y['prefix_cache_hit_frac']:.0%})"
+                                                if y.get("prefix_cache_hit_frac") else "") for y in data["roster"]]
+    lines.append("(resale value per chip from its family's used-price curve, servecost.resale)")
+    for st in data.get("strategies", []):
+        years = ", ".join(f"y{r['year']} {r['hardware']} " + (f"${r['usd_per_mtok']:,.2f}" if r["usd_per_mtok"]
+                                                              else "-") for r in st["years"])
+        total = f"${st['total_usd_per_mtok']:,.2f}/Mtok" if st["total_usd_per_mtok"] else "cannot serve every year"
+        lines.append(f"strategy {st['name']}: {total} over the horizon ({years}): {st['description']}")
+    t.caption = "\n".join(lines)
     t.caption_justify = "left"
     return t
