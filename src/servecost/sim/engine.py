@@ -116,6 +116,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
     klass = req.klass.tolist()
     deadline = req.deadline_s.tolist()
     prompt = req.input_tokens.tolist()          # grows on preemption (recompute)
+    cached = req.cached_tokens.tolist()         # prefix-cache hits: held in KV, not prefilled
     out_left = req.output_tokens.tolist()
     first = [math.nan] * n_req
     finish = [math.nan] * n_req
@@ -263,7 +264,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             add_decoding(rep, rid)
         else:
             rep.prefilling.append(rid)
-            rep.prefill_done[rid] = 0
+            rep.prefill_done[rid] = min(cached[rid], prompt[rid] - 1)
 
     def admit(rep, r):
         nonlocal queued

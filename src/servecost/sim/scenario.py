@@ -58,6 +58,7 @@ class StreamIn(_Strict):
     output_tokens: float = Field(500, ge=1)
     output_spread: float = Field(0.0, ge=0, le=3)
     lengths_from: str = ""                           # trace CSV whose (input, output) pairs are resampled
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1)  # share of each prompt served from the prefix cache
     deadline_s: float = Field(86400.0, gt=0)         # batch requests: done within this long
     count: int = Field(0, ge=0)                      # requests to draw (closed loop default: 10 per client)
 
@@ -191,6 +192,7 @@ def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
             rate_per_s=(s.rate_per_s or 1.0) if closed else s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
             input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
             output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
+            prefix_cache_hit=s.prefix_cache_hit,
             deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=_count(s, w)))
     return out
 
@@ -269,13 +271,16 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
                  kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation)
+    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation,
+                           float(req.cached_tokens.mean()))
     if f.prefill_replicas:     # the slower pool bounds the fleet
         prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
         decode_rps = max_seqs * cfg.tokens_per_step / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
         capacity_rps = min(prefill_rps, decode_rps)
     else:
-        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation)
+        from ..prefix import PrefixCache
+        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation,
+                         PrefixCache(float(req.cached_tokens.mean()) / mean_in, 1.0))
         capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
     offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9) if not w.clients else 0.0
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
