@@ -268,27 +268,38 @@ def _spread(points: list, n: int) -> list:
 
 
 def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str):
+    from .batch import justified
     rows = [t.__dict__ for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
+    just = justified(tiers)
+    cheapest = just["cheapest_interactive"]
+    for r in rows:
+        r["discount_vs_cheapest_interactive_frac"] = 1 - r["batch_usd_per_mtok"] / cheapest["usd_per_mtok"]
     if fmt == "json":
         return json.dumps({"scenario": sc.__dict__, "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
-                           "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows}, indent=2)
+                           "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows,
+                           **just}, indent=2)
     if fmt == "csv":
         return _csv(rows)
     t = Table(title=f"Batch tier ({deadline_hours:g} h deadline) vs interactive ({sc.speed_tokens_per_s:g} tok/s/user); "
                     f"customary batch discount: 50%", title_justify="left")
-    for col in ("hardware", "interactive $/Mtok", "batch $/Mtok", "justified discount", "trough $/Mtok",
-                "trough discount", "trough Mtok/day/chip", "batch deployment"):
+    for col in ("hardware", "interactive $/Mtok", "batch $/Mtok", "justified discount", "vs cheapest interactive",
+                "trough $/Mtok", "trough discount", "trough Mtok/day/chip", "batch deployment"):
         t.add_column(col, justify="left" if col in ("hardware", "batch deployment") else "right")
     for r in rows:
         d = r["batch_deployment"]
         t.add_row(r["hardware"], f"${r['interactive_usd_per_mtok']:.3f}", f"${r['batch_usd_per_mtok']:.3f}",
-                  f"{r['dedicated_discount_frac']:.0%}", f"${r['trough_usd_per_mtok']:.4f}",
+                  f"{r['dedicated_discount_frac']:.0%}", f"{r['discount_vs_cheapest_interactive_frac']:.0%}",
+                  f"${r['trough_usd_per_mtok']:.4f}",
                   f"{r['trough_discount_frac']:.0%}", f"{r['trough_mtok_per_day_per_chip']:,.1f}",
                   f"{d['chips_per_replica']} chips b{d['batch']} {d['tokens_per_s_per_user']:.1f} tok/s/user, "
                   f"E2E {d['e2e_s'] / 60:.0f} min")
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
                  f"requests finish in {deadline_hours:g} h. Trough: the interactive fleet's idle capacity "
-                 f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only.")
+                 f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only. vs cheapest "
+                 f"interactive: 1 - batch / {cheapest['hardware']}'s ${cheapest['usd_per_mtok']:.3f}.\nper family "
+                 "(its cheapest batch vs its cheapest interactive): "
+                 + "; ".join(f"{f['family']} {f['discount_frac']:.0%} ({f['batch_hardware']} vs "
+                             f"{f['interactive_hardware']})" for f in just["by_family"]))
     t.caption_justify = "left"
     return t
 
