@@ -290,3 +290,19 @@ def test_shared_prefix_steady_state_matches_analytical_model():
     assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
     e2e_a = float(a.ttft_s) + 199 * float(a.tpot_s)
     assert r.summary["fleet"]["output_tokens_per_s"] == pytest.approx(concurrency * 200 / e2e_a, rel=0.10)
+
+
+def test_mixed_fleet_prefills_on_its_own_chip():
+    """Prefill replicas on H100 for a decode pool on B200: the first token comes from the H100 pool,
+    each pool priced on its own chip."""
+    r = sim({"hardware": "b200", "deployment": {"tp": 1}, "workload.streams.0.rate_per_s": 2, "duration_s": 120,
+             "fleet": {"replicas": 1, "prefill_replicas": 1, "prefill_hardware": "h100-sxm"}})
+    d = r.summary["deployment"]
+    assert d["prefill_hardware"] == "h100-sxm" and d["chips"] == d["chips_per_replica"] + d["prefill_chips_per_replica"]
+    f = r.requests_frame()
+    assert f.ttft_s.notna().all() and r.summary["cost"]["usd_per_hour"] > 0
+
+
+def test_mixed_fleet_needs_a_prefill_pool():
+    with pytest.raises(InputError, match="prefill_replicas"):
+        sim({"fleet": {"prefill_hardware": "h100-sxm"}})

@@ -115,11 +115,12 @@ def variants(m: ModelSpec, hw: Accelerator, base: Precision, which_precisions: s
 
 
 def prefill_pool(m: ModelSpec, hw: Accelerator, prec: Precision, input_tokens: float, eff: Efficiency = DEFAULT,
-                 cache: PrefixCache = NO_CACHE) -> PrefillPool | None:
+                 cache: PrefixCache = NO_CACHE, layouts: Parallel | None = None) -> PrefillPool | None:
     """The prefill worker for `m` on `hw`: every layout that holds the weights (inside a scale-up
     domain or across several) and token budget, the step's KV in memory; of those within 10% of the
-    most prompts/s per chip, the one with the shortest queued prefill (TTFT). None: nothing fits."""
-    flat = configurations(m, hw, prec)
+    most prompts/s per chip, the one with the shortest queued prefill (TTFT). None: nothing fits.
+    `layouts`: configurations(m, hw, prec), when the caller has them."""
+    flat = configurations(m, hw, prec) if layouts is None else layouts
     if flat.tp.size == 0:
         return None
     par = Parallel(tp=flat.tp[:, None], dp_attn=flat.dp_attn[:, None], pp=flat.pp[:, None], ep=flat.ep[:, None])
@@ -269,7 +270,9 @@ def evaluate(m: ModelSpec, hw: Accelerator, variants_: list[Variant] | Precision
             phw = v.prefill_hw or hw
             pkey = (phw.id, v.prec)
             if pkey not in pools:
-                pools[pkey] = prefill_pool(m, phw, v.prec, input_tokens, prefill_eff or eff, cache)
+                same = phw.id == hw.id
+                pools[pkey] = prefill_pool(m, phw, v.prec, input_tokens, prefill_eff or eff, cache,
+                                           layouts[key] if same else None)
             pool = pools[pkey]
         parts.append(_evaluate(m, hw, v, input_tokens, output_tokens, assumptions, eff, batches, layouts[key],
                                pool, cache, rebalanced))

@@ -108,8 +108,9 @@ class Replica:
 
 
 def simulate(req: Requests, table: StepTable, cfg: Config,
-             progress: Callable[[int], None] | None = None) -> Trace:
-    """Run every request through the fleet; `progress(arrivals_done)` is called now and then."""
+             progress: Callable[[int], None] | None = None, prefill_table: StepTable | None = None) -> Trace:
+    """Run every request through the fleet; `progress(arrivals_done)` is called now and then.
+    `prefill_table`: the prefill replicas' steps when they run on another accelerator (a mixed fleet)."""
     n_req = len(req)
     # per-request state as Python lists: scalar access is several times faster than numpy's
     arrival = req.arrival_s.tolist()
@@ -311,7 +312,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
                     break
                 plan.append((rid, take))
                 chunk += take
-            step_s, power = table.lookup(n, ctx_mean(rep), chunk)
+            tab = prefill_table if prefill_table is not None and rep.role == PREFILL else table
+            step_s, power = tab.lookup(n, ctx_mean(rep), chunk)
             end = t + step_s
             if n:
                 rep.D += 1
@@ -328,7 +330,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
                     prefill_complete(rep, r, rid, end)
             finish_due(rep, end, r)
             rep.blk_step, rep.blk_k = 0.0, 0
-            energy += power * table.chips * step_s
+            energy += power * tab.chips * step_s
             rep.busy += step_s
             steps += 1
             rep.until = end

@@ -86,6 +86,8 @@ class FleetIn(_Strict):
     kv_tokens: int = Field(0, ge=0)                  # 0: what the memory left beside the weights holds
     batch_max_seqs: int = Field(0, ge=0)
     kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0)
+    prefill_hardware: str = ""                       # prefill replicas on this accelerator (a mixed fleet)
+    prefill_deployment: DeploymentIn | None = None   # their layout (default: plan's prefill worker search)
 
 
 class SpeculationIn(_Strict):
@@ -166,6 +168,7 @@ class Built:
     deployment: dict
     offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
+    prefill_table: steptime.StepTable | None = None   # mixed fleet: the prefill replicas' own steps
 
 
 def _resolve_path(p: str, base: Path) -> str:
@@ -273,8 +276,13 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
     table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation,
                            float(req.cached_tokens.mean()))
+    mixed = _mixed_prefill(spec, m, prec, eff, mean_in, float(req.cached_tokens.mean()), max_ctx, token_budget)
+    if mixed:   # the KV hand-off over the slower side of the network the two pools share
+        cfg.kv_transfer_s_per_token = float(memory.kv_bytes_per_seq(m, 1.0, prec.kv)) / min(
+            mixed[0].scaleout_bytes_per_s * float(mixed[1].chips), hw.scaleout_bytes_per_s * float(par.chips))
     if f.prefill_replicas:     # the slower pool bounds the fleet
-        prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
+        ptable = mixed[2] if mixed else table
+        prefill_rps = token_budget / ptable.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
         decode_rps = max_seqs * cfg.tokens_per_step / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
         capacity_rps = min(prefill_rps, decode_rps)
     else:
@@ -290,7 +298,39 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None) -> 
                   "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
                   "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
                   "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
-    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s)
+    if mixed:
+        deployment |= {"prefill_hardware": mixed[0].id, "prefill_chips_per_replica": int(mixed[1].chips),
+                       "prefill_tp": int(mixed[1].tp), "prefill_dp_attn": int(mixed[1].dp_attn),
+                       "prefill_pp": int(mixed[1].pp), "prefill_ep": int(mixed[1].ep),
+                       "chips": int(par.chips) * f.replicas + int(mixed[1].chips) * f.prefill_replicas}
+    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s,
+                 mixed[2] if mixed else None)
+
+
+def _mixed_prefill(spec: ScenarioIn, m, prec, eff_decode, mean_in: float, mean_cached: float, max_ctx: float,
+                   token_budget: int):
+    """(accelerator, layout, step table) of prefill replicas on fleet.prefill_hardware, or None."""
+    f = spec.fleet
+    if not f.prefill_hardware:
+        return None
+    if not f.prefill_replicas:
+        raise InputError("fleet.prefill_hardware needs fleet.prefill_replicas > 0 (a disaggregated fleet)")
+    phw = hardware.get(f.prefill_hardware, "fleet.prefill_hardware")
+    eff = shipped().get(spec.engine.strip().lower() or None, phw.id)
+    if f.prefill_deployment is not None:
+        d = f.prefill_deployment
+        ppar = check(m, Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn))
+    else:
+        from ..prefix import PrefixCache
+        from ..search import prefill_pool
+        pool = prefill_pool(m, phw, prec, mean_in, eff, PrefixCache(mean_cached / mean_in))
+        if pool is None:
+            raise InputError(f"fleet.prefill_hardware={phw.id!r} cannot hold {m.id}; pick a chip with more memory")
+        ppar = pool.par
+    if memory.free_bytes_per_chip(m, phw.mem_bytes, ppar, prec.weight, prec.expert) <= 0:
+        raise InputError(f"fleet.prefill_deployment: {m.id} weights do not fit on {int(ppar.chips)} x {phw.id}")
+    table = steptime.build(m, phw, ppar, prec, eff, 1, max_ctx, token_budget, mean_in, mean_cached=mean_cached)
+    return phw, ppar, table
 
 
 def load(path: str | Path, overrides: dict | None = None) -> ScenarioIn:
