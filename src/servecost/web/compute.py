@@ -38,7 +38,8 @@ def plan(req: PlanRequest, fmt: str) -> str:
         sc = Scenario(model=model, users=users, speed_tokens_per_s=req.speed, input_tokens=req.input_tokens,
                       output_tokens=req.output_tokens, hardware=tuple(req.hardware), weight_dtype=req.weight_dtype,
                       expert_dtype=req.expert_dtype, kv_dtype=req.kv_dtype, engine=req.engine,
-                      precisions=req.precisions, speculation=req.speculation, disaggregation=req.disaggregation)
+                      precisions=req.precisions, speculation=req.speculation, disaggregation=req.disaggregation,
+                      daily_users=req.daily_users or 0, **_serving_fields(req))
         result = run_plan(sc, a, shipped())
     result.scenario["model"] = _label(req)
     if usage:
@@ -46,6 +47,13 @@ def plan(req: PlanRequest, fmt: str) -> str:
     if req.monte_carlo:
         _monte_carlo(result, a, req)
     return report.plan_output(result, fmt)
+
+
+def _serving_fields(req) -> dict:
+    """Scenario fields of plan and frontier requests: speculation method, prefix cache, prefill pool, EPLB."""
+    return {"speculation_method": req.speculation_method if req.speculation else "none",
+            "prefix_cache_hit_frac": req.prefix_cache_hit, "prefix_tokens": req.prefix_tokens,
+            "prefill_hardware": req.prefill_hardware.strip(), "expert_rebalancing": req.expert_rebalancing}
 
 
 def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
@@ -56,7 +64,7 @@ def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
     schema.validate(schema.MonteCarloInput, samples=req.monte_carlo, load_high=ranges.load_frac[1])
     for o in result.options:
         o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
-            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
+            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"],
             ranges, req.monte_carlo))
     result.assumptions["monte_carlo"] = {"samples": req.monte_carlo, **ranges.__dict__}
 
@@ -67,7 +75,7 @@ def frontier(req: FrontierRequest, fmt: str) -> str:
     with custom.model_arg(req.model, req.config) as model:
         sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
                       hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions,
-                      speculation=req.speculation, disaggregation=req.disaggregation)
+                      speculation=req.speculation, disaggregation=req.disaggregation, **_serving_fields(req))
         curves = run_frontier(sc, a, shipped(), req.speed)
     data = as_dict(curves, replace(sc, model=_label(req)), a, req.speed)
     return report.frontier_output(data, fmt)
@@ -85,7 +93,7 @@ def batch_discount(req: BatchRequest, fmt: str) -> str:
     """`servecost batch-discount`."""
     a = Assumptions(pricing=req.pricing, usd_per_kwh=req.usd_per_kwh, pue=req.pue)
     with custom.model_arg(req.model, req.config) as model:
-        m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed)
+        m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed, prefix_cache_hit_frac=req.prefix_cache_hit)
         found, _ = batch.tiers(m, hws, sc, a, shipped(), req.deadline_hours * 3600, req.peak_to_mean)
     return report.batch_output(found, replace(sc, model=_label(req)), a, req.deadline_hours, req.peak_to_mean, fmt)
 
