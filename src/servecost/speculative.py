@@ -31,6 +31,11 @@ MTP3_ACCEPTED_TOKENS = 2.5
 # longer acceptance on 8B-70B dense models with tree drafts, which engines rarely run at large batch).
 EAGLE3_ACCEPTED_TOKENS = 2.62
 EAGLE3_DRAFT_TOKENS = 3
+# Catalogue models with a published EAGLE-3 head that vLLM and SGLang load (--speculative-config
+# method eagle3): huggingface.co/yuhuili/EAGLE3-LLaMA3.1-Instruct-8B and
+# huggingface.co/yuhuili/EAGLE3-LLaMA3.3-Instruct-70B (the EAGLE authors, 2025). 'auto' searches
+# EAGLE-3 for these, as serving providers run them (Groq's and Cerebras's speculative endpoints).
+EAGLE3_HEADS = frozenset({"llama-3.1-8b", "llama-3.3-70b"})
 
 
 @dataclass(frozen=True)
@@ -90,10 +95,13 @@ def check(method: str) -> str:
 
 def defaults(m: ModelSpec, method: str = "auto") -> list[Speculation]:
     """The speculation settings searched for `m`: with 'auto', none and MTP with one and three drafts
-    when the model ships MTP heads; else none and the one named (MTP needs the model's heads)."""
+    when the model ships MTP heads, EAGLE-3 where a head for it is published; else none and the one
+    named (MTP needs the model's heads)."""
     key = check(method)
     if key == "auto":
-        return [NONE, MTP_ONE_DRAFT, MTP_THREE_DRAFTS] if m.mtp_layers else [NONE]
+        if m.mtp_layers:
+            return [NONE, MTP_ONE_DRAFT, MTP_THREE_DRAFTS]
+        return [NONE, EAGLE3] if m.id in EAGLE3_HEADS else [NONE]
     if key.startswith("mtp") and not m.mtp_layers:
         raise InputError(f"speculation={key}: {m.id} ships no MTP heads; use eagle3 (a draft model) or none")
     return [NONE] if key == "none" else [NONE, METHODS[key]]
