@@ -82,3 +82,20 @@ def test_csv_file_with_the_catalogue_columns(capsys, tmp_path):
 def test_missing_file_is_one_line(capsys):
     code, _, err = run(capsys, "plan", "--hardware-file", "/no/such/chips.yaml")
     assert code == 2 and "no such file" in err
+
+
+def test_api_prices_a_pasted_chip_beside_the_catalogue():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from servecost.web.app import create_app
+    with TestClient(create_app()) as client:
+        body = {"model": "llama-3.1-8b", "users": 1000, "speed": 30, "hardware": ["my-chip", "h100-sxm"],
+                "chips": [CHIP]}
+        r = client.post("/api/plan", json=body)
+        assert r.status_code == 200, r.text
+        assert {o["hardware"] for o in r.json()["options"]} == {"my-chip", "h100-sxm"}
+        bad = client.post("/api/plan", json=body | {"chips": [CHIP | {"bf16_tflops": 1e18}]})
+        assert bad.status_code == 422 and "bf16_tflops" in bad.json()["detail"]
+        alone = client.post("/api/plan", json={"model": "llama-3.1-8b", "hardware": ["my-chip"]})
+        assert alone.status_code == 422          # another request's chip is not known here

@@ -107,9 +107,7 @@ def plan_output(result, fmt: str):
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
-    uncalibrated = ("* chip generation without cross-validated measured runs: factors carried over from NVIDIA "
-                    "Hopper/Blackwell runs (MI300X/MI325X: decode-kernel factors fitted on 15 published MI300X "
-                    "runs), bands may not hold\n") if not all(o["calibrated"] for o in data["options"]) else ""
+    uncalibrated = _backing_note(data["options"]) if not all(o["calibrated"] for o in data["options"]) else ""
     t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
                  "$/Mtok = fleet $/hour / the tokens asked for (users x speed x load); tok/s/chip: asked tokens per "
                  "chip; an option faster than asked is not credited for it. "
@@ -119,7 +117,7 @@ def plan_output(result, fmt: str):
                  + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items()
                                                if k not in ("efficiency", "efficiency_differs_for"))
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items())
-                 + (f" (its hardware generation's own fitted set for: {', '.join(a['efficiency_differs_for'])})"
+                 + (f" (its generation's or family's own fitted set for: {', '.join(a['efficiency_differs_for'])})"
                     if a.get("efficiency_differs_for") else ""))
     t.caption_justify = "left"
     return t
@@ -178,6 +176,19 @@ def models_output(fmt: str):
 
 def _num(x: float) -> str:
     return "-" if x == 0 else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
+
+
+def _backing_note(options: list[dict]) -> str:
+    """The '*' footnote: what backs each uncalibrated family's rows (published runs and their error)."""
+    seen = {}
+    for o in options:
+        b = o.get("backing") or {}
+        if not o["calibrated"] and b.get("runs"):
+            seen.setdefault(b["evidence"], b)
+    parts = [f"{e.removeprefix('published ').removesuffix(' measurements')} {b['runs']} ({b['median_error']:.0%})"
+             for e, b in seen.items()]
+    return ("* no runs of its generation in the calibration data: its family's published measurements back it "
+            "and widen its band (rows, held-out median error: " + ", ".join(parts) + "; benchmarks/accuracy.py)\n")
 
 
 def _hardware_rows() -> list[dict]:

@@ -27,8 +27,15 @@ def _label(req: ModelRequest) -> str:
     return req.model if req.config is None else custom.CUSTOM_ID
 
 
+def _use_chips(req) -> None:
+    """The request's own chips (none: none) for the rest of this request; reset on every request, as a
+    worker thread keeps its context from one request to the next."""
+    hw_cat.use_own(schema.hardware_rows(getattr(req, "chips", []), "chips"))
+
+
 def plan(req: PlanRequest, fmt: str) -> str:
     """`servecost plan`."""
+    _use_chips(req)
     users, load, usage = req.users, req.load, None
     if req.daily_users is not None:
         usage = Usage(req.daily_users, req.sessions_per_day, req.requests_per_session, req.peak_to_mean)
@@ -71,6 +78,7 @@ def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
 
 def frontier(req: FrontierRequest, fmt: str) -> str:
     """`servecost frontier`, with plan's cost assumptions."""
+    _use_chips(req)
     a = req.assumptions()
     with custom.model_arg(req.model, req.config) as model:
         sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
@@ -83,6 +91,7 @@ def frontier(req: FrontierRequest, fmt: str) -> str:
 
 def _fleet(req, model: str, **scenario):
     """(model spec, accelerators, scenario) of a request on a list of accelerators."""
+    _use_chips(req)
     sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
                   hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions, **scenario)
     hws = hw_cat.select(sc.hardware)
@@ -109,6 +118,7 @@ def power(req: PowerRequest, fmt: str) -> str:
 
 def outlook(req: OutlookRequest, fmt: str) -> str:
     """`servecost outlook` with the shipped roster."""
+    _use_chips(req)
     entries = [y for y in roster() if y.year <= req.years]
     data = run_outlook(entries, req.speed, tuple(req.hardware), Assumptions(lifetime_years=req.lifetime_years),
                        shipped(), req.engine)
@@ -117,6 +127,7 @@ def outlook(req: OutlookRequest, fmt: str) -> str:
 
 def predict(req: PredictRequest, fmt: str) -> str:
     """`servecost predict`."""
+    _use_chips(req)
     m = custom.spec(req.config) if req.config is not None else models.get(req.model)
     hw = hw_cat.get(req.hardware)
     prec = precision_for(m, Scenario(model=m.id, weight_dtype=req.weight_dtype, expert_dtype=req.expert_dtype,

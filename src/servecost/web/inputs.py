@@ -33,6 +33,9 @@ def _dtype(v: str, info: ValidationInfo) -> str:
 
 
 def _hardware_id(v: str, info: ValidationInfo) -> str:
+    own = {str(c.get("id", "")).strip().lower() for c in (info.data.get("chips") or [])}
+    if v.strip().lower() in own:
+        return v.strip().lower()
     try:
         return hw_cat.get(v, info.field_name).id
     except InputError as exc:
@@ -55,11 +58,26 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _own_chips(v: list[dict]) -> list[dict]:
+    try:
+        schema.hardware_rows(v, "chips")
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+Chips = Annotated[list[dict], Field(max_length=8, description="Your own chips: mappings of the catalogue's columns "
+                                    "(GET /api/hardware?format=csv), named by their id in `hardware`."),
+                  AfterValidator(_own_chips)]
+
+
 class ModelRequest(_Request):
-    """A model: a catalogue id, or a pasted Hugging Face config.json (`config`, used when given)."""
+    """A model: a catalogue id, or a pasted Hugging Face config.json (`config`, used when given); your
+    own chips (`chips`) beside the catalogue."""
     model: str = Field("kimi-k2", max_length=64, description="Catalogue id (GET /api/models).",
                        json_schema_extra={"enum": list(models.catalogue())})
     config: dict | None = Field(None, description="A Hugging Face config.json; replaces `model` when given.")
+    chips: Chips = []
 
     @field_validator("model")
     @classmethod
