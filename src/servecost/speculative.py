@@ -37,7 +37,7 @@ EAGLE3_DRAFT_TOKENS = 3
 class Speculation:
     draft_tokens: int = 0           # k; 0 = plain decoding
     acceptance_frac: float = 0.0    # a, per drafted token
-    method: str = "none"            # none | mtp | eagle3
+    method: str = "mtp"             # mtp (a model's MTP heads) | eagle3 (a draft head)
     accepted_tokens: float = 0.0    # published mean acceptance length per step (bonus token included); 0: from a
 
     @property
