@@ -103,11 +103,11 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
                           prefix_cache_hit_frac=y.prefix_cache_hit_frac)
             option, why = plan_one(y.model, hw, sc, a, profiles.get(engine, hw.id))
             options[hw.id, y.year] = option
-            age = y.year + base_year - hw.release_year
             cells.append({"year": y.year, "usd_per_mtok_output": option["usd_per_mtok_output"] if option else None,
                           "reason": None if option else why["reason"],
                           "available": hw.release_year <= base_year + y.year,
-                          "residual_value_usd": float(resale.value_frac(hw.family, max(age, 0))) * hw.capex_usd})
+                          # a chip bought new in year 0, resold at its family's used price in year y
+                          "residual_value_usd": float(resale.value_frac(hw.family, y.year)) * hw.capex_usd})
         rows.append({"hardware": hw.id, "vendor": hw.vendor, "family": hw.family, "release_year": hw.release_year,
                      "lifetime_years": resale.LIFETIME_YEARS.get(hw.family, 5.0), "years": cells})
     cheapest = {y.year: _cheapest(hws, options, y.year, base_year) for y in years}

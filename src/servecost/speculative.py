@@ -42,7 +42,7 @@ EAGLE3_HEADS = frozenset({"llama-3.1-8b", "llama-3.3-70b"})
 class Speculation:
     draft_tokens: int = 0           # k; 0 = plain decoding
     acceptance_frac: float = 0.0    # a, per drafted token
-    method: str = "none"            # none | mtp | eagle3
+    method: str = "mtp"             # mtp (a model's MTP heads) | eagle3 (a draft head)
     accepted_tokens: float = 0.0    # published mean acceptance length per step (bonus token included); 0: from a
 
     @property

@@ -18,6 +18,7 @@ from ..parallel import Parallel
 from ..power import chip_power_w
 from ..prefix import attention_cross_s
 from ..roofline import Precision, step
+from ..serving import expert_wait_s
 from ..speculative import NONE, Speculation
 
 RATIO = 2 ** 0.25
@@ -80,7 +81,8 @@ def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Ef
              prefill_tokens=new, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
     shape = (n.size, ctx_grid.size, prefill_grid.size)
     cross_s = attention_cross_s(m, hw, par, prec, p / new, new, mean_cached, eff)
-    drafts_s = np.where(n > 0, spec.draft_s(m, s.step_s + cross_s), 0.0)    # k draft passes when anything decodes
-    step_s = np.broadcast_to(s.step_s + cross_s + drafts_s, shape).copy()
+    wait_s = expert_wait_s(m, hw, par, prec, n, c, eff, spec.draft_tokens + 1)   # the busiest expert rank
+    drafts_s = np.where(n > 0, spec.draft_s(m, s.step_s + cross_s + wait_s), 0.0)   # k draft passes when anything decodes
+    step_s = np.broadcast_to(s.step_s + cross_s + wait_s + drafts_s, shape).copy()
     power = np.broadcast_to(chip_power_w(hw, s.flops_util_frac, s.mem_util_frac), shape).copy()
     return StepTable(step_s, power, ctx_grid, prefill_grid[1:], int(par.chips))
