@@ -143,7 +143,8 @@ def _pools(row) -> dict | None:
 
 # Engine names as benchmark files spell them -> servecost's engine profiles (Dynamo runs the same engines).
 ENGINE_ALIASES = {"trt": "trtllm", "tensorrt-llm": "trtllm", "tensorrt_llm": "trtllm", "dynamo-trt": "trtllm",
-                  "dynamo-trtllm": "trtllm", "dynamo-sglang": "sglang", "dynamo-vllm": "vllm"}
+                  "dynamo-trtllm": "trtllm", "dynamo-sglang": "sglang", "dynamo-vllm": "vllm",
+                  "mori-sglang": "sglang"}   # SGLang with AMD's MoRI KV transfer (InferenceX)
 
 
 def _engine(name: str) -> str:

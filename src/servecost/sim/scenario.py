@@ -35,7 +35,7 @@ from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
 from ..serving import aggregated
-from ..speculative import MTP_ACCEPTANCE_FRAC, Speculation
+from ..speculative import EAGLE3, MTP_ACCEPTANCE_FRAC, Speculation
 from . import limits as sim_limits, steptime, workload
 from .engine import ROUTERS, Config
 from .limits import Limits
@@ -95,8 +95,9 @@ class FleetIn(_Strict):
 
 
 class SpeculationIn(_Strict):
-    draft_tokens: int = Field(0, ge=0, le=8)          # MTP drafts per step (0: plain decoding)
+    draft_tokens: int = Field(0, ge=0, le=8)          # drafts per step (0: plain decoding)
     acceptance_frac: float = Field(MTP_ACCEPTANCE_FRAC, ge=0, le=1)
+    method: Literal["mtp", "eagle3"] = "mtp"          # the model's MTP heads, or an EAGLE-3 draft head
 
 
 class SloIn(_Strict):
@@ -309,9 +310,11 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
     mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
     spec_in = spec.speculation
-    if spec_in.draft_tokens and not m.mtp_layers:
-        raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0")
-    speculation = Speculation(spec_in.draft_tokens, spec_in.acceptance_frac)
+    if spec_in.draft_tokens and spec_in.method == "mtp" and not m.mtp_layers:
+        raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0, "
+                         "or method: eagle3 (a draft head)")
+    speculation = (EAGLE3 if spec_in.method == "eagle3" and spec_in.draft_tokens
+                   else Speculation(spec_in.draft_tokens, spec_in.acceptance_frac))
     par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
     f = spec.fleet
     free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))

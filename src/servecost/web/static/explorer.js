@@ -334,7 +334,7 @@ function simScenario(pick, b) {
     name: `${pick.hardware} replica`, model: b.model, hardware: pick.hardware, engine: b.engine,
     weight_dtype: pick.weight_dtype, expert_dtype: pick.expert_dtype, kv_dtype: pick.kv_dtype,
     deployment: {tp: pick.tp, pp: pick.pp, ep: pick.ep, dp_attn: pick.dp_attn},
-    speculation: {draft_tokens: pick.draft_tokens},
+    speculation: {draft_tokens: pick.draft_tokens, method: pick.speculation === "eagle3" ? "eagle3" : "mtp"},
     fleet: {replicas: decode, prefill_replicas: prefill, max_seqs: pick.batch_per_replica},
     slo: {ttft_s: Math.max(2, 2 * pick.ttft_s), tpot_s: 1 / b.speed},
     duration_s: Math.min(SIM_MAX_S, SIM_REQUESTS / rate),
