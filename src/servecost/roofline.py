@@ -286,3 +286,29 @@ def prefill_s(m, hw, par, prec, batch, seq_tokens, eff: Efficiency = DEFAULT, sp
     One batch runs through the stages in turn, so pipeline stages add up."""
     return step(m, hw, par, prec, prefill_seqs=batch, prefill_tokens=seq_tokens, eff=eff, pipelined=False,
                 spread_over_dp=spread_over_dp).step_s
+
+
+def critical_batch(hw: Accelerator, weight_dtype: str = "bf16") -> float:
+    """Tokens per step at which a decode step's weight matmuls turn from memory- to compute-bound:
+
+        2 B P / C = P b_w / W   ->   B* = C b_w / (2 W)      (How to Scale Your Model, "Transformer
+                                                             inference": B* ~ 240 for bf16 on a TPU v5e)
+    C the dense peak for the weights' format, W the bandwidth of the memory that holds them, b_w the
+    bytes per weight."""
+    return hw.flops_per_s(weight_dtype) * bytes_per_element(weight_dtype) / (FLOPS_PER_MAC * hw.mem_bytes_per_s)
+
+
+def textbook_decode_step_s(m: ModelSpec, hw: Accelerator, batch, context_tokens, prec: Precision = Precision(),
+                           chips: int = 1):
+    """The textbook decode step on `chips` chips sharing the work, peak rates, perfect overlap:
+
+        T = max(2 B P_active / (n C), (P_bytes + B KV(L)) / (n W))     (How to Scale Your Model)
+    P_bytes all weights read once (routed experts: all of them, the many-token limit), KV(L) one
+    sequence's cache at L tokens; the embedding table in neither. `step()` with ideal factors reduces to this for a dense model."""
+    B = np.asarray(batch, dtype=float)
+    lookup = P.embedding_params(m)      # the embedding table is a lookup: neither read whole nor multiplied
+    t_math_s = FLOPS_PER_MAC * B * (P.active_params(m) - lookup) / (chips * hw.flops_per_s(prec.weight))
+    weights = P.total_params(m) - lookup
+    t_mem_s = (weights * bytes_per_element(prec.weight) + B * kv_bytes_per_seq(m, context_tokens, prec.kv)) / (
+        chips * hw.mem_bytes_per_s)
+    return np.maximum(t_math_s, t_mem_s)
