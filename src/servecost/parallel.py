@@ -12,14 +12,15 @@ import numpy as np
 
 from .errors import InputError
 from .models import ModelSpec
+from .units import Array
 
 
 @dataclass(frozen=True)
 class Parallel:
-    tp: object = 1
-    pp: object = 1
-    dp_attn: object = 1
-    ep: object = 1
+    tp: Array = 1
+    pp: Array = 1
+    dp_attn: Array = 1
+    ep: Array = 1
 
     @property
     def chips_per_stage(self):

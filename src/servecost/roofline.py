@@ -28,6 +28,7 @@ from .hardware import Accelerator
 from .memory import kv_bytes_per_chip, kv_bytes_per_seq, kv_shards, weight_bytes_per_chip
 from .models import ModelSpec
 from .parallel import Parallel
+from .units import Array
 
 FLOPS_PER_MAC = 2
 HIDDEN_RW_PER_LAYER = 10   # d-vectors read+written per token per layer (norms, residual, qkv/o, ffn in/out)
@@ -57,12 +58,12 @@ class Precision:
 @dataclass(frozen=True)
 class Work:
     """FLOPs and bytes per chip for one stage, by operator class (arrays)."""
-    dense_flops: object
-    dense_bytes: object
-    expert_flops: object
-    expert_bytes: object
-    attn_flops: object
-    attn_bytes: object
+    dense_flops: Array
+    dense_bytes: Array
+    expert_flops: Array
+    expert_bytes: Array
+    attn_flops: Array
+    attn_bytes: Array
 
 
 def experts_touched(m: ModelSpec, tokens):
@@ -229,7 +230,7 @@ def handoff_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tok
 @dataclass(frozen=True)
 class Step:
     """One engine step of a replica: its time and how busy it kept each chip."""
-    step_s: object
+    step_s: Array
     flops_util_frac: object   # achieved FLOP/s over dense peak, per chip
     mem_util_frac: object     # achieved memory bytes/s over peak, per chip
 

@@ -32,18 +32,19 @@ from .parallel import Parallel
 from .prefix import NO_CACHE, PrefixCache, attention_cross_s
 from .roofline import Precision, Work, compute_s, prefill_s, step, step_work
 from .speculative import NONE, Speculation
+from .units import Array
 
 
 @dataclass(frozen=True)
 class ServingPoint:
-    tpot_s: object
-    ttft_s: object
-    tokens_per_s_per_user: object
+    tpot_s: Array
+    ttft_s: Array
+    tokens_per_s_per_user: Array
     output_tokens_per_s: object       # per replica
-    flops_util_frac: object
-    mem_util_frac: object
-    prefill_chips_frac: object = 0.0  # disaggregated: prefill-pool chips per decode chip
-    prefill_cost_frac: object = 0.0   # share of the replica's time (aggregated) or chips (disaggregated) spent on prompts
+    flops_util_frac: Array
+    mem_util_frac: Array
+    prefill_chips_frac: Array = 0.0  # disaggregated: prefill-pool chips per decode chip
+    prefill_cost_frac: Array = 0.0   # share of the replica's time (aggregated) or chips (disaggregated) spent on prompts
 
 
 @dataclass(frozen=True)
