@@ -325,8 +325,8 @@ def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is a few kB "
-                             f"(at most {MAX_CONFIG_BYTES:,})")
+            raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is "
+                             f"a few kB (at most {MAX_CONFIG_BYTES:,})")
         cfg = json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{field}={short(str(path), 80)}: no such file; give a catalogue id "

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import hardware, memory, models
 from ..errors import InputError
+from ..schema import FIXES
 from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
@@ -133,7 +134,8 @@ def _one_line(exc: ValidationError, source: str) -> InputError:
         return InputError(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
     if err["type"] == "missing":
         return InputError(f"{source}: missing key {key!r}")
-    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}")
+    fix = FIXES.get(err["type"], "see examples/ for a valid scenario")
+    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}; {fix}")
 
 
 def _short(value) -> str:
