@@ -130,7 +130,12 @@ def plan(
 
     if png:
         schema.output_file(png, "--png", (".png",), force)
-
+    ranges = None
+    if monte_carlo:
+        from .montecarlo import Ranges
+        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
+                        load_frac=_range(load_range, "load_range"))
+        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
     usage = None
@@ -154,10 +159,7 @@ def plan(
         from . import charts
         charts.cost_png(result.as_dict(), png)
     if monte_carlo:
-        from .montecarlo import Ranges, summary, usd_per_mtok_samples
-        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
-                        load_frac=_range(load_range, "load_range"))
-        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
+        from .montecarlo import summary, usd_per_mtok_samples
         for o in result.options:
             o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
                 o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
