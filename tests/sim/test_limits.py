@@ -156,3 +156,13 @@ def test_many_preemptions_in_a_row_do_not_recurse():
     finally:
         sys.setrecursionlimit(limit)
     assert tr.preemptions.sum() > 100
+
+
+def test_a_run_far_over_its_estimate_is_stopped(monkeypatch):
+    """The guard stops a run at OVERRUN x its estimated events (a thrashing or looping fleet)."""
+    monkeypatch.setattr(limits, "OVERRUN_FLOOR", 0)
+    spec = scenario.parse(_with_stream(rate_per_s=200) | {"fleet": {"replicas": 8}})
+    b = scenario.build(spec)
+    b = __import__("dataclasses").replace(b, estimated_events=100.0)
+    with pytest.raises(InputError, match="20x the estimate"):
+        run(spec, built=b, limits=limits.Limits(max_events=1e12, max_memory_bytes=1e12))

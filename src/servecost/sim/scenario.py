@@ -203,6 +203,7 @@ class Built:
     deployment: dict
     offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
+    estimated_events: float = math.inf  # sim.limits.estimate: the run stops at OVERRUN x this many
 
 
 def _resolve_path(p: str, base: Path) -> str:
@@ -328,8 +329,9 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                  / (hw.scaleout_bytes_per_s * float(par.chips)))
     _fits_kv(req, kv_tokens, cfg.tokens_per_step, w.trace)
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    sim_limits.check(sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
-                                         sim_limits.table_entries(max_seqs, max_ctx, token_budget)), limits)
+    est = sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
+                              sim_limits.table_entries(max_seqs, max_ctx, token_budget))
+    sim_limits.check(est, limits)
     table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation)
     if f.prefill_replicas:     # the slower pool bounds the fleet
         prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
@@ -346,7 +348,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                   "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
                   "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
                   "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
-    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s)
+    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s, est.events)
 
 
 def load(path: str | Path, overrides: dict | None = None) -> ScenarioIn:
