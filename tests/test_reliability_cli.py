@@ -165,3 +165,17 @@ def test_negative_sweep_seed_exits_2(tmp_path, capsys):
                      "seeds: [-1]\n")
     code, err = _exit(["sweep", str(sweep)], capsys)
     assert code == 2 and "seeds" in err
+
+
+@pytest.mark.parametrize("argv", [["plan", "--model", "{z}.json"], ["validate", "{z}.csv"], ["simulate", "{z}.yaml"],
+                                  ["plan", "--profile", "{z}.yaml"], ["outlook", "--roster", "{z}.yaml"],
+                                  ["outlook", "--roster", "{d}"]])
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_devices_and_folders_are_refused_not_read(tmp_path, capsys, argv):
+    """A path to /dev/zero (or a FIFO) would be read forever; a folder is not a file."""
+    for ext in ("json", "csv", "yaml"):
+        (tmp_path / f"zero.{ext}").symlink_to("/dev/zero")
+    argv = [a.replace("{z}", str(tmp_path / "zero")).replace("{d}", str(tmp_path)) for a in argv]
+    t0 = time.perf_counter()
+    code, err = _exit(argv, capsys)
+    assert code == 2 and err.count("\n") == 1 and time.perf_counter() - t0 < 10, err

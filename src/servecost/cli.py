@@ -41,6 +41,7 @@ def _profiles(profile: Optional[str]):
     from . import profiles
     if not profile:
         return profiles.shipped()
+    _regular(profile, "profile")
     try:
         return profiles.load(profile)
     except InputError:
@@ -73,6 +74,7 @@ def _engine(name: str) -> str:
 def _read_runs(path: str, hardware: Optional[str]):
     """Runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
     from .readers import read_runs
+    _regular(path, "file")
     try:
         return read_runs(path, hardware)
     except InputError:
@@ -80,6 +82,23 @@ def _read_runs(path: str, hardware: Optional[str]):
     except (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
         raise InputError(f"file={path!r} could not be read as runs ({type(exc).__name__}: {str(exc)[:100]}); "
                          "check its values against the README's runs CSV columns") from None
+
+
+def _regular(path: str, option: str) -> None:
+    """InputError for a path that exists but is no regular file or folder: reading a FIFO or /dev/zero never ends."""
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():
+        raise InputError(f"{option}={path!r} is not a regular file; give the path of the file itself")
+
+
+def _guarded(load, path: Optional[str], option: str):
+    """load(path); a file the loader chokes on (a folder, binary, bad values) is one InputError naming it."""
+    try:
+        return load(path)
+    except InputError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"{option}={path!r} could not be read ({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -320,7 +339,9 @@ def outlook(
         schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.OutlookInput, years=years, speed=speed, lifetime_years=lifetime_years)
-    entries = [y for y in load_roster(roster) if y.year <= years]
+    if roster:
+        _regular(roster, "roster")
+    entries = [y for y in _guarded(load_roster, roster, "roster") if y.year <= years]
     data = run_outlook(entries, speed, _split(hardware), Assumptions(lifetime_years=lifetime_years),
                        _profiles(profile), _engine(engine))
     if png:

@@ -324,6 +324,9 @@ def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
     """Read a config.json file into a ModelSpec; InputError for a missing or malformed file."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():
+            raise IsADirectoryError if path.is_dir() else InputError(
+                f"{field}={short(str(path), 80)} is not a regular file; give the path of a config.json")
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is "
                              f"a few kB (at most {MAX_CONFIG_BYTES:,})")

@@ -170,6 +170,8 @@ def read(path: str | Path) -> dict:
     """The YAML mapping of a scenario (or sweep) file."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
+            raise InputError(f"{path}: not a regular file; give the path of a scenario YAML")
         if p.stat().st_size > MAX_YAML_BYTES:
             raise InputError(f"{path}: {p.stat().st_size:,} bytes; a scenario is a few kB (at most "
                              f"{MAX_YAML_BYTES:,}): replay long request lists as a trace CSV")

@@ -125,6 +125,8 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
     """Requests from a CSV with arrival_s, input_tokens, output_tokens and optional class
     (interactive | batch) and deadline_s (seconds after arrival; batch default one day)."""
     name = Path(path).name
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        raise InputError(f"trace={str(path)!r} is not a regular file (a FIFO or device never ends); give a CSV")
     try:
         df = pd.read_csv(path)
     except FileNotFoundError:
