@@ -9,7 +9,11 @@ A last section checks the AMD factors out of sample: the CDNA3 set, fitted on pu
 MI300X (vLLM), predicting published DeepSeek-R1 runs on MI300X, MI325X and MI355X (SGLang,
 tests/data/amd_deepseek_r1_runs.csv), beside what the NVIDIA-fitted SGLang factors predict.
 
-Run: python benchmarks/accuracy.py [--write]   (--write updates src/servecost/data/error_bands.yaml)
+A family section predicts the published measurements of every other hardware family (Cerebras, Groq,
+SambaNova, TPU, Trainium, Gaudi, AMD; tests/data/family_runs.csv), leave one model out.
+
+Run: python benchmarks/accuracy.py [--write] [--families]   (--write updates src/servecost/data/error_bands.yaml
+and the family sets and bands; --families runs the family section alone)
 """
 
 import sys
@@ -68,7 +72,58 @@ def amd_held_out() -> None:
               f"{theirs.tpot_ape.median():.0%} (x{(1 + theirs.tpot_error).median():.2f}) | {ours.ttft_ape.median():.0%} |")
 
 
+FAMILY_RUNS = Path(__file__).resolve().parents[1] / "tests" / "data" / "family_runs.csv"
+
+
+def family_evidence(write: bool) -> None:
+    """Published measurements per hardware family (tests/data/family_runs.csv), each family's rows
+    predicted by factors fitted without the row's model; --write ships the fitted sets and the
+    per-family bands (src/servecost/data/family_profiles.yaml, family_evidence.yaml)."""
+    from servecost import evidence
+
+    rows = evidence.read(FAMILY_RUNS)
+    checks = {fam: evidence.check_family(rs) for fam, rs in sorted(evidence.by_family(rows).items())}
+    print(f"\nPublished measurements per family ({len(rows)} rows; predicted/measured as a speed, > 1: too fast; "
+          "leave one model out):")
+    print("| family | rows | skipped | median pred/meas | median error | inside its 90% band | TTFT rows (median) |")
+    print("|---|---|---|---|---|---|---|")
+    everything, inside = [], []
+    for fam, c in checks.items():
+        s = c.summary()
+        q = np.array([q for r, _, q in c.rows if r.metric != "ttft_s" and np.isfinite(q)])
+        cal = bands.quantiles()["tpot"]     # the printed band: the family's and the calibration band's span
+        lo = np.exp(min(s["log_ratio_p05"], -cal["log_ratio_p95"]))
+        hi = np.exp(max(s["log_ratio_p95"], -cal["log_ratio_p05"]))
+        inside += list((q >= lo) & (q <= hi))
+        everything += list(q)
+        ttft = f"{s['ttft_rows']} (x{s['ttft_median_ratio']:.2f})" if s["ttft_rows"] else "-"
+        print(f"| {fam} | {s['rows']} | {s['skipped']} | x{s['median_ratio']:.2f} | {s['median_ape']:.0%} | "
+              f"{np.mean((q >= lo) & (q <= hi)):.0%} | {ttft} |")
+    everything = np.array(everything)
+    print(f"| all | {everything.size} | | x{np.median(everything):.2f} | {np.median(np.abs(everything - 1)):.0%} | "
+          f"{np.mean(inside):.0%} | |")
+    for fam, c in checks.items():
+        for r, why in c.skipped:
+            print(f"  skipped {fam} {r.hardware} {r.model} {r.metric}: {why}")
+    if write:
+        fitted = {fam: c.fitted.as_dict() for fam, c in checks.items() if c.execution != "kernels"}
+        profiles_path = resources.files("servecost").joinpath("data/family_profiles.yaml")
+        profiles_path.write_text(yaml.safe_dump({
+            "source": "benchmarks/accuracy.py --write: each family's factors (servecost.evidence.FAMILY_FACTORS) "
+                      "fitted to its published rows in tests/data/family_runs.csv; the rest are the family's "
+                      "stated costs (data/families.yaml) and the default's kernel factors",
+            "profiles": fitted}, sort_keys=False))
+        evidence_path = resources.files("servecost").joinpath("data/family_evidence.yaml")
+        evidence_path.write_text(yaml.safe_dump({
+            "source": "benchmarks/accuracy.py --write: published rows per family (tests/data/family_runs.csv), "
+                      "leave-one-model-out predicted/measured as a speed",
+            "families": {fam: c.summary() for fam, c in checks.items()}}, sort_keys=False))
+        print(f"wrote {profiles_path} and {evidence_path}")
+
+
 def main(write: bool) -> None:
+    if "--families" in sys.argv:
+        return family_evidence(write)
     runs = read_aic_csv(str(CALIBRATION))
     measured = [r for r in runs if not r.assumed]
     results = {}
@@ -85,6 +140,7 @@ def main(write: bool) -> None:
             print(f"| one {by} | {metric.upper()} | {s['n']} | {s['median_ape']:.0%} | {s['mape']:.0%} | {s['p90_ape']:.0%} |")
     inferencex_snapshot()
     amd_held_out()
+    family_evidence(write)
     if write:
         bands = {"source": "benchmarks/accuracy.py: leave-one-model-out residuals on data/calibration",
                  "runs": results["model"]["tpot"]["n"],

@@ -14,7 +14,7 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     for o in result.options:
         o["mc"] = summary(usd_per_mtok_samples(o["cost_breakdown_usd_per_hour"], 0.08,
-                                               o["output_tokens_per_s_per_chip"] * o["chips"], Ranges(), 100_000))
+                                               o["demanded_tokens_per_s"], Ranges(), 100_000))
     t_mc = time.perf_counter() - t0
     for o in result.options[:5]:
         print(f"{o['hardware']:12s} ${o['usd_per_mtok_output']:.3f}/Mtok point; Monte Carlo median "

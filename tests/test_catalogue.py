@@ -20,7 +20,7 @@ HW_NUMERIC = ["release_year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "int8_t
               "scaleout_gb_per_s_per_dir", "tdp_w", "idle_w", "chip_price_usd", "system_share_usd",
               "cloud_usd_per_chip_hr"]
 REQUIRED = ["release_year", "bf16_tflops", "scaleup_domain_chips", "tdp_w", "idle_w", "chip_price_usd",
-            "cloud_usd_per_chip_hr"]
+            "system_load_w", "status", "capex_basis"]   # cloud prices only where a rental price is published
 
 
 def _rows(name):

@@ -73,10 +73,10 @@ def test_justified_discount_by_hand(kimi_points):
 @settings(max_examples=20, deadline=None)
 @given(budget=st.floats(0.1, 1000), more=st.floats(1.0, 10.0))
 def test_bigger_power_budget_never_serves_fewer_users(kimi_points, budget, more):
-    _, _, _, pts = kimi_points
+    _, hw, _, pts = kimi_points
     speeds = [10, 50, 100]
-    small, _ = users_at_speeds(pts, Assumptions(), budget, speeds)
-    large, _ = users_at_speeds(pts, Assumptions(), budget * more, speeds)
+    small, _ = users_at_speeds(pts, Assumptions(), budget, speeds, hw)
+    large, _ = users_at_speeds(pts, Assumptions(), budget * more, speeds, hw)
     assert np.all(large >= small)
 
 
@@ -139,3 +139,45 @@ def test_roster_with_unknown_field_is_an_input_error(tmp_path):
     path.write_text("years:\n  - {year: 1, name: x, base: kimi-k2, changes: {n_expert: 9}}\n")
     with pytest.raises(InputError, match="n_expert"):
         roster(path)
+
+
+def test_resale_curve_by_family():
+    """GPUs keep value on the used market (A100s still trade), TPUs have none, every chip retires."""
+    from servecost.resale import holding_usd, value_frac
+    assert value_frac("gpu", 0) == 1 and value_frac("gpu", 1) == pytest.approx(0.625)
+    assert value_frac("gpu", 5.5) > 0 and value_frac("gpu", 7) == 0
+    assert value_frac("tpu", 1) == 0
+    assert float(holding_usd(40_000, "gpu", 0, 0.08)) == pytest.approx(40_000 * (1 - 0.625 + 0.08))
+
+
+def test_outlook_strategies_buy_an_announced_chip_when_it_arrives(monkeypatch):
+    """A chip released in year 1 is a candidate from year 1: 'best' buys it, 'keep' stays on today's."""
+    from dataclasses import replace
+
+    from servecost import hardware
+    from servecost.outlook import BASE_YEAR, outlook, roster
+    gb200 = hardware.get("gb200-nvl72")
+    future = replace(gb200, id="next-gen", release_year=BASE_YEAR + 1, hbm_bytes_per_s=2 * gb200.hbm_bytes_per_s,
+                     bf16_flops_per_s=2 * gb200.bf16_flops_per_s, fp8_flops_per_s=2 * gb200.fp8_flops_per_s,
+                     fp4_flops_per_s=2 * gb200.fp4_flops_per_s)
+    monkeypatch.setitem(hardware.catalogue(), "next-gen", future)
+    data = outlook(roster()[:2], 50, ("gb200-nvl72", "next-gen"))
+    keep, best = data["strategies"]
+    assert data["cheapest"][0] == "gb200-nvl72" and data["cheapest"][1] == "next-gen"
+    assert [r["hardware"] for r in keep["years"]] == ["gb200-nvl72"] * 2
+    assert [r["hardware"] for r in best["years"]] == ["gb200-nvl72", "next-gen"]
+    assert best["years"][1]["sold_chips"] == best["years"][0]["chips"]
+    for st in (keep, best):
+        assert st["total_usd_per_mtok"] == pytest.approx(sum(r["usd"] for r in st["years"])
+                                                         / sum(r["mtok"] for r in st["years"]))
+    assert best["years"][1]["usd_per_mtok"] < keep["years"][1]["usd_per_mtok"]
+
+
+def test_outlook_json_has_strategies(capsys):
+    import json
+
+    from servecost.cli import main
+    main(["outlook", "--years", "1", "--hardware", "gb200-nvl72,b200", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert {s["name"] for s in data["strategies"]} == {"keep", "best"}
+    assert all(s["total_usd_per_mtok"] > 0 for s in data["strategies"])

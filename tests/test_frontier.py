@@ -69,7 +69,7 @@ def test_more_bandwidth_never_moves_the_curve_down(hw_id):
 
     def curve(h):
         pts = search_points(m, h, sc, a, eff)
-        idx = curve_indices(pts, metric_values(pts, a))["per_chip"]
+        idx = curve_indices(pts, metric_values(pts, a, h))["per_chip"]
         return [{"tokens_per_s_per_user": pts.tokens_per_s_per_user[i],
                  "per_chip": pts.output_tokens_per_s_per_chip[i]} for i in idx]
 

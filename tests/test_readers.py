@@ -1,13 +1,19 @@
 """Measured-run readers: the vLLM bench JSON and the runs CSV, and one-line errors for bad files."""
 
 import json
+from collections import defaultdict
+from importlib import resources
 
+import pandas as pd
 import pytest
 
+from servecost.dtypes import canonical
 from servecost.errors import InputError
-from servecost.readers import read_runs
+from servecost.readers import _quant, read_aic_csv, read_runs
 from servecost.units import MS
 from servecost.validate import validate
+
+CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
 
 # A `vllm bench serve --save-result --metadata hardware=h100-sxm tp=1` result, with the fields that
 # vllm/benchmarks/serve.py writes (values made up for the test, shapes as documented).
@@ -96,6 +102,112 @@ def test_calibration_rows_whose_columns_repeat_the_named_tp_are_read_as_named(tm
                     + "r_c8_tp1_epnone_2,Qwen/Qwen3-235B-A22B-FP8,h200_sxm,vllm,agg,1000,100,1,1,,2,1,357,55\n")
     layouts = [(r.tp, r.dp_attn, r.moe_tp, r.ep) for r in read_runs(str(path))]
     assert layouts == [(1, 8, 1, 8), (8, 1, 1, 8), (1, 8, 1, 8), (1, 2, 2, 1)]
+
+
+SOURCE_HEADER = ("id,silicon_data_source,model_path,system,backend,mode,isl,osl,tp_size,attention_dp_size,moe_tp_size,"
+                 "moe_ep_size,prefill_tp_size,prefill_attention_dp_size,prefill_moe_tp_size,prefill_moe_ep_size,"
+                 "decode_tp_size,decode_attention_dp_size,decode_moe_tp_size,decode_moe_ep_size,"
+                 "silicon_ttft_ms,silicon_tpot_ms\n")
+DASHBOARD = "source_file=2026-04-06.csv; silicon_concurrency=16"
+COLLECTED = "source_file=/data/h200_sxm/trtllm/1.2/x.csv; silicon_concurrency=16"
+
+
+def test_layout_correction_reads_the_columns_not_the_run_name(tmp_path):
+    """Without a run name, the columns tell the repeated moe_tp: an aggregated row stating moe_tp x ep GPUs
+    with moe_tp, ep > 1 is divided back to ep GPUs when it states more GPUs than one 8-GPU box, or comes
+    from the dashboard's files. A measured tp 4 / moe_tp 2 / ep 2 from elsewhere, a 16-GPU TP16 EP16
+    run (moe_tp 1) and a disaggregated row keep their columns."""
+    r1, oss, h100 = "deepseek-ai/DeepSeek-R1", "openai/gpt-oss-120b", "h100_sxm"
+    rows = [("a", COLLECTED, r1, "b200_sxm", "agg", "64,1,8,8", ",,,", ",,,"),
+            ("b", COLLECTED, r1, "b200_sxm", "agg", "1,64,8,8", ",,,", ",,,"),
+            ("c", COLLECTED, oss, "h200_sxm", "agg", "4,1,2,2", ",,,", ",,,"),
+            ("d", DASHBOARD, oss, "h200_sxm", "agg", "4,1,2,2", ",,,", ",,,"),
+            ("e", COLLECTED, r1, h100, "agg", "16,1,1,16", ",,,", ",,,"),
+            ("f", DASHBOARD, r1, h100, "disagg", ",,,", "16,1,1,16", "16,1,1,16")]
+    path = tmp_path / "runs.csv"
+    path.write_text(SOURCE_HEADER + "".join(f"{i},{src},{m},{hw},trtllm,{mode},1024,1024,{agg},{pre},{dec},100,10\n"
+                                            for i, src, m, hw, mode, agg, pre, dec in rows))
+    runs = read_runs(str(path))
+    assert [(r.tp, r.dp_attn, r.moe_tp, r.ep) for r in runs[:5]] == [
+        (8, 1, 1, 8), (1, 8, 1, 8), (4, 1, 2, 2), (2, 1, 1, 2), (16, 1, 1, 16)]
+    assert runs[5].pools["decode"]["tp_size"] == 16 and not any(r.skip_reason for r in runs)
+
+
+def test_shipped_calibration_twins_read_as_one_layout():
+    """Evidence for the correction: 129 aggregated rows of the shipped file are read with fewer GPUs than
+    their columns state; 27 of them have a twin (equal model, chip, engine, lengths, concurrency, and TTFT
+    and TPOT to every digit) stated as the corrected layout, and every twin group is read as one layout."""
+    runs, df = read_aic_csv(str(CALIBRATION)), pd.read_csv(str(CALIBRATION))
+    stated_gpus = df["tp_size"] * df["attention_dp_size"]    # NaN where the MoE layout implies the dp
+    corrected = {r.id for r, gpus in zip(runs, stated_gpus) if r.mode == "agg" and r.tp * r.dp_attn < gpus}
+    twins = defaultdict(list)
+    for r in runs:
+        if r.mode == "agg":
+            twins[(r.model, r.hardware, r.engine, r.input_tokens, r.output_tokens, r.concurrency, r.measured_ttft_s,
+                   r.measured_tpot_s)].append(r)
+    assert len(corrected) == 129 and not any(r.skip_reason for r in runs)
+    assert all(len({(r.tp, r.dp_attn, r.moe_tp, r.ep) for r in group}) == 1 for group in twins.values())
+    assert sum(len(group) > 1 and any(r.id in corrected for r in group) for group in twins.values()) == 27
+
+
+def test_layouts_no_engine_runs_are_skipped_with_the_reason(tmp_path):
+    """tp 12 on a 128-head model, a prefill pool of tp 24, and a decode pool whose experts (moe_tp 2 x ep 8)
+    span more GPUs than its attention (tp 8) are skipped, each with its reason; the next row is read."""
+    r1 = "deepseek-ai/DeepSeek-R1"
+    rows = [("a", "agg", "12,1,1,12", ",,,", ",,,"),
+            ("b", "disagg", ",,,", "24,1,1,24", "8,1,1,8"),
+            ("c", "disagg", ",,,", "8,1,1,8", "8,1,2,8"),
+            ("d", "agg", "8,1,1,8", ",,,", ",,,")]
+    path = tmp_path / "runs.csv"
+    path.write_text(SOURCE_HEADER + "".join(f"{i},{COLLECTED},{r1},h200_sxm,trtllm,{mode},1024,1024,{agg},{pre},{dec},"
+                                            "100,10\n" for i, mode, agg, pre, dec in rows))
+    runs = read_runs(str(path))
+    assert [r.skip_reason for r in runs] == [
+        "tp=12 does not divide the 128 attention heads of deepseek-r1, so no engine runs it; tp is one of "
+        "1, 2, 4, 8, 16, 32, 64, 128",
+        "prefill pool: tp=24 does not divide the 128 attention heads of deepseek-r1, so no engine runs it; tp is "
+        "one of 1, 2, 4, 8, 16, 32, 64, 128",
+        "decode pool: moe_tp x moe_ep = 16 GPUs differs from tp x attention_dp = 8", ""]
+    result = validate(runs)
+    assert [s["id"] for s in result["skipped"]] == ["a", "b", "c"] and result["predicted"] == 1
+
+
+def test_aiconfigurator_quant_modes_and_an_unknown_mode(tmp_path):
+    """An int4_wo (w4a16) row is read as int4 weights and predicted; a row with an unknown mode is read,
+    then skipped with a reason naming the column and the value; the file is not aborted."""
+    path = tmp_path / "runs.csv"
+    path.write_text("id,model_path,system,backend,mode,isl,osl,tp_size,batch_size,gemm_quant_mode,moe_quant_mode,"
+                    "silicon_ttft_ms,silicon_tpot_ms\n"
+                    "a,meta-llama/Llama-3.1-70B,h100_sxm,trtllm,agg,1024,1024,4,16,int4_wo,,200,10\n"
+                    "b,meta-llama/Llama-3.1-70B,h100_sxm,trtllm,agg,1024,1024,4,16,int3_magic,,200,10\n")
+    runs = read_runs(str(path))
+    assert (runs[0].weight_dtype, runs[0].skip_reason) == ("int4", "")
+    assert runs[1].skip_reason.startswith("gemm_quant_mode='int3_magic' is not a quant mode servecost reads")
+    result = validate(runs)
+    assert result["predicted"] == 1 and result["skipped"][0]["id"] == "b"
+
+
+@pytest.mark.parametrize("mode, dtype", [
+    ("bfloat16", "bf16"), ("float16", "bf16"), ("int8_wo", "int8"), ("int4_wo", "int4"), ("fp8", "fp8"),
+    ("fp8_static", "fp8"), ("sq", "int8"), ("fp8_block", "fp8"), ("fp8_ootb", "fp8"), ("nvfp4", "nvfp4"),
+    ("nvfp4_wo", "nvfp4"), ("w4afp8", "int4"), ("w4a16_mxfp4", "mxfp4"), ("w4a8_mxfp4_mxfp8", "mxfp4"),
+    ("w4a8_mxfp4_mxfp8_trtllm", "mxfp4"), ("w4a16_mxfp4_cutlass", "mxfp4"), ("int8", "int8"), ("mxfp4", "mxfp4"),
+    ("w4a16", "int4"), ("FP8_Block", "fp8"), ("auto", ""), ("", "")])
+def test_every_aiconfigurator_quant_mode_maps_to_a_dtype(mode, dtype):
+    """Every GEMM, MoE, FMHA and KV-cache mode of aiconfigurator's common.py, stored bytes alike."""
+    assert _quant(mode) == dtype
+    if dtype:
+        assert canonical(dtype) == dtype
+
+
+def test_runs_csv_with_an_unknown_kv_dtype_is_skipped_not_aborted(tmp_path):
+    """The runs CSV follows the same rule: an unknown dtype skips that row with the reason."""
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,kv_dtype\n"
+                    "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp8\n"
+                    "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp3\n")
+    runs = read_runs(str(path))
+    assert runs[0].kv_dtype == "fp8" and runs[1].skip_reason.startswith("kv_dtype='fp3' is not a quant mode")
 
 
 def test_dashboard_rows_are_read_at_their_mean_lengths(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servecost import memory, models
+from servecost import hardware, memory, models
 from servecost import params as P
 from servecost.parallel import Parallel
 from servecost.roofline import Precision, decode_step_s, experts_touched, prefill_s, step_work
@@ -91,3 +91,22 @@ def test_larger_batch_never_lowers_throughput_while_it_fits(context, model_id, h
     batches = np.arange(1, max(2, min(limit, 1024)) + 1)
     tps = batches / decode_step_s(m, hw, par, prec, batches, context)
     assert np.all(np.diff(tps) >= -1e-9 * tps[:-1])
+
+
+def test_critical_batch_is_the_books_240_on_a_v5e():
+    """B* = C b_w / (2 W) = 197e12 x 2 / (2 x 819e9) = 240 tokens (How to Scale Your Model)."""
+    from servecost.roofline import critical_batch
+    v5e = hardware.get("tpu-v5e")
+    assert critical_batch(v5e, "bf16") == pytest.approx(v5e.bf16_flops_per_s / v5e.hbm_bytes_per_s, rel=1e-9)
+    assert 230 < critical_batch(hardware.get("tpu-v5e"), "bf16") < 250
+
+
+def test_step_with_ideal_factors_is_the_textbook_step_for_a_dense_model(llama8b, h100, ideal):
+    """Summed operators with peak rates and perfect overlap vs the closed form, both sides of B*.
+    (Past B* the engine adds the memory-bound attention to the compute-bound GEMMs, one roofline per
+    operator class, where the closed form takes one max over the whole step: so a short context there.)"""
+    from servecost.roofline import textbook_decode_step_s
+    for batch, context in ((1, 1024), (16, 1024), (4096, 1)):
+        book = float(textbook_decode_step_s(llama8b, h100, batch, context))
+        engine = float(decode_step_s(llama8b, h100, Parallel(), BF16, batch, context, ideal))
+        assert engine == pytest.approx(book, rel=0.05), batch   # activations, norms, LM head: a few %

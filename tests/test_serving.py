@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from servecost import memory
@@ -46,3 +47,82 @@ def test_requests_beyond_the_kv_cache_wait_by_littles_law(llama8b, h100, ideal):
     e2e = float(fit.ttft_s) + 999 * float(fit.tpot_s)
     assert float(sp.tpot_s) == pytest.approx(float(fit.tpot_s))
     assert float(sp.ttft_s) == pytest.approx(float(fit.ttft_s) + (c - slots) / slots * e2e)
+
+
+def test_cached_prefix_attention_by_hand(llama8b, h100, ideal):
+    """2 prompts, 1,000 new tokens each over a 9,000-token cached prefix: 2 x 1000 x 9000 pairs x 32
+    layers x (2 FLOPs x 32 heads x 2 x 128) = 9.4 TFLOP, at 989 TFLOP/s = 9.5 ms."""
+    from servecost.prefix import attention_cross_s
+    flops = 2 * 1000 * 9000 * 32 * (2 * 32 * 2 * 128)
+    assert flops == pytest.approx(9.44e12, rel=0.01)
+    t = float(attention_cross_s(llama8b, h100, Parallel(), BF16, 2, 1000, 9000, ideal))
+    assert t == pytest.approx(flops / h100.flops_per_s("bf16"), rel=1e-9)
+
+
+def test_prefix_hit_prefills_only_the_new_tokens(llama8b, h100, ideal):
+    """h = 0.9 of 10,000 tokens: prefill(1,000) + their attention to the 9,000 cached; h = 0 is plain prefill."""
+    from servecost.prefix import PrefixCache, attention_cross_s
+    from servecost.serving import prompt_prefill_s
+    warm = float(prompt_prefill_s(llama8b, h100, Parallel(), BF16, 1, 10_000, ideal, PrefixCache(0.9)))
+    parts = float(prefill_s(llama8b, h100, Parallel(), BF16, 1, 1000, ideal)) \
+        + float(attention_cross_s(llama8b, h100, Parallel(), BF16, 1, 1000, 9000, ideal))
+    assert warm == pytest.approx(parts)
+    cold = float(prompt_prefill_s(llama8b, h100, Parallel(), BF16, 1, 10_000, ideal))
+    assert cold == pytest.approx(float(prefill_s(llama8b, h100, Parallel(), BF16, 1, 10_000, ideal)))
+    assert warm < cold
+
+
+def test_prefix_cache_holds_the_waiting_conversations_prefix(llama8b, h100):
+    """The cached prefix costs KV memory: fewer sequences run at once than without a cache."""
+    from servecost.prefix import PrefixCache
+    from servecost.serving import _running
+    cold = float(_running(llama8b, h100, Parallel(), BF16, 10_000, 8000, 500))
+    warm = float(_running(llama8b, h100, Parallel(), BF16, 10_000, 8000, 500, PrefixCache(0.9)))
+    assert warm == pytest.approx(np.floor(cold * 8250 / (8250 + 7200)), abs=1)
+
+
+def test_prefill_pool_rate_by_its_own_step(kimi):
+    """The searched prefill worker clears prompts_per_step prompts per step on chips_per_worker chips."""
+    from servecost import hardware
+    from servecost.search import prefill_pool
+    pool = prefill_pool(kimi, hardware.get("b200"), Precision.native(kimi), 2000)
+    assert pool.prompts_per_s_per_chip * pool.chips * pool.step_s == pytest.approx(pool.prompts_per_step)
+    assert pool.chips <= hardware.get("b200").scaleup_domain_chips   # one NVLink node suffices
+    assert pool.prompt_tokens_per_s_per_chip > 10_000
+
+
+def test_disaggregated_pool_sized_to_the_decode_request_rate(kimi):
+    """prefill chips per decode chip = (B / (O TPOT)) / (prompts/s per prefill chip) / decode chips."""
+    from servecost import hardware
+    from servecost.search import prefill_pool
+    from servecost.serving import disaggregated
+    b200, prec, par = hardware.get("b200"), Precision.native(kimi), Parallel(tp=1, dp_attn=32, ep=32)
+    pool = prefill_pool(kimi, b200, prec, 2000)
+    sp = disaggregated(kimi, b200, par, prec, 512, 2000, 500, pool=pool)
+    rate = 512 / (500 * float(sp.tpot_s))
+    assert float(sp.prefill_chips_frac) == pytest.approx(rate / pool.prompts_per_s_per_chip / 32)
+
+
+def test_eagle3_draft_is_its_published_size(kimi):
+    """One dense layer at Kimi K2's width plus its LM head: ~1.8e9 parameters, as NVIDIA's Kimi-K2.6 EAGLE-3 head."""
+    from servecost.speculative import EAGLE3, MTP_ONE_DRAFT
+    assert EAGLE3.draft_params(kimi) == pytest.approx(1.8e9, rel=0.1)
+    assert EAGLE3.tokens_per_step == pytest.approx(2.62)
+    assert MTP_ONE_DRAFT.tokens_per_step == pytest.approx(1.85)
+    assert float(EAGLE3.draft_s(kimi, 1.0)) == pytest.approx(3 * EAGLE3.draft_params(kimi) / P.active_params(kimi))
+
+
+def test_expert_imbalance_grows_with_ep_and_rebalancing_shrinks_it():
+    from servecost.imbalance import imbalance
+    raw = imbalance(np.array([1, 8, 64, 256]), rebalanced=False)
+    assert raw[0] == 1 and raw[1] == pytest.approx(1.33) and np.all(np.diff(raw) >= 0) and raw[-1] <= 1.5
+    assert np.all(imbalance(np.array([8, 64, 256])) < raw[1:])
+
+
+def test_uneven_expert_load_slows_decode(kimi):
+    from servecost import hardware
+    from servecost.serving import decode_tpot_s
+    b200, prec, par = hardware.get("b200"), Precision.native(kimi), Parallel(tp=1, dp_attn=64, ep=64)
+    even = float(decode_tpot_s(kimi, b200, par, prec, 1024, 2000, 500, rebalanced=True))
+    uneven = float(decode_tpot_s(kimi, b200, par, prec, 1024, 2000, 500, rebalanced=False))
+    assert uneven > even

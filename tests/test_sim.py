@@ -257,3 +257,52 @@ def test_examples_stay_valid(path):
     else:
         spec = scenario.load(path)
         assert scenario.build(spec, path.parent).requests.input_tokens.size > 0
+
+
+PREFIX = {"workload.streams.0.input_tokens": 50_000, "workload.streams.0.output_tokens": 200,
+          "workload.streams.0.prefix_cache_hit": 0.9, "fleet": {"max_seqs": 8}}
+
+
+def test_shared_prefix_lone_request_prefills_only_the_new_tokens():
+    """90% of a 50k-token prompt from the cache: an idle replica's TTFT is overhead + the cached prefill."""
+    from servecost.prefix import PrefixCache
+    from servecost.serving import prompt_prefill_s
+    r = sim(PREFIX | {"workload.streams.0.rate_per_s": 0.02, "duration_s": 3000})
+    cold = sim({k: v for k, v in PREFIX.items() if "prefix" not in k} | {"workload.streams.0.rate_per_s": 0.02,
+                                                                         "duration_s": 3000})
+    m, hw, par, prec, eff = engine_parts()
+    expected = eff.ttft_overhead_s + float(prompt_prefill_s(m, hw, par, prec, 1.0, 50_000, eff, PrefixCache(0.9)))
+    ttft = r.requests_frame()["ttft_s"].to_numpy()
+    assert np.median(ttft) == pytest.approx(expected, rel=0.05)
+    assert np.median(ttft) < 0.5 * np.median(cold.requests_frame()["ttft_s"].to_numpy())
+
+
+def test_shared_prefix_steady_state_matches_analytical_model():
+    """Moderate load, 90% prefix hits: mean TPOT and throughput within 10% of `aggregated` with the cache."""
+    from servecost.prefix import PrefixCache
+    r = sim(PREFIX | {"workload.streams.0.rate_per_s": 0.3, "duration_s": 900})   # 45% of capacity
+    f = r.requests_frame()
+    steady = f[(f.arrival_s > 120) & (f.arrival_s < 780)]
+    concurrency = len(steady) / 660 * steady.e2e_s.mean()
+    assert 1 < concurrency < 8
+    m, hw, par, prec, eff = engine_parts()
+    a = aggregated(m, hw, par, prec, concurrency, 50_000, 200, eff, cache=PrefixCache(0.9, 1.0))
+    assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
+    e2e_a = float(a.ttft_s) + 199 * float(a.tpot_s)
+    assert r.summary["fleet"]["output_tokens_per_s"] == pytest.approx(concurrency * 200 / e2e_a, rel=0.10)
+
+
+def test_mixed_fleet_prefills_on_its_own_chip():
+    """Prefill replicas on H100 for a decode pool on B200: the first token comes from the H100 pool,
+    each pool priced on its own chip."""
+    r = sim({"hardware": "b200", "deployment": {"tp": 1}, "workload.streams.0.rate_per_s": 2, "duration_s": 120,
+             "fleet": {"replicas": 1, "prefill_replicas": 1, "prefill_hardware": "h100-sxm"}})
+    d = r.summary["deployment"]
+    assert d["prefill_hardware"] == "h100-sxm" and d["chips"] == d["chips_per_replica"] + d["prefill_chips_per_replica"]
+    f = r.requests_frame()
+    assert f.ttft_s.notna().all() and r.summary["cost"]["usd_per_hour"] > 0
+
+
+def test_mixed_fleet_needs_a_prefill_pool():
+    with pytest.raises(InputError, match="prefill_replicas"):
+        sim({"fleet": {"prefill_hardware": "h100-sxm"}})

@@ -96,7 +96,8 @@ def test_headline_plan_defaults(client):
 
 def test_pasted_config_plans_like_the_catalogue_model(client):
     config = json.loads(resources.files("servecost").joinpath("data/configs/llama-3.1-8b.json").read_text())
-    body = {"users": 1000, "speed": 40, "hardware": ["h100-sxm", "mi300x"]}
+    # a pasted config has no published EAGLE-3 head (the catalogue's Llama 3.1 8B has): compare plain decoding
+    body = {"users": 1000, "speed": 40, "hardware": ["h100-sxm", "mi300x"], "speculation_method": "none"}
     custom = client.post("/api/plan", json=body | {"config": config}).json()
     catalogue = client.post("/api/plan", json=body | {"model": "llama-3.1-8b"}).json()
     assert custom["scenario"]["model"] == "custom" and custom["model"]["id"] == "custom"
@@ -121,6 +122,10 @@ def test_pasted_config_plans_like_the_catalogue_model(client):
      "config (pasted): vocab_size=-10 must be a whole number from 1 to 10,000,000"),
     ("plan", {"config": {"num_hidden_layers": 1e300}}, "num_hidden_layers=1e+300 must be a whole number from 1 to 10,000"),
     ("plan", {"config": {"x": json.loads("[" * 40 + "]" * 40)}}, "config nests objects or lists over 16 deep"),
+    ("plan", {"prefix_cache_hit": 1.5}, "prefix_cache_hit=1.5"),
+    ("plan", {"speculation_method": "medusa"}, "speculation_method='medusa'"),
+    ("plan", {"prefill_hardware": "h100"}, "prefill_hardware='h100' is not in the catalogue"),
+    ("plan", {"speculation_method": "mtp1"}, "speculation=mtp1: kimi-k2 ships no MTP heads"),
     ("frontier", {"input_tokens": 0}, "input_tokens=0"),
     ("power", {"speeds": []}, "speeds=[]"),
     ("batch-discount", {"deadline_hours": -1}, "deadline_hours=-1"),
@@ -254,3 +259,12 @@ def test_simulate_matches_the_cli_summary(client, tmp_path, capsys):
 def test_simulate_limits_and_bad_scenarios_are_422(client, change, words):
     r = client.post("/api/simulate", json=SIM | change)
     assert r.status_code == 422 and all(w in r.json()["detail"] for w in words), r.json()
+
+
+def test_plan_prefix_cache_and_mixed_fleet_over_http(client):
+    """The API takes plan's serving options: a cached prefix, a prefill accelerator, a speculation method."""
+    body = {"hardware": ["groq-lpu"], "prefill_hardware": "h100-sxm", "prefix_cache_hit": 0.5,
+            "speculation_method": "eagle3"}
+    o = client.post("/api/plan", json=body).json()["options"][0]
+    assert o["prefill"]["hardware"] == "h100-sxm" and o["prefix_cache_hit_frac"] == 0.5
+    assert o["usd_per_mtok_output"] * o["demanded_mtok_per_hour"] == pytest.approx(o["usd_per_hour"], rel=0.01)

@@ -7,6 +7,8 @@ Batch, trough filling: the interactive fleet is sized for the peak, so at mean l
 1 - 1/(peak/mean) of it is idle. Batch work run there, on the same layout at its highest-throughput
 batch, costs only the extra energy (the chips, building and staff are paid by the interactive tier).
     justified discount = 1 - cost_batch / cost_interactive
+Justified per hardware family (a family's cheapest batch against its cheapest interactive option) and
+against the cheapest interactive option of all (what a buyer of interactive tokens pays elsewhere).
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from .units import HOUR_S, MTOK
 @dataclass(frozen=True)
 class BatchTier:
     hardware: str
+    family: str
     interactive_usd_per_mtok: float
     batch_usd_per_mtok: float              # dedicated hardware, deadline met
     trough_usd_per_mtok: float             # marginal energy on the interactive fleet's idle chips
@@ -50,7 +53,7 @@ def trough_usd_per_mtok(hw: Accelerator, pts: Points, option: dict, a: Assumptio
             & (pts.ep == option["ep"]) & (pts.weight_dtype == option["weight_dtype"])
             & (pts.kv_dtype == option["kv_dtype"]) & (pts.disaggregated == (option["mode"] == "disaggregated")))
     i = int(np.argmax(np.where(same, pts.output_tokens_per_s_per_chip, -1.0)))
-    extra_w = pts.chip_power_w[i] - hw.idle_w   # the chips would idle otherwise
+    extra_w = pts.chip_power_w[i] - hw.idle_wall_w   # the chips would idle otherwise
     energy_usd_per_hr = extra_w * a.pue / 1e3 * a.usd_per_kwh if a.pricing == "own" else 0.0
     tokens_per_hr = pts.output_tokens_per_s_per_chip[i] * HOUR_S
     return float(energy_usd_per_hr / tokens_per_hr * MTOK), float(pts.output_tokens_per_s_per_chip[i])
@@ -68,7 +71,7 @@ def batch_tier(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assu
     trough, trough_tps = trough_usd_per_mtok(hw, pts, option, a)
     idle_frac = 1 - 1 / peak_to_mean
     return BatchTier(
-        hardware=hw.id, interactive_usd_per_mtok=interactive, batch_usd_per_mtok=batch,
+        hardware=hw.id, family=hw.family, interactive_usd_per_mtok=interactive, batch_usd_per_mtok=batch,
         trough_usd_per_mtok=trough, trough_mtok_per_day_per_chip=trough_tps * idle_frac * 24 * HOUR_S / MTOK,
         dedicated_discount_frac=1 - batch / interactive, trough_discount_frac=1 - trough / interactive,
         batch_deployment={"chips_per_replica": int(pts.chips_per_replica[j]), "tp": int(pts.tp[j]),
@@ -102,3 +105,23 @@ def tiers(m: ModelSpec, hws, sc: Scenario, a: Assumptions, profiles, deadline_s:
             if deadlines_s is not None:
                 curves[hw.id] = (deadline_curve(pts, sc.output_tokens, deadlines_s), tier.interactive_usd_per_mtok)
     return found, curves
+
+
+def justified(found: list[BatchTier]) -> dict:
+    """The batch discount per hardware family and against the cheapest interactive option of all."""
+    if not found:
+        return {"cheapest_interactive": None, "by_family": []}
+    best = min(found, key=lambda t: t.interactive_usd_per_mtok)
+    families = []
+    for fam in sorted({t.family for t in found}):
+        mine = [t for t in found if t.family == fam]
+        batch = min(mine, key=lambda t: t.batch_usd_per_mtok)
+        inter = min(mine, key=lambda t: t.interactive_usd_per_mtok)
+        families.append({"family": fam, "batch_hardware": batch.hardware, "batch_usd_per_mtok": batch.batch_usd_per_mtok,
+                         "interactive_hardware": inter.hardware,
+                         "interactive_usd_per_mtok": inter.interactive_usd_per_mtok,
+                         "discount_frac": 1 - batch.batch_usd_per_mtok / inter.interactive_usd_per_mtok,
+                         "discount_vs_cheapest_interactive_frac":
+                             1 - batch.batch_usd_per_mtok / best.interactive_usd_per_mtok})
+    return {"cheapest_interactive": {"hardware": best.hardware, "usd_per_mtok": best.interactive_usd_per_mtok},
+            "by_family": families}

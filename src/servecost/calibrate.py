@@ -43,14 +43,14 @@ PRIOR_WEIGHT = 0.1    # per unit log-factor, relative to one run's log error (sc
 DEFAULT_PRIOR_WEIGHT = 0.01   # the all-runs fit moves freely from the cited starting values
 
 
-def _with(x_log: np.ndarray, base: Efficiency, names=tuple(FITTED)) -> Efficiency:
+def _with(x_log: np.ndarray, base: Efficiency, names: tuple[str, ...]) -> Efficiency:
     return replace(base, **{k: float(np.exp(v)) for k, v in zip(names, x_log)})
 
 
 def fittable(runs: list[Run]) -> list[Run]:
     """Runs with a finite positive TPOT (and TTFT, where measured), mapped to the catalogue, whose pools
     are known."""
-    return [r for r in runs if not r.assumed and r.model and r.hardware
+    return [r for r in runs if not r.assumed and not r.skip_reason and r.model and r.hardware
             and r.measured_tpot_s > 0 and not r.measured_ttft_s <= 0]
 
 
@@ -65,11 +65,12 @@ def log_residuals(runs: list[Run], eff: Efficiency, metrics: tuple[str, ...] = (
 
 
 def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
-        names: tuple[str, ...] = tuple(FITTED), metrics: tuple[str, ...] = ("tpot", "ttft")) -> Efficiency:
+        names: tuple[str, ...] | None = None, metrics: tuple[str, ...] = ("tpot", "ttft")) -> Efficiency:
     """Efficiency minimising squared log errors of `metrics` over `runs` (soft-L1 against outliers),
     plus a prior that pulls each factor's log towards `base` (a maximum a-posteriori fit): a factor
     moves only as far as many runs ask it to."""
     runs = fittable(runs)
+    names = tuple(FITTED) if names is None else names
     if not runs:
         return base
     bounds = np.log([FITTED[k] for k in names]).T

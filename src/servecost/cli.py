@@ -71,6 +71,11 @@ def _engine(name: str) -> str:
     return key
 
 
+def _own_chips(path: Optional[str]) -> None:
+    """Make the chips of a --hardware-file known, beside the catalogue, to this command."""
+    if path:
+        from . import hardware as hw_cat, schema
+        hw_cat.use_own(schema.load_hardware_file(path))
 def _read_runs(path: str, hardware: Optional[str]):
     """Runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
     from .readers import read_runs
@@ -110,8 +115,9 @@ def plan(
     model: str = typer.Option("kimi-k2", help="Catalogue id or path to a Hugging Face config.json."),
     users: int = typer.Option(1_000_000, help="Concurrent users (streams)."),
     speed: float = typer.Option(50.0, help="Output tokens/s each user must get."),
-    input_tokens: int = typer.Option(2000, help="Prompt tokens per request (a chat turn with its history)."),
-    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    input_tokens: Optional[int] = typer.Option(None, help="Prompt tokens per request; default 2000 (a chat turn "
+                                                          "with its history) or the --workload's."),
+    output_tokens: Optional[int] = typer.Option(None, help="Output tokens per request; default 500 or the --workload's."),
     hardware: str = typer.Option("", help="Comma list of hardware ids; default: the whole catalogue."),
     weight_dtype: str = typer.Option("", help="Weight dtype (bf16, fp8, nvfp4, mxfp4, int4); default native."),
     expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
@@ -120,8 +126,20 @@ def plan(
                                         "default: the all-engine fit."),
     precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native: the model's (or given) dtypes; "
                                                "all: also fp8 / fp4 / int4 weights and fp8 KV where the chip runs them."),
-    speculation: bool = typer.Option(True, help="Search MTP speculative decoding for models that ship MTP heads."),
+    speculation: str = typer.Option("auto", help="Speculative decoding searched: auto (none, and MTP with 1 and 3 "
+                                                 "drafts where the model ships MTP heads), none, mtp1, mtp3, eagle3."),
+    no_speculation: bool = typer.Option(False, "--no-speculation", hidden=True, help="Same as --speculation none."),
     disaggregation: bool = typer.Option(True, help="Search disaggregated prefill/decode pools as well."),
+    prefill_hardware: str = typer.Option("", help="Prefill pool on this accelerator (a mixed fleet: e.g. h100-sxm "
+                                                  "prefill for groq-lpu decode); disaggregated options only."),
+    workload: Optional[str] = typer.Option(None, help="Preset lengths and prefix-cache hit rate: chat, agentic, batch "
+                                                      "(sourced in servecost.workloads); explicit options override."),
+    prefix_cache_hit: Optional[float] = typer.Option(None, help="Share of prompt tokens served from the prefix cache, "
+                                                                "0..1 (default 0, or the --workload's)."),
+    prefix_tokens: int = typer.Option(0, help="Cached prefix each conversation keeps in memory between turns "
+                                              "(0: hit rate x input tokens)."),
+    expert_rebalancing: bool = typer.Option(True, help="Wide expert parallelism rebalances expert load (EPLB); "
+                                                       "off: uneven routing slows the busiest rank."),
     pricing: Pricing = typer.Option(Pricing.own, help="own: buy and run the hardware; cloud: rent per chip-hour."),
     lifetime_years: float = typer.Option(3.0, help="Hardware depreciation period."),
     cost_of_capital: float = typer.Option(0.08, help="Annual cost of capital (fraction)."),
@@ -140,11 +158,14 @@ def plan(
     price_range: str = typer.Option("0.8,1.2", help="Monte Carlo: chip price, low,high x the catalogue's."),
     kwh_range: str = typer.Option("0.05,0.12", help="Monte Carlo: electricity $/kWh, low,high."),
     load_range: str = typer.Option("0.6,1.0", help="Monte Carlo: average load / sized capacity, low,high."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
-    from . import schema
+    _own_chips(hardware_file)
+    from . import prefix, schema, speculative, workloads
     from .plan import Scenario, plan as run_plan
 
     if png:
@@ -155,8 +176,11 @@ def plan(
         ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
                         load_frac=_range(load_range, "load_range"))
         schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
+    input_tokens, output_tokens, hit = workloads.resolve(workload, input_tokens, output_tokens, prefix_cache_hit)
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
+    prefix.check(hit, prefix_tokens, input_tokens)
+    method = "none" if no_speculation else speculative.check(speculation)
     usage = None
     if daily_users is not None:
         from .usage import Usage
@@ -170,7 +194,9 @@ def plan(
     sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
                   output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
                   expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine), precisions=precisions.value,
-                  speculation=speculation, disaggregation=disaggregation)
+                  speculation=method != "none", disaggregation=disaggregation, speculation_method=method,
+                  prefix_cache_hit_frac=hit, prefix_tokens=prefix_tokens, prefill_hardware=prefill_hardware.strip(),
+                  daily_users=daily_users or 0, expert_rebalancing=expert_rebalancing)
     result = run_plan(sc, a, _profiles(profile))
     if usage:
         result.scenario["usage"] = usage.as_dict() | {"peak_streams": users}
@@ -181,8 +207,7 @@ def plan(
         from .montecarlo import summary, usd_per_mtok_samples
         for o in result.options:
             o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
-                o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
-                ranges, monte_carlo))
+                o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"], ranges, monte_carlo))
         result.assumptions["monte_carlo"] = {"samples": monte_carlo, **ranges.__dict__}
     report.emit(report.plan_output(result, format.value), format.value)
 
@@ -195,17 +220,25 @@ def frontier(
     output_tokens: int = typer.Option(500, help="Output tokens per request."),
     speed: Optional[float] = typer.Option(None, help="Mark this tokens/s per user and plan's pick at it."),
     precisions: PrecisionChoice = typer.Option(PrecisionChoice.all, help="native, or all (fp8 / fp4 / int4, fp8 KV)."),
-    speculation: bool = typer.Option(True, help="Search MTP speculative decoding where the model ships MTP heads."),
+    speculation: str = typer.Option("auto", help="Speculative decoding searched: auto, none, mtp1, mtp3, eagle3."),
+    no_speculation: bool = typer.Option(False, "--no-speculation", hidden=True, help="Same as --speculation none."),
     disaggregation: bool = typer.Option(True, help="Search disaggregated prefill/decode pools as well."),
+    prefill_hardware: str = typer.Option("", help="Prefill pool on this accelerator (a mixed fleet)."),
+    prefix_cache_hit: float = typer.Option(0.0, help="Share of prompt tokens served from the prefix cache, 0..1."),
+    prefix_tokens: int = typer.Option(0, help="Cached prefix kept per conversation (0: hit rate x input tokens)."),
+    expert_rebalancing: bool = typer.Option(True, help="Wide expert parallelism rebalances expert load (EPLB)."),
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
     pricing: Pricing = typer.Option(Pricing.own, help="own or cloud."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the interactive chart (HTML)."),
     png: Optional[str] = typer.Option(None, "--png", help="Write a static chart (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing -o / --png files."),
     format: Format = typer.Option(Format.table, "--format", help="Output format of the points."),
 ):
     """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
+    _own_chips(hardware_file)
     from . import charts, schema
     from .economics import Assumptions
     from .frontier import as_dict, frontier as run_frontier
@@ -216,10 +249,15 @@ def frontier(
     if png:
         schema.output_file(png, "--png", (".png",), force)
 
+    from . import prefix, speculative
     schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
+    prefix.check(prefix_cache_hit, prefix_tokens, input_tokens)
+    method = "none" if no_speculation else speculative.check(speculation)
     sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
-                  engine=_engine(engine), precisions=precisions.value, speculation=speculation,
-                  disaggregation=disaggregation)
+                  engine=_engine(engine), precisions=precisions.value, speculation=method != "none",
+                  disaggregation=disaggregation, speculation_method=method, prefix_cache_hit_frac=prefix_cache_hit,
+                  prefix_tokens=prefix_tokens, prefill_hardware=prefill_hardware.strip(),
+                  expert_rebalancing=expert_rebalancing)
     a = Assumptions(pricing=pricing.value)
     curves = run_frontier(sc, a, _profiles(profile), speed)
     from . import models as model_cat
@@ -239,6 +277,7 @@ def batch_discount(
     input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
     output_tokens: int = typer.Option(500, help="Output tokens per request."),
     deadline_hours: float = typer.Option(24.0, help="Batch tier: each request done within this many hours."),
+    prefix_cache_hit: float = typer.Option(0.0, help="Share of prompt tokens served from the prefix cache, 0..1."),
     peak_to_mean: float = typer.Option(2.0, help="Interactive load, daily peak / mean (sizes the troughs)."),
     precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native or all."),
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
@@ -247,10 +286,13 @@ def batch_discount(
     pue: float = typer.Option(1.2, help="Facility power / IT power."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     png: Optional[str] = typer.Option(None, "--png", help="Chart of batch cost against deadline (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from . import batch
     from .economics import Assumptions
@@ -261,8 +303,11 @@ def batch_discount(
 
     schema.validate(schema.BatchInput, speed=speed, input_tokens=input_tokens, output_tokens=output_tokens,
                     deadline_hours=deadline_hours, peak_to_mean=peak_to_mean, usd_per_kwh=usd_per_kwh, pue=pue)
+    from . import prefix
+    prefix.check(prefix_cache_hit, 0, input_tokens)
     sc = Scenario(model=model, speed_tokens_per_s=speed, input_tokens=input_tokens, output_tokens=output_tokens,
-                  hardware=_split(hardware), engine=_engine(engine), precisions=precisions.value)
+                  hardware=_split(hardware), engine=_engine(engine), precisions=precisions.value,
+                  prefix_cache_hit_frac=prefix_cache_hit)
     a = Assumptions(pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
     m = models.get(model)
     hws = hw_cat.select(sc.hardware)
@@ -286,9 +331,12 @@ def power(
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply."),
     pue: float = typer.Option(1.2, help="Facility power / IT power."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Users a power budget serves at each speed, per accelerator, and which one serves most."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from .economics import Assumptions
     from .plan import Scenario
@@ -327,10 +375,13 @@ def outlook(
     lifetime_years: float = typer.Option(3.0, help="Depreciation period (residual value falls over it)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
     png: Optional[str] = typer.Option(None, "--png", help="Chart of $/Mtok over the years (PNG)."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --png file."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Will today's hardware serve the coming years' models, and at what cost per token?"""
+    _own_chips(hardware_file)
     from . import schema
     from .economics import Assumptions
     from .outlook import outlook as run_outlook, roster as load_roster
@@ -367,9 +418,12 @@ def predict(
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
     engine: str = typer.Option("", help="Serving engine whose calibrated factors apply (trtllm, vllm, sglang)."),
     profile: Optional[str] = typer.Option(None, help="Efficiency profile YAML."),
+    hardware_file: Optional[str] = typer.Option(None, "--hardware-file", help="Your own chips: YAML or CSV with the "
+                                                "catalogue's columns (`servecost hardware --format csv`)."),
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Time of one decode step (step_s) or one prefill (time_s) on one replica."""
+    _own_chips(hardware_file)
     from . import hardware as hw_cat, models, schema
     from .plan import Scenario, precision_for
     from .predict import default_parallel, predict as run_predict
@@ -380,7 +434,7 @@ def predict(
     prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                                      kv_dtype=kv_dtype))
     par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
-    eff = _profiles(profile).get(_engine(engine), hw.id)
+    eff = _profiles(profile).get(_engine(engine), hw)
     out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
     report.emit(report.record_output(out, format.value), format.value)
 

@@ -7,6 +7,7 @@ so it scales as log2(n) / log2(8).
 
 import numpy as np
 
+TORUS_CUT_BYTES_FRAC = 8  # see bisection_share
 REFERENCE_CHIPS = 8   # the catalogue latency is a small all-reduce across 8 chips
 
 
@@ -28,3 +29,17 @@ def alltoall_s(bytes_per_chip, n, link_bytes_per_s, latency_s):
 def p2p_s(message_bytes, link_bytes_per_s, latency_s):
     """One send from a pipeline stage to the next."""
     return message_bytes / link_bytes_per_s + latency_s
+
+
+def bisection_share(chips, dims: int):
+    """Share of a chip's link bandwidth that a uniform all-to-all over a k-dimensional torus slice of
+    n chips (side s = n^(1/k)) gets, against a switch that gives each chip its full bandwidth.
+
+    Each chip has 2k links of b per direction (B = 2k b). A cut across one dimension crosses 2n/s
+    links (wrap-around doubles them; Dally & Towles, Principles and Practices of Interconnection
+    Networks, 2004, ch. 3: bisection 4N/k channels of a k-ary n-cube torus). Half of each chip's D
+    bytes cross it, n D / 4 per direction, so t = (n D / 4) / (2 n b / s) = D s / (8 b), against
+    D / B on a switch: share = min(1, 8 b / (s B)) = min(1, 4 / (k s)).
+    """
+    side = np.maximum(np.asarray(chips, dtype=float), 1.0) ** (1.0 / dims)
+    return np.minimum(1.0, TORUS_CUT_BYTES_FRAC / (2 * dims * side))

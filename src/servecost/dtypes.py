@@ -19,17 +19,19 @@ BYTES_PER_ELEMENT: dict[str, float] = {
     "int4": 4.5 / 8,
 }
 
-# The tensor-core formats that can compute a weight format, best first. A chip without
-# the first falls back to the next (e.g. fp4 weights on an H100 are upcast to fp8).
+# The tensor-core formats that can compute a weight format, best first. A chip without the first
+# falls back to the next. 4-bit weights on a chip without 4-bit math run as W4A16: dequantised to
+# bf16 in the kernel (vLLM's Marlin / Triton MXFP4 kernels on Hopper and MI300, the path gpt-oss
+# takes there), so at the bf16 rate, not fp8's.
 COMPUTE_FORMATS: dict[str, tuple[str, ...]] = {
     "fp32": ("bf16",),
     "bf16": ("bf16",),
     "fp16": ("bf16",),
     "fp8": ("fp8", "bf16"),
     "int8": ("int8", "fp8", "bf16"),
-    "mxfp4": ("fp4", "fp8", "bf16"),
-    "nvfp4": ("fp4", "fp8", "bf16"),
-    "fp4": ("fp4", "fp8", "bf16"),
+    "mxfp4": ("fp4", "bf16"),
+    "nvfp4": ("fp4", "bf16"),
+    "fp4": ("fp4", "bf16"),
     "int4": ("int8", "bf16"),  # W4A16 / W4A8 kernels: no int4 tensor-core path on current parts
 }
 

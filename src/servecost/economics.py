@@ -50,13 +50,15 @@ def annuity_frac(rate_frac: float, years: float) -> float:
 
 
 def chip_cost_usd_per_hr(hw: Accelerator, power_w, a: Assumptions) -> dict:
-    """One chip's cost for one hour at `power_w` (chip power, before PUE), by component:
-    capex (chip + system share, annuity over the lifetime), facility (build cost per W of TDP at PUE,
+    """One chip's cost for one hour at `power_w` (its wall power, before PUE), by component:
+    capex (chip + system share, annuity over the lifetime), facility (build cost per W of its load
+    wall power at PUE,
     over its lifetime), energy (power x PUE x $/kWh) and other opex; or the cloud rental rate."""
-    if a.pricing == "cloud":
-        return {"cloud": np.broadcast_to(np.asarray(hw.cloud_usd_per_hr, dtype=float), np.shape(power_w)).copy()}
+    if a.pricing == "cloud":   # no published rental price: not rentable (inf), never a derived one
+        rate = hw.cloud_usd_per_hr if hw.cloud_usd_per_hr > 0 else np.inf
+        return {"cloud": np.broadcast_to(np.asarray(rate, dtype=float), np.shape(power_w)).copy()}
     return {"capex": hw.capex_usd * annuity_frac(a.cost_of_capital_frac, a.lifetime_years) / HOURS_PER_YEAR,
-            "facility": hw.tdp_w * a.pue * a.facility_usd_per_w
+            "facility": hw.load_w * a.pue * a.facility_usd_per_w
             * annuity_frac(a.cost_of_capital_frac, a.facility_lifetime_years) / HOURS_PER_YEAR,
             "energy": np.asarray(power_w) * a.pue / KW * a.usd_per_kwh,
             "other": hw.capex_usd * a.other_opex_frac / HOURS_PER_YEAR}

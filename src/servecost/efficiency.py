@@ -30,6 +30,9 @@ class Efficiency:
     step_overhead_s: float = 0.5e-3
     # Host work per running sequence per step (scheduling, sampling, detokenisation), per DP rank.
     seq_overhead_s: float = 10e-6
+    # Share of the host's time per step that runs beside the device (vLLM V1 async scheduling, SGLang's
+    # overlap scheduler); 0: after it. Kept at 0 until fitted (calibrate.py).
+    host_overlap_frac: float = 0.0
     # Fixed cost of a request before its prefill: HTTP, tokenisation, scheduling (serving.py).
     ttft_overhead_s: float = 0.03
     # Share of the other running requests' prefills a new prompt waits behind (serving.py).
@@ -40,6 +43,8 @@ class Efficiency:
 
 
 DEFAULT = Efficiency()
+# Fixed costs a family may not pay at all (a dataflow machine has no host in its step).
+MAY_BE_ZERO = frozenset({"layer_overhead_s", "step_overhead_s", "seq_overhead_s", "host_overlap_frac"})
 
 
 def from_dict(values: dict, source: str = "profile") -> Efficiency:
@@ -50,6 +55,8 @@ def from_dict(values: dict, source: str = "profile") -> Efficiency:
     for key, value in values.items():
         if key not in known:
             raise InputError(f"{source}: unknown efficiency factor {key!r}; known: {', '.join(sorted(known))}")
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise InputError(f"{source}: {key}={value!r} must be a positive number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value == value \
+                or value < 0 or (value == 0 and key not in MAY_BE_ZERO) or value == float("inf"):
+            limit = "a number >= 0" if key in MAY_BE_ZERO else "a positive number"
+            raise InputError(f"{source}: {key}={value!r} must be {limit}")
     return replace(DEFAULT, **{k: float(v) for k, v in values.items()})

@@ -28,8 +28,8 @@ class Curve:
     plan_point: dict | None = None
 
 
-def metric_values(pts: Points, a: Assumptions) -> dict[str, np.ndarray]:
-    per_mw = pts.output_tokens_per_s_per_chip / (pts.chip_power_w * a.pue / 1e6)
+def metric_values(pts: Points, a: Assumptions, hw) -> dict[str, np.ndarray]:
+    per_mw = pts.output_tokens_per_s_per_chip / (hw.load_w * a.pue / 1e6)   # per provisioned MW
     return {"per_chip": pts.output_tokens_per_s_per_chip, "per_mw": per_mw, "usd_per_mtok": pts.usd_per_mtok}
 
 
@@ -41,6 +41,10 @@ def _point(pts: Points, values: dict, i: int) -> dict:
             "pp": int(pts.pp[i]), "ep": int(pts.ep[i]), "batch": int(pts.batch[i]),
             "mode": "disaggregated" if pts.disaggregated[i] else "aggregated",
             "prefill_chips_frac": float(pts.prefill_chips_frac[i]), "draft_tokens": int(pts.draft_tokens[i]),
+            "speculation": str(pts.speculation[i]), "prefill_hardware": str(pts.prefill_hardware[i]),
+            "prefill_layout": (f"{int(pts.prefill_chips_per_worker[i])} chips {int(pts.prefill_tp[i])}/"
+                               f"{int(pts.prefill_dp_attn[i])}/{int(pts.prefill_pp[i])}/{int(pts.prefill_ep[i])}, "
+                               f"{pts.prefill_budget_tokens[i]:,.0f} tok/step") if pts.disaggregated[i] else "",
             "weight_dtype": str(pts.weight_dtype[i]), "expert_dtype": str(pts.expert_dtype[i]),
             "kv_dtype": str(pts.kv_dtype[i])}
 
@@ -67,17 +71,20 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     m = models.get(sc.model)
     hws = hardware.select(sc.hardware)
     curves = []
+    from .plan import check_scenario
+    check_scenario(m, sc)
+    prefill_eff = profiles.get(sc.engine, sc.prefill_hardware) if sc.prefill_hardware else None
     for hw in hws:
-        eff = profiles.get(sc.engine, hw.id)
-        pts = search_points(m, hw, sc, a, eff)
-        values = metric_values(pts, a)
+        eff = profiles.get(sc.engine, hw)
+        pts = search_points(m, hw, sc, a, eff, prefill_eff)
+        values = metric_values(pts, a, hw)
         idx = curve_indices(pts, values)
         curve = Curve(hw.id, hw.vendor, hw.name, {k: [_point(pts, values, i) for i in v] for k, v in idx.items()})
         if speed:
             option, _ = choose(m, hw, pts, Scenario(**{**sc.__dict__, "speed_tokens_per_s": speed}), a)
             if option:
                 per_chip = option["output_tokens_per_s_per_chip"]
-                option["metrics"] = {"per_chip": per_chip, "per_mw": per_chip / (option["chip_power_w"] * a.pue / 1e6),
+                option["metrics"] = {"per_chip": per_chip, "per_mw": per_chip / (hw.load_w * a.pue / 1e6),
                                      "usd_per_mtok": option["usd_per_mtok_output"]}
             curve.plan_point = option
         curves.append(curve)

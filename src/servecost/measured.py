@@ -39,6 +39,7 @@ class Run:
     speculative: str = ""        # speculative decoding as the file names it ("" = none)
     source_model: str = ""
     source_system: str = ""
+    skip_reason: str = ""        # why the reader found the row unpredictable ("" = none), e.g. an unknown dtype
 
     @property
     def assumed(self) -> bool:

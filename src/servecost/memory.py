@@ -7,7 +7,6 @@ from .dtypes import bytes_per_element
 from .models import ModelSpec
 from .parallel import Parallel
 
-RUNTIME_RESERVE_FRAC = 0.08   # CUDA context, allocator slack, graphs: vLLM's default gpu_memory_utilization=0.92
 ACTIVATION_TOKENS = 8192      # tokens of one step's working activations (chunked-prefill budget)
 
 
@@ -56,13 +55,11 @@ def activation_bytes_per_chip(m: ModelSpec, par: Parallel, act_dtype: str = "bf1
     return ACTIVATION_TOKENS * (2 * m.d_model + widest) * bytes_per_element(act_dtype) / par.chips_per_stage
 
 
-def usable_bytes(mem_bytes: float) -> float:
-    return mem_bytes * (1 - RUNTIME_RESERVE_FRAC)
-
-
 def free_bytes_per_chip(m: ModelSpec, mem_bytes: float, par: Parallel, weight_dtype: str, expert_dtype: str):
-    """Bytes left for KV after weights and working memory (negative: the weights do not fit)."""
-    return usable_bytes(mem_bytes) - weight_bytes_per_chip(m, par, weight_dtype, expert_dtype) \
+    """Bytes left for KV after weights and working memory (negative: the weights do not fit).
+    `mem_bytes`: what the runtime gives to the model (Accelerator.mem_bytes: capacity less the
+    family's reserve)."""
+    return mem_bytes - weight_bytes_per_chip(m, par, weight_dtype, expert_dtype) \
         - activation_bytes_per_chip(m, par)
 
 

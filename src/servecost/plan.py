@@ -1,17 +1,22 @@
 """`servecost plan`: for each accelerator, the cheapest deployment that gives every user the speed.
 
 For N concurrent users at S output tokens/s each: search every deployment (search.py), keep those
-that fit and give >= S tokens/s per user, take the lowest $/Mtok, and size the fleet:
-    replicas = ceil(N / batch),   chips = replicas * chips_per_replica
-so chips * output_tokens_per_s_per_chip >= N * S.
+that fit and give >= S tokens/s per user, size each one's fleet
+    replicas = ceil(N / batch),   decode chips = replicas * chips_per_replica
+    prefill chips = ceil(decode chips * prefill_chips_frac / chips_per_worker) * chips_per_worker
+and price the tokens asked for, N * S (at the average load), not the tokens the fleet could make:
+    $/Mtok = fleet $/hour / (N * S * 3600 * load) * 1e6
+One objective: the option with the lowest fleet $/hour is picked, and its $/Mtok times the demanded
+Mtok/hour is its fleet $/hour; an option faster than asked is costed at what it costs (its extra
+speed is shown, not credited).
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import economics, hardware, memory, models
-from .bands import cost_band, rate_band, time_band
+from . import economics, hardware, memory, models, prefix, speculative
+from .bands import backing, cost_band, evidence_family, rate_band, time_band
 from .economics import Assumptions
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
@@ -19,7 +24,8 @@ from .models import ModelSpec
 from .params import active_params, total_params
 from .roofline import Precision
 from .profiles import Profiles, calibrated, shipped
-from .search import Points, evaluate, variants
+from .errors import InputError
+from .search import Points, evaluate, prefill_pool, variants
 from .units import GB
 
 
@@ -38,6 +44,16 @@ class Scenario:
     precisions: str = "native"        # "native": the given dtypes; "all": also fp8 / fp4 / int4 and fp8 KV
     speculation: bool = True          # MTP speculative decoding for models that ship MTP heads
     disaggregation: bool = True       # separate prefill and decode pools as well as aggregated serving
+    speculation_method: str = "auto"  # auto | none | mtp1 | mtp3 | eagle3 (speculative.CHOICES)
+    prefix_cache_hit_frac: float = 0.0   # share of prompt tokens served from the prefix cache
+    prefix_tokens: int = 0            # cached prefix each conversation keeps between turns (0: hit x input)
+    prefill_hardware: str = ""        # disaggregated prefill pool on this accelerator (mixed fleet); "": the decode one
+    daily_users: int = 0              # when sized from daily users: $/user/month per daily user
+    expert_rebalancing: bool = True   # EPLB-style expert rebalancing at wide EP (imbalance.py)
+
+    @property
+    def cache(self) -> "prefix.PrefixCache":
+        return prefix.check(self.prefix_cache_hit_frac, self.prefix_tokens, self.input_tokens)
 
 
 @dataclass
@@ -57,44 +73,115 @@ def precision_for(m: ModelSpec, sc: Scenario) -> Precision:
     return Precision.resolve(m, sc.weight_dtype, sc.expert_dtype, sc.kv_dtype)
 
 
+@dataclass(frozen=True)
+class Fleet:
+    """Chips, $/hour and demanded tokens of the fleets of some searched points (arrays)."""
+    replicas: np.ndarray
+    decode_chips: np.ndarray
+    prefill_chips: np.ndarray
+    usd_per_hour: np.ndarray
+    demanded_tokens_per_s: float
+    usd_per_mtok: np.ndarray          # of the demanded tokens
+
+    @property
+    def chips(self):
+        return self.decode_chips + self.prefill_chips
+
+
+def fleet(pts: Points, sc: Scenario, a: Assumptions, index=slice(None)) -> Fleet:
+    """The fleet each point needs for the scenario's users (module docstring), priced per demanded token."""
+    batch, cpr = pts.batch[index], pts.chips_per_replica[index]
+    replicas = np.ceil(sc.users / batch)
+    decode = replicas * cpr
+    worker = np.maximum(pts.prefill_chips_per_worker[index], 1)
+    prefill = np.where(pts.disaggregated[index], np.ceil(decode * pts.prefill_chips_frac[index] / worker) * worker, 0)
+    usd = decode * pts.decode_usd_per_hr_per_chip[index] + prefill * pts.prefill_usd_per_hr_per_chip[index]
+    demanded = sc.users * sc.speed_tokens_per_s
+    return Fleet(replicas, decode, prefill, usd, demanded, economics.usd_per_mtok(usd, demanded, a))
+
+
+def _domain(hw: Accelerator, chips: int) -> str:
+    if chips <= hw.scaleup_domain_chips:
+        return f"inside one {hw.scaleup_domain_chips}-chip scale-up domain"
+    return f"across {int(np.ceil(chips / hw.scaleup_domain_chips))} scale-up domains"
+
+
+def _prefill(pts: Points, i: int, f: Fleet, j: int, hw: Accelerator) -> dict | None:
+    if not pts.disaggregated[i]:
+        return None
+    phw = hardware.get(str(pts.prefill_hardware[i]))
+    cpw = int(pts.prefill_chips_per_worker[i])
+    return {"hardware": phw.id, "chips_per_worker": cpw, "workers": int(f.prefill_chips[j] // max(cpw, 1)),
+            "tp": int(pts.prefill_tp[i]), "dp_attn": int(pts.prefill_dp_attn[i]), "pp": int(pts.prefill_pp[i]),
+            "ep": int(pts.prefill_ep[i]), "budget_tokens": float(pts.prefill_budget_tokens[i]),
+            "domain": _domain(phw, cpw), "mixed": phw.id != hw.id}
+
+
+def _breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a) -> dict:
+    out = economics.cost_breakdown(hw, decode_chips, decode_w, a)
+    if prefill_chips:
+        for k, v in economics.cost_breakdown(phw, prefill_chips, phw.load_w, a).items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
 def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) -> dict:
+    f = fleet(pts, sc, a, np.array([i]))
     batch, cpr = float(pts.batch[i]), int(pts.chips_per_replica[i])
-    replicas = int(np.ceil(sc.users / batch))
-    prefill_chips = int(np.ceil(replicas * cpr * float(pts.prefill_chips_frac[i])))
-    chips = replicas * cpr + prefill_chips
+    replicas, decode_chips, prefill_chips = int(f.replicas[0]), int(f.decode_chips[0]), int(f.prefill_chips[0])
+    chips = decode_chips + prefill_chips
+    frac = float(pts.prefill_chips_frac[i])
+    pre = _prefill(pts, i, f, 0, hw)
+    phw = hardware.get(pre["hardware"]) if pre else hw
     power_w = float(pts.chip_power_w[i])
-    usd_per_hour = float(pts.usd_per_hr_per_chip[i]) * chips
-    tokens_per_s = float(pts.output_tokens_per_s_per_chip[i]) * (replicas * cpr) * (1 + float(pts.prefill_chips_frac[i]))
-    hardware_capex = chips * hw.capex_usd
-    facility_capex = chips * hw.tdp_w * a.pue * a.facility_usd_per_w
+    decode_w = power_w * (1 + frac) - frac * phw.load_w if pre else power_w
+    usd_per_hour = float(f.usd_per_hour[0])
+    demanded = f.demanded_tokens_per_s
+    hardware_capex = decode_chips * hw.capex_usd + prefill_chips * phw.capex_usd
+    facility_capex = (decode_chips * hw.load_w + prefill_chips * phw.load_w) * a.pue * a.facility_usd_per_w
+    usd_mtok = float(f.usd_per_mtok[0])
+    per_daily = bool(sc.daily_users)
     return {
         "hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "calibrated": calibrated(hw.id),
         "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
         "tp": int(pts.tp[i]), "dp_attn": int(pts.dp_attn[i]), "pp": int(pts.pp[i]), "ep": int(pts.ep[i]),
         "mode": "disaggregated" if pts.disaggregated[i] else "aggregated", "prefill_chips": prefill_chips,
-        "draft_tokens": int(pts.draft_tokens[i]),
+        "decode_chips": decode_chips, "prefill_decode_chip_ratio": prefill_chips / decode_chips,
+        "prefill": pre, "draft_tokens": int(pts.draft_tokens[i]), "speculation": str(pts.speculation[i]),
+        "prefix_cache_hit_frac": sc.prefix_cache_hit_frac,
         "weight_dtype": str(pts.weight_dtype[i]), "expert_dtype": str(pts.expert_dtype[i]),
         "kv_dtype": str(pts.kv_dtype[i]),
         "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
+        "speed_headroom_frac": float(pts.tokens_per_s_per_user[i]) / sc.speed_tokens_per_s - 1,
         "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
+        "demanded_tokens_per_s": demanded, "demanded_tokens_per_s_per_chip": demanded / chips,
+        "demanded_mtok_per_hour": demanded * 3600 * a.load_frac / 1e6,
         "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
-        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"), "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot"),
-        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i])),
-        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i])),
+        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"),
+        "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot", fam := evidence_family(hw)),
+        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i]), fam),
+        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i]), fam),
+        "backing": backing(hw),
         "chip_power_w": power_w,
-        "power_mw": float(economics.facility_mw(chips, power_w, a)),
+        # provisioned: the facility a datacentre planner builds holds every system at its load power
+        "power_mw": float(economics.facility_mw(decode_chips, hw.load_w, a)
+                          + economics.facility_mw(prefill_chips, phw.load_w, a)),
+        "average_power_mw": float(economics.facility_mw(decode_chips, decode_w, a)
+                                  + economics.facility_mw(prefill_chips, phw.load_w, a)),
         "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
         "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
         "usd_per_hour": usd_per_hour,
-        "usd_per_mtok_output": (usd_mtok := float(economics.usd_per_mtok(usd_per_hour, tokens_per_s, a))),
-        "usd_per_mtok_output_band": cost_band(usd_mtok),
+        "usd_per_mtok_output": usd_mtok,
+        "usd_per_mtok_output_band": cost_band(usd_mtok, fam),
         # the same $/hour split by what it serves: prompts (input tokens) and generation (output tokens)
         "usd_per_mtok_input_split": float(economics.usd_per_mtok(
-            usd_per_hour * float(pts.prefill_cost_frac[i]), tokens_per_s * sc.input_tokens / sc.output_tokens, a)),
+            usd_per_hour * float(pts.prefill_cost_frac[i]), demanded * sc.input_tokens / sc.output_tokens, a)),
         "usd_per_mtok_output_split": float(economics.usd_per_mtok(
-            usd_per_hour * (1 - float(pts.prefill_cost_frac[i])), tokens_per_s, a)),
-        "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour, sc.users)),
-        "cost_breakdown_usd_per_hour": economics.cost_breakdown(hw, chips, power_w, a),
+            usd_per_hour * (1 - float(pts.prefill_cost_frac[i])), demanded, a)),
+        "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour,
+                                                                 sc.daily_users if per_daily else sc.users)),
+        "usd_per_user_month_basis": "daily user" if per_daily else "concurrent stream",
+        "cost_breakdown_usd_per_hour": _breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a),
     }
 
 
@@ -112,24 +199,48 @@ def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: 
             "max_tokens_per_s_per_user": best}
 
 
-def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency = DEFAULT):
+def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency = DEFAULT,
+             prefill_eff: Efficiency | None = None):
     """(option, None) with the cheapest deployment on `hw` that meets the speed, or (None, why not)."""
-    return choose(m, hw, search_points(m, hw, sc, a, eff), sc, a)
+    return choose(m, hw, search_points(m, hw, sc, a, eff, prefill_eff), sc, a)
+
+
+def check_scenario(m: ModelSpec, sc: Scenario) -> None:
+    """Inputs only the model can judge: the speculation method, the cache, the prefill chip (InputError)."""
+    speculative.defaults(m, sc.speculation_method)
+    sc.cache
+    if sc.prefill_hardware:
+        phw = hardware.get(sc.prefill_hardware, "prefill_hardware")
+        prec = precision_for(m, sc)
+        if prefill_pool(m, phw, prec, sc.input_tokens, DEFAULT, sc.cache) is None:
+            need_gb = memory.weight_bytes(m, prec.weight, prec.expert) / GB
+            raise InputError(f"prefill_hardware={phw.id!r} cannot hold {m.id}: {need_gb:,.0f} GB of weights plus a "
+                             f"prompt's KV exceed {phw.mem_bytes / GB:,.0f} GB per chip x the largest worker "
+                             "searched; pick a chip with more memory or a lower --weight-dtype")
 
 
 def choose(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assumptions):
     """The cheapest searched deployment that gives every user the speed, or why there is none."""
     ok = pts.fits & (pts.tokens_per_s_per_user >= sc.speed_tokens_per_s)
+    if a.pricing == "cloud" and not hw.cloud_usd_per_hr > 0:
+        return None, {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "max_tokens_per_s_per_user": 0.0,
+                      "reason": "no published cloud rental price; use --pricing own"}
     if not ok.any():
         return None, _infeasible(m, hw, pts, sc, precision_for(m, sc))
-    i = int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
+    idx = np.flatnonzero(ok)
+    # the cheapest fleet for the users asked; of equal fleets (a few users fill any batch), the most productive
+    i = int(idx[np.lexsort((pts.usd_per_mtok[idx], fleet(pts, sc, a, idx).usd_per_hour))[0]])
     return _option(hw, pts, i, sc, a), None
 
 
-def search_points(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency) -> Points:
+def search_points(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency,
+                  prefill_eff: Efficiency | None = None) -> Points:
     """Every deployment the scenario allows on `hw`: the one search that plan and frontier share."""
-    vs = variants(m, hw, precision_for(m, sc), sc.precisions, sc.speculation, sc.disaggregation)
-    return evaluate(m, hw, vs, sc.input_tokens, sc.output_tokens, a, eff)
+    phw = hardware.get(sc.prefill_hardware, "prefill_hardware") if sc.prefill_hardware else None
+    vs = variants(m, hw, precision_for(m, sc), sc.precisions, sc.speculation, sc.disaggregation,
+                  sc.speculation_method, phw)
+    return evaluate(m, hw, vs, sc.input_tokens, sc.output_tokens, a, eff, cache=sc.cache,
+                    rebalanced=sc.expert_rebalancing, prefill_eff=prefill_eff)
 
 
 def model_summary(m: ModelSpec) -> dict:
@@ -144,15 +255,17 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
     profiles = profiles or shipped()
     m = models.get(sc.model)
     hws = hardware.select(sc.hardware)
-    efficiency = {hw.id: profiles.get(sc.engine, hw.id) for hw in hws}
+    efficiency = {hw.id: profiles.get(sc.engine, hw) for hw in hws}
     shown = efficiency[hws[0].id]
     result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
                         assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",
                                                    "efficiency": shown.as_dict(),
                                                    "efficiency_differs_for": [h.id for h in hws
                                                                               if efficiency[h.id] != shown]})
+    check_scenario(m, sc)
+    prefill_eff = profiles.get(sc.engine, sc.prefill_hardware) if sc.prefill_hardware else None
     for hw in hws:
-        option, why_not = plan_one(m, hw, sc, a, efficiency[hw.id])
+        option, why_not = plan_one(m, hw, sc, a, efficiency[hw.id], prefill_eff)
         (result.options.append(option) if option else result.infeasible.append(why_not))
         if progress:
             progress(hw.id)

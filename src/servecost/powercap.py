@@ -14,10 +14,10 @@ from .search import Points
 from .units import MW
 
 
-def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds) -> tuple[np.ndarray, np.ndarray]:
+def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds, hw) -> tuple[np.ndarray, np.ndarray]:
     """(users served, tokens/s per MW) at each speed; 0 where the speed is out of reach."""
     speeds = np.asarray(speeds, dtype=float)
-    per_mw = pts.output_tokens_per_s_per_chip / (pts.chip_power_w * a.pue) * MW
+    per_mw = pts.output_tokens_per_s_per_chip / (hw.load_w * a.pue) * MW   # a budget provisions load power
     ok = pts.fits[None, :] & (pts.tokens_per_s_per_user[None, :] >= speeds[:, None])
     best = np.max(np.where(ok, per_mw[None, :], 0.0), axis=1)
     return budget_mw * best / speeds, best
@@ -29,6 +29,6 @@ def power_table(m, hws, sc, a: Assumptions, profiles, budget_mw: float, speeds) 
     table = {}
     for hw in hws:
         pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))
-        users, per_mw = users_at_speeds(pts, a, budget_mw, speeds)
+        users, per_mw = users_at_speeds(pts, a, budget_mw, speeds, hw)
         table[hw.id] = {"users": users.tolist(), "tokens_per_s_per_mw": per_mw.tolist()}
     return table

@@ -3,8 +3,10 @@
 A profile file (YAML) holds a `default` set of factors and, under `profiles`, sets keyed by engine
 (`trtllm`), by hardware generation (`cdna3`) or by both (`trtllm/hopper`). A prediction uses the most
 specific set that matches (engine and generation, then generation, then engine), else the default:
-the default is fitted on every measured NVIDIA run, so chips and engines without measurements of their
-own (TPUs, Trainium, Cerebras, ...) get factors learnt across all of those.
+the default is fitted on every measured NVIDIA run. A chip of another family (TPU, Trainium, Gaudi,
+Cerebras, Groq, SambaNova) without a set of its own keeps the default's kernel factors (achieved
+shares of peak) but pays its own family's stated fixed costs, never the GPU engines' host overheads
+(families.py, data/families.yaml).
 """
 
 from dataclasses import dataclass, field
@@ -14,8 +16,11 @@ from pathlib import Path
 
 import yaml
 
+from . import families
+from . import hardware as hardware_catalogue
 from .efficiency import DEFAULT, Efficiency, from_dict
 from .errors import InputError
+from .hardware import Accelerator
 
 # Chips that share an architecture (kernels, memory system) share calibrated factors.
 GENERATIONS = {"a100-sxm": "ampere", "h100-sxm": "hopper", "h200-sxm": "hopper", "b200": "blackwell",
@@ -39,20 +44,32 @@ def generation(hardware_id: str) -> str:
     return GENERATIONS.get(hardware_id, hardware_id)
 
 
+def _family_of(hw: "Accelerator | str") -> str:
+    if isinstance(hw, Accelerator):
+        return hw.family
+    known = hardware_catalogue.known()
+    return known[hw].family if hw in known else "gpu"
+
+
 @dataclass(frozen=True)
 class Profiles:
     default: Efficiency = DEFAULT
     groups: dict = field(default_factory=dict)      # "engine" or "engine/generation" -> Efficiency
     meta: dict = field(default_factory=dict)
 
-    def get(self, engine: str | None, hardware_id: str) -> Efficiency:
-        """The factors for `engine` on `hardware_id`'s generation, else for that generation, else for
-        `engine`, else the default."""
+    def get(self, engine: str | None, hw: "Accelerator | str") -> Efficiency:
+        """The factors for `engine` on the chip's generation, else for that generation; for a GPU then
+        for `engine`, else the default; for another family the default's kernel factors with the
+        family's own fixed costs. `hw`: an Accelerator or a catalogue id."""
+        hardware_id = hw.id if isinstance(hw, Accelerator) else hw
         gen = generation(hardware_id)
-        for key in (f"{engine}/{gen}", gen, engine or ""):
+        for key in (f"{engine}/{gen}", gen):
             if key in self.groups:
                 return self.groups[key]
-        return self.default
+        family = _family_of(hw)
+        if family != "gpu":
+            return self.groups.get(family) or families.get(family).efficiency(self.default)
+        return self.groups.get(engine or "", self.default)
 
     def as_dict(self) -> dict:
         return {**self.meta, "default": self.default.as_dict(),
@@ -86,11 +103,16 @@ def load(path: str | Path) -> Profiles:
 
 @cache
 def shipped() -> Profiles:
-    """The profiles fitted on the calibration data shipped in the package (data/profiles.yaml)."""
+    """The profiles fitted on the calibration data shipped in the package (data/profiles.yaml), with
+    the sets each non-GPU family's published measurements fit (data/family_profiles.yaml, written by
+    benchmarks/accuracy.py --write from tests/data/family_runs.csv)."""
     res = resources.files("servecost").joinpath("data/profiles.yaml")
-    if not res.is_file():
-        return Profiles()
-    return from_mapping(yaml.safe_load(res.read_text()), "data/profiles.yaml")
+    base = from_mapping(yaml.safe_load(res.read_text()), "data/profiles.yaml") if res.is_file() else Profiles()
+    fam = resources.files("servecost").joinpath("data/family_profiles.yaml")
+    if not fam.is_file():
+        return base
+    extra = from_mapping(yaml.safe_load(fam.read_text()), "data/family_profiles.yaml")
+    return Profiles(default=base.default, groups=base.groups | extra.groups, meta=base.meta)
 
 
 def write(profiles: Profiles, path: str | Path) -> None:

@@ -4,26 +4,62 @@ record) and the column (or field)."""
 
 import json
 import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .dtypes import BYTES_PER_ELEMENT, canonical
+from .errors import InputError, suggest
+from .hardware import get as accelerator
 from .measured import Run, catalogue_hardware, catalogue_model
+from .models import get as model_spec
+from .parallel import divisors
 from .units import MS
 
-QUANT = {"fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "fp4": "nvfp4", "w4a16": "int4", "int4": "int4",
-         "mxfp4": "mxfp4", "bf16": "bf16", "float16": "bf16", "fp16": "bf16"}
+# Quant modes of the calibration (aiconfigurator) format -> servecost dtypes, by stored bytes per weight.
+# The modes are every member of GEMMQuantMode, MoEQuantMode, FMHAQuantMode and KVCacheQuantMode in
+# ai-dynamo/aiconfigurator aic-core/src/aiconfigurator_core/sdk/common.py
+# (commit 6e0f132447c8f9f28c7817f8e25e328af46cd31f).
+# Where a mode computes in another format than servecost's dtype does (the weight-only modes int8_wo,
+# int4_wo, nvfp4_wo, w4a16_mxfp4* dequantise to bf16; w4afp8 and w4a8_mxfp4_mxfp8* compute in fp8), the
+# compute follows dtypes.COMPUTE_FORMATS of the dtype: an approximation of those modes' prefill.
+AIC_QUANT = {"bfloat16": "bf16", "float16": "bf16", "fp16": "bf16", "bf16": "bf16",
+             "fp8": "fp8", "fp8_static": "fp8", "fp8_block": "fp8", "fp8_ootb": "fp8",
+             "int8_wo": "int8", "sq": "int8", "int8": "int8",          # sq: SmoothQuant w8a8 int8
+             "int4_wo": "int4", "w4afp8": "int4", "w4a16": "int4", "int4": "int4",
+             "nvfp4": "nvfp4", "nvfp4_wo": "nvfp4", "fp4": "nvfp4",
+             "mxfp4": "mxfp4", "w4a16_mxfp4": "mxfp4", "w4a16_mxfp4_cutlass": "mxfp4",
+             "w4a8_mxfp4_mxfp8": "mxfp4", "w4a8_mxfp4_mxfp8_trtllm": "mxfp4",
+             "fp8_e5m2": "fp8"}   # vLLM's --kv-cache-dtype also names the other fp8 encoding
 
 
 def _int(value, default: int = 1) -> int:
     return default if pd.isna(value) or value == 0 else int(value)
 
 
-def _quant(value) -> str:
-    return "" if pd.isna(value) else QUANT.get(str(value).lower(), str(value).lower())
+def _quant(value) -> str | None:
+    """servecost dtype of a quant mode or dtype name; "" for an empty cell or vLLM's "auto" (the model's
+    own dtype), None if unknown."""
+    if value is None or pd.isna(value) or str(value).strip().lower() in ("", "auto"):
+        return ""
+    name = str(value).strip().lower()
+    if name in AIC_QUANT:
+        return AIC_QUANT[name]
+    try:
+        return canonical(name)
+    except InputError:
+        return None
+
+
+def _dtype_reasons(cells: dict) -> list[str]:
+    """Why a row's dtype cells cannot be read: one reason per unknown mode (`cells`: column -> value)."""
+    return [f"{column}={value!r} is not a quant mode servecost reads; give an aiconfigurator mode (fp8_block, "
+            f"int4_wo, nvfp4, w4a16_mxfp4, ...) or one of {', '.join(BYTES_PER_ELEMENT)}"
+            f"{suggest(str(value), dict.fromkeys([*AIC_QUANT, *BYTES_PER_ELEMENT]))}"
+            for column, value in cells.items() if _quant(value) is None]
 
 
 def _concurrency_from_batches(row) -> float:
@@ -46,30 +82,36 @@ def _mean_length_frac(row) -> float:
     return DASHBOARD_MEAN_LENGTH_FRAC if DASHBOARD_SOURCE.search(str(row.get("silicon_data_source", ""))) else 1.0
 
 
-NAMED_LAYOUT = re.compile(r"_c\d+_tp(\d+)(?:_\d+)?_ep(?:\d+|none)(?:_\d+)?_\d+$")
-
-
-def _layout(row) -> dict[str, int]:
-    """tp, attention dp, MoE tp and ep of an aggregated row.
-
-    Some rows of the calibration file state more GPUs in their columns than in their run name: the
-    name `..._tp8_ep8_937` (8 GPUs, the dashboard's naming) with tp_size 64 (or attention_dp_size 64),
-    moe_tp_size 8 and moe_ep_size 8. Their measured TTFT and TPOT equal, to every digit, those of the
-    rows named and laid out as 8 GPUs (tp 8 or attention dp 8, moe_tp 1, ep 8): the columns multiplied
-    the layout by the name's tp once more. Where the columns give an explicit attention_dp_size, the
-    name's GPU count is smaller and the surplus factor is exactly moe_tp, the reader divides it out.
-    """
+def _layout(row, node_chips: float) -> dict[str, int]:
+    """tp, attention dp, MoE tp and ep of an aggregated row, as stated or, where the columns repeat the
+    MoE tensor parallelism (`_repeats_moe_tp`), as run: moe_tp divided out of tp (or attention dp)."""
     tp, dp, moe_tp, ep = (_int(row.get("tp_size")), _attention_dp(row), _int(row.get("moe_tp_size")),
                           _int(row.get("moe_ep_size")))
     if pd.isna(row.get("moe_tp_size", np.nan)) and pd.isna(row.get("moe_ep_size", np.nan)):
         moe_tp = tp * dp     # no MoE layout given: experts tensor-parallel over the same GPUs as attention
-    named = NAMED_LAYOUT.search(str(row.get("id", "")))
-    if named and not pd.isna(row.get("attention_dp_size")):
-        surplus = tp * dp // int(named.group(1))
-        if surplus > 1 and surplus == moe_tp and tp * dp == moe_tp * ep:
-            tp, dp = (tp // surplus, dp) if tp % surplus == 0 else (tp, dp // surplus)
-            moe_tp = 1
+    if row.get("mode") == "agg" and _repeats_moe_tp(row, tp, dp, moe_tp, ep, node_chips):
+        tp, dp = (tp // moe_tp, dp) if tp % moe_tp == 0 else (tp, dp // moe_tp)
+        moe_tp = 1
     return {"tp": tp, "dp_attn": dp, "moe_tp": moe_tp, "ep": ep}
+
+
+def _repeats_moe_tp(row, tp: int, dp: int, moe_tp: int, ep: int, node_chips: float) -> bool:
+    """Whether an aggregated row's columns state moe_tp x the GPUs it ran on.
+
+    The dashboard's rows carry the run's tp as moe_tp_size and its ep as moe_ep_size, and then
+    tp_size (or attention_dp_size) = moe_tp x moe_ep: a TP8 EP8 run on 8 GPUs reads tp 64 (or
+    attention dp 64), moe_tp 8, ep 8. Where such a row has a twin in the same file stated as 8 GPUs
+    (tp 8 or attention dp 8, moe_tp 1, ep 8), their TTFT and TPOT are equal to every digit
+    (data/calibration/README.md gives the counts). Signature, by columns: moe_tp > 1 and ep > 1 with
+    tp x dp = moe_tp x ep (experts split both ways over every GPU), divisible back by moe_tp, and either
+    the row comes from the dashboard's result files or it states more GPUs than one scale-up domain
+    (`node_chips`) holds while its experts (ep GPUs) fit in one. Rows without the signature keep their
+    columns (e.g. a measured tp 4, moe_tp 2, ep 2 on 4 GPUs).
+    """
+    if not (moe_tp > 1 and ep > 1 and tp * dp == moe_tp * ep and (tp % moe_tp == 0 or dp % moe_tp == 0)):
+        return False
+    dashboard = bool(DASHBOARD_SOURCE.search(str(row.get("silicon_data_source", ""))))
+    return dashboard or tp * dp > node_chips >= ep
 
 
 def _attention_dp(row) -> int:
@@ -101,7 +143,8 @@ def _pools(row) -> dict | None:
 
 # Engine names as benchmark files spell them -> servecost's engine profiles (Dynamo runs the same engines).
 ENGINE_ALIASES = {"trt": "trtllm", "tensorrt-llm": "trtllm", "tensorrt_llm": "trtllm", "dynamo-trt": "trtllm",
-                  "dynamo-trtllm": "trtllm", "dynamo-sglang": "sglang", "dynamo-vllm": "vllm"}
+                  "dynamo-trtllm": "trtllm", "dynamo-sglang": "sglang", "dynamo-vllm": "vllm",
+                  "mori-sglang": "sglang"}   # SGLang with AMD's MoRI KV transfer (InferenceX)
 
 
 def _engine(name: str) -> str:
@@ -114,6 +157,38 @@ def _moe_tp(ints: dict) -> int:
     the same chips as attention (tp x dp), ep ways by expert and tensor-parallel over the rest."""
     chips, ep = ints["tp"] * ints["dp_attn"], ints["ep"]
     return chips // ep if chips % ep == 0 else 1
+
+
+def _unrunnable(run: Run) -> str:
+    """Why a run's layout cannot run, or "". Attention tp must divide the attention heads, in every pool
+    (vLLM ModelConfig.verify_with_parallel_config: "Total number of attention heads must be divisible by
+    tensor parallel size"; SGLang and TensorRT-LLM split heads over tp ranks alike). A MoE pool whose
+    experts (moe_tp x moe_ep) span another GPU count than its attention (tp x attention dp) states two
+    layouts at once. Aggregated rows get the second check in validate."""
+    if run.model is None:
+        return ""
+    m = model_spec(run.model)
+    for name, pool in (run.pools or {"": {"tp_size": run.tp}}).items():
+        where, tp = f"{name} pool: " if name else "", int(pool.get("tp_size") or 1)
+        if m.n_heads % tp:
+            return (f"{where}tp={tp} does not divide the {m.n_heads} attention heads of {run.model}, so no engine "
+                    f"runs it; tp is one of {', '.join(map(str, divisors(m.n_heads)))}")
+        experts = (pool.get("moe_tp_size") or 0) * (pool.get("moe_ep_size") or 0)
+        attention = tp * (pool.get("attention_dp_size") or 1)
+        if m.is_moe and experts and experts != attention:
+            return f"{where}moe_tp x moe_ep = {experts:g} GPUs differs from tp x attention_dp = {attention:g}"
+    return ""
+
+
+def _checked(run: Run, reasons: list[str]) -> Run:
+    """`run` with the first reason it cannot be predicted: `reasons` found while reading, then its layout."""
+    reason = next((r for r in reasons if r), "") or _unrunnable(run)
+    return replace(run, skip_reason=reason) if reason else run
+
+
+def _node_chips(hw_id: str | None) -> float:
+    """GPUs in one scale-up domain of a catalogue accelerator (8 on an HGX box); inf when unknown."""
+    return float(accelerator(hw_id).scaleup_domain_chips) if hw_id else float("inf")
 
 
 def _read_csv(path: str | Path) -> pd.DataFrame:
@@ -133,8 +208,13 @@ def _speculative_labels() -> dict[str, str]:
     return dict(pd.read_csv(res.open()).set_index("id")["speculative"]) if res.is_file() else {}
 
 
+AIC_DTYPE_COLUMNS = ("gemm_quant_mode", "moe_quant_mode", "kvcache_quant_mode")
+
+
 def read_aic_csv(path: str | Path) -> list[Run]:
-    """Runs from a calibration-format CSV; InputError naming a missing column or a bad cell."""
+    """Runs from a calibration-format CSV; InputError naming a missing column or a bad cell. A row with an
+    unknown quant mode or a layout no engine runs is read with its skip_reason (validate lists it as
+    skipped); the rest of the file is read."""
     df = _read_csv(path)
     required = ["id", "model_path", "system", "backend", "mode", "isl", "osl", "silicon_ttft_ms", "silicon_tpot_ms"]
     missing = [c for c in required if c not in df.columns]
@@ -152,21 +232,23 @@ def read_aic_csv(path: str | Path) -> list[Run]:
         conc = re.search(r"silicon_concurrency=(\d+)", str(row.get("silicon_data_source", "")))
         concurrency = float(conc.group(1)) if conc else _concurrency_from_batches(row)
         system = str(row["system"]).lower()
-        runs.append(Run(
-            id=str(row["id"]), model=catalogue_model(str(row["model_path"])),
-            hardware=catalogue_hardware(system),
+        hw_id = catalogue_hardware(system)
+        weight, expert = _quant(row.get("gemm_quant_mode")) or "", _quant(row.get("moe_quant_mode")) or ""
+        run = Run(
+            id=str(row["id"]), model=catalogue_model(str(row["model_path"])), hardware=hw_id,
             engine=str(row["backend"]), mode=str(row["mode"]),
             input_tokens=round(num("isl", "tokens") * _mean_length_frac(row)),
             output_tokens=round(num("osl", "tokens") * _mean_length_frac(row)), concurrency=concurrency,
-            pp=_int(row.get("pp_size")), **_layout(row),
-            weight_dtype=_quant(row.get("gemm_quant_mode")), expert_dtype=_quant(row.get("moe_quant_mode")),
-            kv_dtype=_kv_dtype(str(row["backend"]), _quant(row.get("gemm_quant_mode"))),
+            pp=_int(row.get("pp_size")), **_layout(row, _node_chips(hw_id)),
+            weight_dtype=weight, expert_dtype=expert,
+            kv_dtype=_quant(row.get("kvcache_quant_mode")) or _kv_dtype(str(row["backend"]), weight),
             measured_ttft_s=num("silicon_ttft_ms", "milliseconds") * MS,
             measured_tpot_s=num("silicon_tpot_ms", "milliseconds") * MS,
             pools=_pools(row), pools_assumed=row["mode"] == "disagg" and pd.isna(row.get("decode_num_workers")),
             speculative=str(row["speculative"]) if not pd.isna(row.get("speculative", np.nan))
             else labels.get(str(row["id"]), ""),
-            source_model=str(row["model_path"]), source_system=system))
+            source_model=str(row["model_path"]), source_system=system)
+        runs.append(_checked(run, _dtype_reasons({c: row[c] for c in AIC_DTYPE_COLUMNS if c in row})))
     return runs
 
 
@@ -230,9 +312,10 @@ def read_runs_csv(path: str | Path) -> list[Run]:
 
         ints = {c: int(_number(path, where, f"column {c}", opt(c, "1"), "a whole number of chips") or 1)
                 for c in RUNS_CSV_INTS}
-        weight = _quant(opt("weight_dtype") or np.nan)
+        dtype_cells = {c: opt(c) for c in ("weight_dtype", "expert_dtype", "kv_dtype")}
+        dtypes = {c: _quant(v) or "" for c, v in dtype_cells.items()}
         disaggregated = opt("disaggregated").lower() in ("yes", "true", "1")
-        runs.append(Run(
+        run = Run(
             id=opt("id", f"{Path(path).stem}:{i + 2}"), model=catalogue_model(str(row["model"])),
             hardware=catalogue_hardware(str(row["hardware"])), engine=_engine(opt("engine")),
             mode="disagg" if disaggregated else "agg",
@@ -240,12 +323,13 @@ def read_runs_csv(path: str | Path) -> list[Run]:
             input_tokens=int(num("input_tokens", "tokens per prompt")),
             output_tokens=int(num("output_tokens", "tokens per response")),
             concurrency=num("concurrency", "requests in flight"), moe_tp=_moe_tp(ints),
-            weight_dtype=weight, expert_dtype=_quant(opt("expert_dtype") or np.nan),
-            kv_dtype=_quant(opt("kv_dtype") or np.nan) or "bf16",
+            weight_dtype=dtypes["weight_dtype"], expert_dtype=dtypes["expert_dtype"],
+            kv_dtype=dtypes["kv_dtype"] or "bf16",
             measured_ttft_s=num("ttft_ms", "milliseconds") * MS if opt("ttft_ms") else float("nan"),
             measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
             pools=_runs_csv_pools(num, opt, ints) if disaggregated else None,
-            source_model=str(row["model"]), source_system=str(row["hardware"]), **ints))
+            source_model=str(row["model"]), source_system=str(row["hardware"]), **ints)
+        runs.append(_checked(run, _dtype_reasons(dtype_cells)))
     return runs
 
 
@@ -303,17 +387,19 @@ def read_vllm_json(path: str | Path, hardware: str | None = None, engine: str = 
             value = next((rec[k] for k in keys if rec.get(k) is not None), 1)
             ints[name] = int(_number(path, where, f"field {keys[0]}", value, "a whole number of chips") or 1)
         system = str(rec.get("hardware") or rec.get("gpu") or hardware or "")
-        runs.append(Run(
+        dtype_cells = {"weight_dtype": rec.get("weight_dtype"), "kv_cache_dtype": rec.get("kv_cache_dtype")}
+        run = Run(
             id=f"{Path(path).stem}:{n}", model=catalogue_model(str(rec["model_id"])),
             hardware=catalogue_hardware(system) if system else None, engine=_engine(str(rec.get("engine") or engine)),
             mode="agg", input_tokens=int(round(num("total_input_tokens", "tokens") / completed)),
             output_tokens=int(round(num("total_output_tokens", "tokens") / completed)),
             concurrency=float(concurrency or 0.0), moe_tp=_moe_tp(ints),
-            weight_dtype=_quant(rec.get("weight_dtype", np.nan)), expert_dtype="",
-            kv_dtype=_quant(rec.get("kv_cache_dtype", np.nan)) or "bf16",
+            weight_dtype=_quant(rec.get("weight_dtype")) or "", expert_dtype="",
+            kv_dtype=_quant(rec.get("kv_cache_dtype")) or "bf16",
             measured_ttft_s=num("mean_ttft_ms", "milliseconds") * MS,
             measured_tpot_s=num("mean_tpot_ms", "milliseconds") * MS,
-            pools=None, source_model=str(rec["model_id"]), source_system=system or "(not given)", **ints))
+            pools=None, source_model=str(rec["model_id"]), source_system=system or "(not given)", **ints)
+        runs.append(_checked(run, _dtype_reasons(dtype_cells)))
     return runs
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from . import hardware, memory, models
 from .params import active_params, kv_elements_per_token_layer, total_params
-from .units import GB
+from .units import GB, GiB
 
 
 def emit(text: str | Table, fmt: str) -> None:
@@ -53,12 +53,23 @@ def _band(band: list[float], fmt: str) -> str:
     return f"[dim]({fmt.format(band[0])}-{fmt.format(band[1])})[/dim]"
 
 
+def _prefill_layout(p: dict) -> str:
+    """'prefill 8 x b200 tp/dp/pp/ep 1/8/1/1, 32k tok/step' (the prefill worker)."""
+    return (f"prefill {p['chips_per_worker']} x {p['hardware']} {p['tp']}/{p['dp_attn']}/{p['pp']}/{p['ep']}, "
+            f"{p['budget_tokens'] / 1e3:,.0f}k tok/step")
+
+
 def _serving(o: dict) -> str:
-    """'agg' or 'disagg +P%' (prefill chips), MTP drafts, and dtypes: weights/experts, KV."""
-    mode = "agg" if o["mode"] == "aggregated" else f"disagg +{o['prefill_chips'] / max(o['chips'] - o['prefill_chips'], 1):.0%}"
-    spec = f" mtp{o['draft_tokens']}" if o["draft_tokens"] else ""
+    """'agg' or 'disagg P:D 0.14' (prefill : decode chips) and the prefill worker, speculation, and
+    dtypes: weights/experts, KV."""
+    if o["mode"] == "aggregated":
+        mode = "agg"
+    else:
+        mode = f"disagg P:D {o['prefill_decode_chip_ratio']:.2f}"
+    spec = f" {o['speculation']}" if o["draft_tokens"] else ""
     weights = o["weight_dtype"] if o["weight_dtype"] == o["expert_dtype"] else f"{o['weight_dtype']}/{o['expert_dtype']}"
-    return f"{mode}{spec} {weights} kv:{o['kv_dtype']}"
+    layout = f"\n[dim]{_prefill_layout(o['prefill'])}[/dim]" if o.get("prefill") else ""
+    return f"{mode}{spec} {weights} kv:{o['kv_dtype']}{layout}"
 
 
 def plan_output(result, fmt: str):
@@ -71,19 +82,22 @@ def plan_output(result, fmt: str):
     title = (f"{m['name']} ({m['total_params'] / 1e9:,.0f}B total, {m['active_params'] / 1e9:,.1f}B active, "
              f"{m['weight_gb']:,.0f} GB) - {sc['users']:,} users x {sc['speed_tokens_per_s']:g} tok/s, "
              f"{sc['input_tokens']} in / {sc['output_tokens']} out tokens per request")
+    if sc.get("prefix_cache_hit_frac"):
+        title += f", {sc['prefix_cache_hit_frac']:.0%} of prompt tokens from the prefix cache"
+    per_daily = bool(sc.get("daily_users"))
     t = Table(title=title, title_justify="left")
     for col, just in [("hardware", "left"), ("chips", "right"), ("chips/replica", "right"), ("tp/dp/pp/ep", "right"),
                       ("serving", "left"),
                       ("batch", "right"), ("tok/s/user", "right"), ("TTFT s", "right"), ("tok/s/chip", "right"),
                       ("MW", "right"), ("capex", "right"), ("$/hour", "right"), ("$/Mtok", "right"),
-                      ("$/user/mo", "right")]:
+                      ("$/daily user/mo" if per_daily else "$/stream/mo", "right")]:
         t.add_column(col, justify=just)
     for o in data["options"]:
         t.add_row(o["hardware"] + ("" if o["calibrated"] else " *"), f"{o['chips']:,}", str(o["chips_per_replica"]),
                   f"{o['tp']}/{o['dp_attn']}/{o['pp']}/{o['ep']}", _serving(o), str(o["batch_per_replica"]),
                   f"{o['tokens_per_s_per_user']:,.1f} {_band(o['tokens_per_s_per_user_band'], '{:,.0f}')}",
                   f"{o['ttft_s']:.2f} {_band(o['ttft_s_band'], '{:.2f}')}",
-                  f"{o['output_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
+                  f"{o['demanded_tokens_per_s_per_chip']:,.0f}", f"{o['power_mw']:,.1f}", _money(o["capex_usd"]),
                   _money(o["usd_per_hour"]),
                   f"${o['usd_per_mtok_output']:,.3f} {_band(o['usd_per_mtok_output_band'], '{:,.2f}')}"
                   + (f"\n[cyan]MC ${o['usd_per_mtok_output_mc']['median']:,.3f} "
@@ -93,14 +107,17 @@ def plan_output(result, fmt: str):
         t.add_row(f"[dim]{r['hardware']}[/dim]", "-", "-", "-", "", "-",
                   f"[dim]max {r['max_tokens_per_s_per_user']:,.1f}[/dim]", "", f"[dim]{r['reason']}[/dim]")
     a = data["assumptions"]
-    uncalibrated = ("* chip generation without cross-validated measured runs: factors carried over from NVIDIA "
-                    "Hopper/Blackwell runs (MI300X/MI325X: decode-kernel factors fitted on 15 published MI300X "
-                    "runs), bands may not hold\n") if not all(o["calibrated"] for o in data["options"]) else ""
-    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n" + uncalibrated
+    uncalibrated = _backing_note(data["options"]) if not all(o["calibrated"] for o in data["options"]) else ""
+    t.caption = ("(90% bands from cross-validated residuals, benchmarks/accuracy.py)\n"
+                 "$/Mtok = fleet $/hour / the tokens asked for (users x speed x load); tok/s/chip: asked tokens per "
+                 "chip; an option faster than asked is not credited for it. "
+                 + ("$/daily user/mo: the fleet's month over the daily users.\n" if per_daily else
+                    "$/stream/mo: the fleet's month over the concurrent streams (give --daily-users for per user).\n")
+                 + uncalibrated
                  + "assumptions: " + ", ".join(f"{k}={v}" for k, v in a.items()
                                                if k not in ("efficiency", "efficiency_differs_for"))
                  + "\nefficiency: " + ", ".join(f"{k}={v:g}" for k, v in a["efficiency"].items())
-                 + (f" (its hardware generation's own fitted set for: {', '.join(a['efficiency_differs_for'])})"
+                 + (f" (its generation's or family's own fitted set for: {', '.join(a['efficiency_differs_for'])})"
                     if a.get("efficiency_differs_for") else ""))
     t.caption_justify = "left"
     return t
@@ -161,15 +178,36 @@ def _num(x: float) -> str:
     return "-" if x == 0 else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
 
 
+def _backing_note(options: list[dict]) -> str:
+    """The '*' footnote: what backs each uncalibrated family's rows (published runs and their error)."""
+    seen = {}
+    for o in options:
+        b = o.get("backing") or {}
+        if not o["calibrated"] and b.get("runs"):
+            seen.setdefault(b["evidence"], b)
+    parts = [f"{e.removeprefix('published ').removesuffix(' measurements')} {b['runs']} ({b['median_error']:.0%})"
+             for e, b in seen.items()]
+    return ("* no runs of its generation in the calibration data: its family's published measurements back it "
+            "and widen its band (rows, held-out median error: " + ", ".join(parts) + "; benchmarks/accuracy.py)\n")
+
+
 def _hardware_rows() -> list[dict]:
-    return [{"id": h.id, "name": h.name, "vendor": h.vendor, "family": h.family, "year": h.release_year,
+    from .economics import Assumptions, chip_usd_per_hr
+
+    own = Assumptions()
+    return [{"id": h.id, "name": h.name, "vendor": h.vendor, "family": h.family, "status": h.status,
+             "year": h.release_year,
              "bf16_tflops": h.bf16_flops_per_s / 1e12, "fp8_tflops": h.fp8_flops_per_s / 1e12,
-             "fp4_tflops": h.fp4_flops_per_s / 1e12, "mem_gb": h.mem_bytes / GB,
+             "fp4_tflops": h.fp4_flops_per_s / 1e12, "mem_gib": h.mem_capacity_bytes / GiB,
              "mem_tb_per_s": h.mem_bytes_per_s / 1e12, "serves_from_sram": h.serves_from_sram,
              "scaleup_chips": h.scaleup_domain_chips, "scaleup_gb_per_s": h.scaleup_bytes_per_s / GB,
-             "tdp_w": h.tdp_w, "idle_w": h.idle_w, "capex_usd": h.capex_usd, "cloud_usd_per_hr": h.cloud_usd_per_hr,
+             "topology": h.topology, "tdp_w": h.tdp_w, "idle_w": h.idle_w,
+             "wall_idle_w": h.idle_wall_w, "wall_load_w": h.load_w, "capex_usd": h.capex_usd,
+             "capex_basis": h.capex_basis,
+             # all-in own cost per chip-hour at load power, with plan's default assumptions
+             "own_usd_per_hr": float(chip_usd_per_hr(h, h.load_w, own)), "cloud_usd_per_hr": h.cloud_usd_per_hr,
              "sources": h.sources, "estimates": h.estimates}
-            for h in hardware.catalogue().values()]
+            for h in hardware.known().values()]
 
 
 def hardware_output(fmt: str):
@@ -178,14 +216,17 @@ def hardware_output(fmt: str):
         return json.dumps(rows, indent=2)
     if fmt == "csv":
         return _csv(rows)
-    cols = ("id", "vendor", "year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "mem_gb", "mem_tb_per_s",
-            "scaleup_chips", "scaleup_gb_per_s", "tdp_w", "idle_w", "capex_usd", "cloud_usd_per_hr")
-    t = Table(title="Hardware catalogue (per chip; dense peaks; memory = the tier that serves weights)")
+    cols = ("id", "vendor", "status", "year", "bf16_tflops", "fp8_tflops", "fp4_tflops", "mem_gib", "mem_tb_per_s",
+            "scaleup_chips", "scaleup_gb_per_s", "wall_load_w", "capex_usd", "own_usd_per_hr", "cloud_usd_per_hr")
+    t = Table(title="Hardware catalogue (per chip; dense peaks; memory as the device reports it, the tiers that "
+                    "serve weights; wall power: the chip's share of its system's)")
     for c in cols:
-        t.add_column(c, justify="left" if c in ("id", "vendor") else "right")
+        t.add_column(c, justify="left" if c in ("id", "vendor", "status") else "right")
     for r in rows:
         t.add_row(*(_num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols))
-    t.caption = "sources and labelled estimates: `servecost hardware --format json`"
+    t.caption = ("own_usd_per_hr: owner's all-in cost per chip-hour at load (capex annuity over 3 years at 8%, "
+                 "facility, energy at $0.08/kWh x PUE 1.2, other opex); cloud_usd_per_hr: a rental price, sourced "
+                 "apart. Sources and labelled estimates: `servecost hardware --format json`")
     return t
 
 
@@ -258,27 +299,38 @@ def _duration(seconds: float) -> str:
 
 
 def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str):
+    from .batch import justified
     rows = [t.__dict__ for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
+    just = justified(tiers)
+    cheapest = just["cheapest_interactive"]
+    for r in rows:
+        r["discount_vs_cheapest_interactive_frac"] = 1 - r["batch_usd_per_mtok"] / cheapest["usd_per_mtok"]
     if fmt == "json":
         return json.dumps({"scenario": sc.__dict__, "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
-                           "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows}, indent=2)
+                           "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows,
+                           **just}, indent=2)
     if fmt == "csv":
         return _csv(rows)
     t = Table(title=f"Batch tier ({deadline_hours:g} h deadline) vs interactive ({sc.speed_tokens_per_s:g} tok/s/user); "
                     f"customary batch discount: 50%", title_justify="left")
-    for col in ("hardware", "interactive $/Mtok", "batch $/Mtok", "justified discount", "trough $/Mtok",
-                "trough discount", "trough Mtok/day/chip", "batch deployment"):
+    for col in ("hardware", "interactive $/Mtok", "batch $/Mtok", "justified discount", "vs cheapest interactive",
+                "trough $/Mtok", "trough discount", "trough Mtok/day/chip", "batch deployment"):
         t.add_column(col, justify="left" if col in ("hardware", "batch deployment") else "right")
     for r in rows:
         d = r["batch_deployment"]
         t.add_row(r["hardware"], f"${r['interactive_usd_per_mtok']:.3f}", f"${r['batch_usd_per_mtok']:.3f}",
-                  _pct(r['dedicated_discount_frac']), f"${r['trough_usd_per_mtok']:.4f}",
+                  _pct(r['dedicated_discount_frac']), _pct(r['discount_vs_cheapest_interactive_frac']),
+                  f"${r['trough_usd_per_mtok']:.4f}",
                   _pct(r['trough_discount_frac']), f"{r['trough_mtok_per_day_per_chip']:,.1f}",
                   f"{d['chips_per_replica']} chips b{d['batch']} {d['tokens_per_s_per_user']:.1f} tok/s/user, "
                   f"E2E {_duration(d['e2e_s'])}")
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
                  f"requests finish in {deadline_hours:g} h. Trough: the interactive fleet's idle capacity "
-                 f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only.")
+                 f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only. vs cheapest "
+                 f"interactive: 1 - batch / {cheapest['hardware']}'s ${cheapest['usd_per_mtok']:.3f}.\nper family "
+                 "(its cheapest batch vs its cheapest interactive): "
+                 + "; ".join(f"{f['family']} {f['discount_frac']:.0%} ({f['batch_hardware']} vs "
+                             f"{f['interactive_hardware']})" for f in just["by_family"]))
     t.caption_justify = "left"
     return t
 
@@ -329,6 +381,14 @@ def outlook_output(data: dict, fmt: str):
             text += f" [dim]({_money(c['residual_value_usd'])})[/dim]"
             cells.append(f"[bold green]{text}[/bold green]" if best else text)
         t.add_row(r["hardware"], *cells)
-    t.caption = "\n".join(f"year {y['year']}: {y['why']}" for y in data["roster"])
+    lines = [f"year {y['year']}: {y['why']}" + (f" (prefix cache {y['prefix_cache_hit_frac']:.0%})"
+                                                if y.get("prefix_cache_hit_frac") else "") for y in data["roster"]]
+    lines.append("(resale value per chip from its family's used-price curve, servecost.resale)")
+    for st in data.get("strategies", []):
+        years = ", ".join(f"y{r['year']} {r['hardware']} " + (f"${r['usd_per_mtok']:,.2f}" if r["usd_per_mtok"]
+                                                              else "-") for r in st["years"])
+        total = f"${st['total_usd_per_mtok']:,.2f}/Mtok" if st["total_usd_per_mtok"] else "cannot serve every year"
+        lines.append(f"strategy {st['name']}: {total} over the horizon ({years}): {st['description']}")
+    t.caption = "\n".join(lines)
     t.caption_justify = "left"
     return t

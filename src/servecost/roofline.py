@@ -2,10 +2,17 @@
 
 Per chip of one pipeline stage, every operator class is a roofline:
     t_op = max(FLOPs / (C_peak * eff_flops), bytes / (W_mem * eff_bw))
-    t_stage = sum_op t_op + t_comm + (L / pp) * t_layer_overhead
-    t_step  = pp * (t_stage(B / pp) + t_handoff) + t_step_overhead + t_seq_overhead * B / dp_attn
+    t_stage  = sum_op t_op + t_comm + (L / pp) * t_layer
+    t_device = pp * (t_stage(B / pp) + t_handoff)
+    t_host   = t_step_overhead + t_seq_overhead * B / dp_attn
+    t_step   = t_device + t_host - f_overlap * min(t_device, t_host)
 (How to Scale Your Model, "Transformer inference"; LLM-Viewer, Yuan et al. 2024.)
 With pp stages a batch of B runs as pp micro-batches of B/pp, so each token still passes all stages.
+t_layer and the host terms are what each hardware family pays besides its operators (families.py):
+kernel launches on GPUs, a compiled graph's small ops on TPU / Trainium, a layer's pipeline latency
+on dataflow machines. The host's scheduling, sampling and detokenising run beside the device for the
+share f_overlap (an engine's async scheduling), else after it. W_mem is the bandwidth of the memory
+tiers the chip's resident bytes live in (hardware.py: one tier on most chips, HBM then DDR on SN40L).
 All functions take scalars or broadcasting numpy arrays (batch, context, parallelism).
 """
 
@@ -14,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import params as P
-from .comms import allreduce_s, alltoall_s, p2p_s
+from .comms import allreduce_s, alltoall_s, bisection_share, p2p_s
 from .dtypes import bytes_per_element, canonical
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
-from .memory import kv_bytes_per_seq, kv_shards
+from .memory import kv_bytes_per_chip, kv_bytes_per_seq, kv_shards, weight_bytes_per_chip
 from .models import ModelSpec
 from .parallel import Parallel
 
@@ -155,9 +162,10 @@ def roofline_s(t_math_s, t_mem_s, overlap_p: float):
     return hi * (1 + ratio**overlap_p) ** (1 / overlap_p)
 
 
-def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT):
-    """Roofline time of the operators of one stage (no communication, no overheads)."""
-    bw = hw.mem_bytes_per_s * eff.mem_bw_frac
+def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT, stream_bytes_per_s=None):
+    """Roofline time of the operators of one stage (no communication, no overheads).
+    `stream_bytes_per_s`: the bandwidth of the tiers the resident bytes live in (default: the fastest)."""
+    bw = (hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s) * eff.mem_bw_frac
     p = eff.overlap_p
     t_dense = roofline_s(work.dense_flops / (hw.flops_per_s(prec.weight) * eff.gemm_flops_frac),
                          work.dense_bytes / bw, p)
@@ -173,6 +181,16 @@ def _link(hw: Accelerator, chips, eff: Efficiency):
     bw = np.where(inside, hw.scaleup_bytes_per_s, hw.scaleout_bytes_per_s) * eff.link_bw_frac
     lat = np.where(inside, hw.scaleup_latency_s, 4 * hw.scaleup_latency_s)  # scale-out: NIC + switch hops
     return bw, lat
+
+
+def _alltoall_share(hw: Accelerator, chips):
+    """Share of a chip's link bandwidth an all-to-all over `chips` gets: 1 on a switch, the
+    bisection's share on a torus slice inside the domain (comms.bisection_share)."""
+    dims = {"torus2d": 2, "torus3d": 3}.get(hw.topology)
+    if dims is None:
+        return 1.0
+    inside = np.asarray(chips) <= hw.scaleup_domain_chips
+    return np.where(inside, bisection_share(chips, dims), 1.0)
 
 
 def comm_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tokens, eff: Efficiency = DEFAULT):
@@ -196,7 +214,7 @@ def comm_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tokens
     # figure inside a domain, 4x it across). DeepEP's RDMA kernels quote 77 + 114 us per pair at EP8
     # (deepseek-ai/DeepEP README), but engines overlap them with compute: with that latency the
     # measured cross-node DeepSeek-R1 runs come out 70% slower than measured, with `lat` within 10%.
-    t_a2a = alltoall_s(dispatch_bytes, par.ep, bw, lat)
+    t_a2a = alltoall_s(dispatch_bytes, par.ep, bw * _alltoall_share(hw, par.ep), lat)
     t_moe = moe_layers * np.where(np.asarray(par.ep) > 1, t_a2a, t_ffn_allreduce)
     return t_attn + (layers - moe_layers) * t_ffn_allreduce + t_moe
 
@@ -226,15 +244,36 @@ def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_s
     d_mb, p_mb = np.asarray(decode_seqs) / split, np.asarray(prefill_seqs) / split
     work = step_work(m, par, prec, d_mb, context_tokens, p_mb, prefill_tokens, spread_over_dp, tokens_per_seq)
     tokens = d_mb * tokens_per_seq + p_mb * prefill_tokens
-    t_compute = compute_s(work, hw, prec, eff)
+    stream_bw = _stream_bytes_per_s(m, hw, par, prec, decode_seqs, context_tokens)
+    t_compute = compute_s(work, hw, prec, eff, stream_bw)
     t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
     passes = pp if pipelined else 1.0   # micro-batches each stage runs per step
-    seqs_per_rank = (np.asarray(decode_seqs) + np.asarray(prefill_seqs)) / np.asarray(par.dp_attn, dtype=float)
-    t_host = eff.step_overhead_s + eff.seq_overhead_s * seqs_per_rank   # scheduling, sampling, detokenising
-    t_step = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff)) + t_host
+    t_device = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff))
+    t_step = with_host_s(t_device, host_s(par, decode_seqs, prefill_seqs, eff), eff)
     flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops)
     mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes)
-    return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * hw.mem_bytes_per_s))
+    return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * stream_bw))
+
+
+def _stream_bytes_per_s(m, hw, par, prec, decode_seqs, context_tokens):
+    """Bandwidth of the tiers the chip's weights and KV live in (the fastest alone on one-tier chips)."""
+    if len(hw.tiers) == 1:
+        return hw.mem_bytes_per_s
+    resident = weight_bytes_per_chip(m, par, prec.weight, prec.expert) + kv_bytes_per_chip(
+        m, par, np.asarray(decode_seqs, dtype=float), context_tokens, prec.kv)
+    return hw.streaming_bytes_per_s(resident)
+
+
+def host_s(par: Parallel, decode_seqs, prefill_seqs, eff: Efficiency = DEFAULT):
+    """Host time of one step: scheduling, sampling and detokenising, fixed plus per running sequence
+    of a DP rank (each rank's scheduler runs in parallel)."""
+    seqs_per_rank = (np.asarray(decode_seqs) + np.asarray(prefill_seqs)) / np.asarray(par.dp_attn, dtype=float)
+    return eff.step_overhead_s + eff.seq_overhead_s * seqs_per_rank
+
+
+def with_host_s(device_s, host_s_, eff: Efficiency = DEFAULT):
+    """Step time when the host's share f_overlap runs beside the device: T_d + T_h - f * min(T_d, T_h)."""
+    return device_s + host_s_ - eff.host_overlap_frac * np.minimum(device_s, host_s_)
 
 
 def decode_step_s(m, hw, par, prec, batch, context_tokens, eff: Efficiency = DEFAULT):
@@ -247,3 +286,29 @@ def prefill_s(m, hw, par, prec, batch, seq_tokens, eff: Efficiency = DEFAULT, sp
     One batch runs through the stages in turn, so pipeline stages add up."""
     return step(m, hw, par, prec, prefill_seqs=batch, prefill_tokens=seq_tokens, eff=eff, pipelined=False,
                 spread_over_dp=spread_over_dp).step_s
+
+
+def critical_batch(hw: Accelerator, weight_dtype: str = "bf16") -> float:
+    """Tokens per step at which a decode step's weight matmuls turn from memory- to compute-bound:
+
+        2 B P / C = P b_w / W   ->   B* = C b_w / (2 W)      (How to Scale Your Model, "Transformer
+                                                             inference": B* ~ 240 for bf16 on a TPU v5e)
+    C the dense peak for the weights' format, W the bandwidth of the memory that holds them, b_w the
+    bytes per weight."""
+    return hw.flops_per_s(weight_dtype) * bytes_per_element(weight_dtype) / (FLOPS_PER_MAC * hw.mem_bytes_per_s)
+
+
+def textbook_decode_step_s(m: ModelSpec, hw: Accelerator, batch, context_tokens, prec: Precision = Precision(),
+                           chips: int = 1):
+    """The textbook decode step on `chips` chips sharing the work, peak rates, perfect overlap:
+
+        T = max(2 B P_active / (n C), (P_bytes + B KV(L)) / (n W))     (How to Scale Your Model)
+    P_bytes all weights read once (routed experts: all of them, the many-token limit), KV(L) one
+    sequence's cache at L tokens; the embedding table in neither. `step()` with ideal factors reduces to this for a dense model."""
+    B = np.asarray(batch, dtype=float)
+    lookup = P.embedding_params(m)      # the embedding table is a lookup: neither read whole nor multiplied
+    t_math_s = FLOPS_PER_MAC * B * (P.active_params(m) - lookup) / (chips * hw.flops_per_s(prec.weight))
+    weights = P.total_params(m) - lookup
+    t_mem_s = (weights * bytes_per_element(prec.weight) + B * kv_bytes_per_seq(m, context_tokens, prec.kv)) / (
+        chips * hw.mem_bytes_per_s)
+    return np.maximum(t_math_s, t_mem_s)

@@ -19,7 +19,8 @@ from .models import ModelSpec
 from .parallel import Parallel
 from .power import chip_power_w
 from .roofline import Precision
-from .serving import aggregated, disaggregated
+from .prefix import NO_CACHE, PrefixCache
+from .serving import PrefillPool, aggregated, disaggregated, pool_figures
 from .speculative import NONE, Speculation
 
 BATCHES = np.unique(np.round(2 ** np.arange(0, 16.01, 0.5)))   # 1 .. 65536, steps of sqrt(2)
@@ -27,6 +28,11 @@ MAX_CHIPS_PER_REPLICA = 16384
 MAX_SCALEOUT_STAGE_CHIPS = 256   # expert parallelism over the scale-out network (DeepSeek-V3 decodes on EP144-320)
 PP_BEYOND_FIT = 4       # pipeline depth explored past the smallest that holds the weights
 STAGE_BEYOND_FIT = 16   # chips per stage explored, beyond one domain, up to this many times the fewest that fit
+# Prefill token budgets per attention-DP rank searched for a prefill worker: vLLM's default
+# max_num_batched_tokens (8,192) and the 16K tokens per forward pass DeepSeek prefills with
+# (github.com/sgl-project/sglang/pull/6739, 2025-06; DeepSeek inference system overview, 2025-03), with half of
+# 8K for short TTFT.
+PREFILL_BUDGETS_PER_RANK = (4096, 8192, 16384)
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,20 @@ class Points:
     ep: np.ndarray
     chips_per_replica: np.ndarray        # decode replica (aggregated: the whole replica)
     prefill_chips_frac: np.ndarray       # disaggregated: prefill-pool chips per decode chip (else 0)
+    prefill_hardware: np.ndarray         # disaggregated: the prefill pool's accelerator id (else "")
+    prefill_tp: np.ndarray               # prefill worker layout (0 when aggregated)
+    prefill_dp_attn: np.ndarray
+    prefill_pp: np.ndarray
+    prefill_ep: np.ndarray
+    prefill_chips_per_worker: np.ndarray
+    prefill_budget_tokens: np.ndarray    # computed prompt tokens per prefill step per worker
     prefill_cost_frac: np.ndarray        # share of the cost that serves prompts (input tokens)
     batch: np.ndarray
     weight_dtype: np.ndarray
     expert_dtype: np.ndarray
     kv_dtype: np.ndarray
     draft_tokens: np.ndarray
+    speculation: np.ndarray              # none | mtp1 | mtp3 | eagle3
     disaggregated: np.ndarray
     fits: np.ndarray                     # weights and KV fit in memory
     tpot_s: np.ndarray
@@ -51,8 +65,10 @@ class Points:
     tokens_per_s_per_user: np.ndarray
     output_tokens_per_s_per_chip: np.ndarray   # over decode and prefill chips
     chip_power_w: np.ndarray
-    usd_per_hr_per_chip: np.ndarray
-    usd_per_mtok: np.ndarray
+    usd_per_hr_per_chip: np.ndarray      # mean over decode and prefill chips
+    decode_usd_per_hr_per_chip: np.ndarray
+    prefill_usd_per_hr_per_chip: np.ndarray
+    usd_per_mtok: np.ndarray             # of the tokens the point itself produces (at its own speed)
 
     @classmethod
     def concat(cls, parts: list["Points"]) -> "Points":
@@ -68,6 +84,7 @@ class Variant:
     prec: Precision
     spec: Speculation = NONE
     disaggregated: bool = False
+    prefill_hw: Accelerator | None = None   # disaggregated: the prefill pool's accelerator (None: the decode one)
 
 
 def precisions(m: ModelSpec, hw: Accelerator, base: Precision, which: str = "native") -> list[Precision]:
@@ -88,11 +105,39 @@ def precisions(m: ModelSpec, hw: Accelerator, base: Precision, which: str = "nat
 
 
 def variants(m: ModelSpec, hw: Accelerator, base: Precision, which_precisions: str = "native",
-             speculation: bool = True, disaggregation: bool = True) -> list[Variant]:
-    """The variants searched for `m` on `hw`."""
-    specs = speculative.defaults(m) if speculation else [NONE]
-    modes = [False, True] if disaggregation else [False]
-    return [Variant(p, sp, d) for p in precisions(m, hw, base, which_precisions) for sp in specs for d in modes]
+             speculation: bool = True, disaggregation: bool = True, speculation_method: str = "auto",
+             prefill_hw: Accelerator | None = None) -> list[Variant]:
+    """The variants searched for `m` on `hw`; with `prefill_hw`, disaggregated ones only, prefilling there."""
+    specs = speculative.defaults(m, speculation_method) if speculation else [NONE]
+    modes = [True] if prefill_hw is not None else [False, True] if disaggregation else [False]
+    return [Variant(p, sp, d, prefill_hw if d else None)
+            for p in precisions(m, hw, base, which_precisions) for sp in specs for d in modes]
+
+
+def prefill_pool(m: ModelSpec, hw: Accelerator, prec: Precision, input_tokens: float, eff: Efficiency = DEFAULT,
+                 cache: PrefixCache = NO_CACHE, layouts: Parallel | None = None) -> PrefillPool | None:
+    """The prefill worker for `m` on `hw`: every layout that holds the weights (inside a scale-up
+    domain or across several) and token budget, the step's KV in memory; of those within 10% of the
+    most prompts/s per chip, the one with the shortest queued prefill (TTFT). None: nothing fits.
+    `layouts`: configurations(m, hw, prec), when the caller has them."""
+    flat = configurations(m, hw, prec) if layouts is None else layouts
+    if flat.tp.size == 0:
+        return None
+    par = Parallel(tp=flat.tp[:, None], dp_attn=flat.dp_attn[:, None], pp=flat.pp[:, None], ep=flat.ep[:, None])
+    budget = np.asarray(PREFILL_BUDGETS_PER_RANK, dtype=float)[None, :] * par.dp_attn
+    per_step, step_s, lone_s = pool_figures(m, hw, par, prec, input_tokens, budget, eff, cache)
+    kv_slots = memory.max_batch(m, hw.mem_bytes, par, input_tokens, prec.weight, prec.expert, prec.kv)
+    rate = np.where(kv_slots >= per_step, per_step / step_s / par.chips, 0.0)
+    if not (rate > 0).any():
+        return None
+    queued_s = lone_s + eff.prefill_queue_frac * np.maximum(step_s - lone_s, 0)
+    i, j = np.unravel_index(np.argmin(np.where(rate >= 0.9 * rate.max(), queued_s, np.inf)), rate.shape)
+    worker = Parallel(tp=int(flat.tp[i]), dp_attn=int(flat.dp_attn[i]), pp=int(flat.pp[i]), ep=int(flat.ep[i]))
+    computed = float(np.broadcast_to(per_step, rate.shape)[i, j] * cache.computed_tokens(input_tokens))
+    return PrefillPool(hw=hw, par=worker, budget_tokens=computed,
+                       prompts_per_step=float(np.broadcast_to(per_step, rate.shape)[i, j]),
+                       step_s=float(np.broadcast_to(step_s, rate.shape)[i, j]),
+                       lone_s=float(np.broadcast_to(lone_s, rate.shape)[i, j]), prompts_per_s_per_chip=float(rate[i, j]))
 
 
 def _powers_of_two(limit: int) -> list[int]:
@@ -152,21 +197,29 @@ def configurations(m: ModelSpec, hw: Accelerator, prec: Precision) -> Parallel:
 
 
 def _evaluate(m: ModelSpec, hw: Accelerator, v: Variant, input_tokens: float, output_tokens: float,
-              assumptions: Assumptions, eff: Efficiency, batches: np.ndarray, flat: Parallel) -> Points | None:
-    if flat.tp.size == 0:
+              assumptions: Assumptions, eff: Efficiency, batches: np.ndarray, flat: Parallel,
+              pool: PrefillPool | None, cache: PrefixCache, rebalanced: bool) -> Points | None:
+    if flat.tp.size == 0 or (v.disaggregated and pool is None):
         return None
     prec = v.prec
     par = Parallel(tp=flat.tp[:, None], dp_attn=flat.dp_attn[:, None], pp=flat.pp[:, None], ep=flat.ep[:, None])
     batch = np.asarray(batches, dtype=float)[None, :]
-    max_b = memory.max_batch(m, hw.mem_bytes, par, input_tokens + output_tokens, prec.weight, prec.expert, prec.kv)
+    max_b = memory.max_batch(m, hw.mem_bytes, par, cache.memory_context_tokens(input_tokens, 2 * output_tokens),
+                             prec.weight, prec.expert, prec.kv)
     fits = (batch <= max_b) & (batch >= par.dp_attn)
-    serve = disaggregated if v.disaggregated else aggregated
-    sp = serve(m, hw, par, prec, batch, input_tokens, output_tokens, eff, v.spec)
+    if v.disaggregated:
+        sp = disaggregated(m, hw, par, prec, batch, input_tokens, output_tokens, eff, v.spec, pool, cache, rebalanced)
+    else:
+        sp = aggregated(m, hw, par, prec, batch, input_tokens, output_tokens, eff, v.spec, cache, rebalanced)
     chips = np.broadcast_to(par.chips, fits.shape)
     frac = np.broadcast_to(np.asarray(sp.prefill_chips_frac, dtype=float), fits.shape)
     decode_w = chip_power_w(hw, sp.flops_util_frac, sp.mem_util_frac)
-    power_w = (decode_w + frac * hw.tdp_w) / (1 + frac)   # prefill pools run compute-bound, near TDP
-    usd_chip_hr = economics.chip_usd_per_hr(hw, power_w, assumptions)
+    decode_usd = economics.chip_usd_per_hr(hw, decode_w, assumptions)
+    prefill_hw = pool.hw if v.disaggregated else hw
+    prefill_w = prefill_hw.load_w                      # prefill pools run compute-bound, near load power
+    prefill_usd = economics.chip_usd_per_hr(prefill_hw, prefill_w, assumptions) if v.disaggregated else 0.0
+    power_w = (decode_w + frac * prefill_w) / (1 + frac)
+    usd_chip_hr = (decode_usd + frac * prefill_usd) / (1 + frac)
     per_chip_tps = sp.output_tokens_per_s / (chips * (1 + frac))
     usd_mtok = economics.usd_per_mtok(usd_chip_hr, per_chip_tps, assumptions)
     shape = fits.shape
@@ -177,30 +230,52 @@ def _evaluate(m: ModelSpec, hw: Accelerator, v: Variant, input_tokens: float, ou
     def const(value, dtype=None):
         return np.full(fits.size, value, dtype=dtype)
 
+    worker = pool.par if v.disaggregated else Parallel(0, 0, 0, 0)
     return Points(tp=flat_(par.tp), dp_attn=flat_(par.dp_attn), pp=flat_(par.pp), ep=flat_(par.ep),
                   chips_per_replica=flat_(chips), prefill_chips_frac=flat_(frac),
+                  prefill_hardware=const(prefill_hw.id if v.disaggregated else ""),
+                  prefill_tp=const(worker.tp, int), prefill_dp_attn=const(worker.dp_attn, int),
+                  prefill_pp=const(worker.pp, int), prefill_ep=const(worker.ep, int),
+                  prefill_chips_per_worker=const(int(worker.chips), int),
+                  prefill_budget_tokens=const(pool.budget_tokens if v.disaggregated else 0.0),
                   prefill_cost_frac=flat_(sp.prefill_cost_frac), batch=flat_(batch),
                   weight_dtype=const(prec.weight), expert_dtype=const(prec.expert), kv_dtype=const(prec.kv),
-                  draft_tokens=const(v.spec.draft_tokens, int), disaggregated=const(v.disaggregated, bool),
+                  draft_tokens=const(v.spec.draft_tokens, int), speculation=const(v.spec.name),
+                  disaggregated=const(v.disaggregated, bool),
                   fits=flat_(fits), tpot_s=flat_(sp.tpot_s), ttft_s=flat_(sp.ttft_s),
                   tokens_per_s_per_user=flat_(sp.tokens_per_s_per_user),
                   output_tokens_per_s_per_chip=flat_(per_chip_tps), chip_power_w=flat_(power_w),
-                  usd_per_hr_per_chip=flat_(usd_chip_hr), usd_per_mtok=flat_(usd_mtok))
+                  usd_per_hr_per_chip=flat_(usd_chip_hr), decode_usd_per_hr_per_chip=flat_(decode_usd),
+                  prefill_usd_per_hr_per_chip=const(float(prefill_usd)), usd_per_mtok=flat_(usd_mtok))
 
 
 def evaluate(m: ModelSpec, hw: Accelerator, variants_: list[Variant] | Precision, input_tokens: float,
              output_tokens: float, assumptions: Assumptions = Assumptions(), eff: Efficiency = DEFAULT,
-             batches: np.ndarray = BATCHES) -> Points:
-    """Every deployment of `m` on `hw` (every variant, layout and batch): speed, throughput, power, cost."""
+             batches: np.ndarray = BATCHES, cache: PrefixCache = NO_CACHE, rebalanced: bool = True,
+             prefill_eff: Efficiency | None = None) -> Points:
+    """Every deployment of `m` on `hw` (every variant, layout and batch): speed, throughput, power, cost.
+    Disaggregated variants prefill on their searched prefill worker (prefill_pool), on the variant's
+    prefill accelerator with `prefill_eff` (default: `eff`)."""
     if isinstance(variants_, Precision):
         variants_ = [Variant(variants_)]
     layouts: dict[tuple[str, str], Parallel] = {}   # the layouts that hold the weights depend on their dtypes only
+    pools: dict[tuple, PrefillPool | None] = {}
     parts = []
     for v in variants_:
         key = (v.prec.weight, v.prec.expert)
         if key not in layouts:
             layouts[key] = configurations(m, hw, v.prec)
-        parts.append(_evaluate(m, hw, v, input_tokens, output_tokens, assumptions, eff, batches, layouts[key]))
+        pool = None
+        if v.disaggregated:
+            phw = v.prefill_hw or hw
+            pkey = (phw.id, v.prec)
+            if pkey not in pools:
+                same = phw.id == hw.id
+                pools[pkey] = prefill_pool(m, phw, v.prec, input_tokens, prefill_eff or eff, cache,
+                                           layouts[key] if same else None)
+            pool = pools[pkey]
+        parts.append(_evaluate(m, hw, v, input_tokens, output_tokens, assumptions, eff, batches, layouts[key],
+                               pool, cache, rebalanced))
     parts = [p for p in parts if p is not None]
     if not parts:
         return _evaluate_empty()

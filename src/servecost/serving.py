@@ -1,15 +1,22 @@
 """Serving metrics of a replica in the steady state of continuous batching (aggregated serving).
 
 With c requests in flight (closed loop), at most B = min(c, B_mem) run at once (the KV cache holds
-B_mem at the mean context I + O/2, paged); each produces O output tokens after an I-token prompt. B/O requests finish per step and as
-many new prompts are prefilled in the same steps (chunked prefill), so
-    t_step = step(decode B seqs at I + O/2, prefill B/O prompts of I)
+B_mem at the mean context I + O/2, paged, plus the cached prefixes waiting conversations keep:
+prefix.py); each produces O output tokens after an I-token prompt, of which S = (1 - h) I are
+computed (a share h is served from the prefix cache). B/O requests finish per step and as many new
+prompts are prefilled in the same steps (chunked prefill), so
+    t_step = step(decode B seqs at I + O/2, prefill B/O prompts of S) + cross(B/O, S, hI) + t_imb
     TPOT   = t_step,        tokens/s per user = 1 / TPOT,      output tokens/s = B / TPOT
     TTFT   = t_req + prefill(1) + f_q * (prefill(B) - prefill(1)) + t_step + W_mem
 t_req is the fixed request overhead (HTTP, tokenisation, scheduling); a new prompt waits for a share
 f_q of the other running requests' prefills (0: arrivals perfectly staggered; 1/2: arrivals in
 synchronised waves, as closed-loop benchmarks with fixed lengths start); W_mem is the wait for a KV
-slot when c > B_mem: by Little's law W_mem = (c - B) / X with X = B / E2E.
+slot when c > B_mem: by Little's law W_mem = (c - B) / X with X = B / E2E. cross() is the new tokens'
+attention to their cached prefix (prefix.attention_cross_s); t_imb = (gamma(ep) - 1) t_expert, the
+wait for the busiest expert rank (imbalance.py).
+
+Disaggregated, the prefill pool has its own workers (PrefillPool: an accelerator, possibly another
+than the decode pool's, a layout and a token budget), sized to the requests the decode pool finishes.
 """
 
 from dataclasses import dataclass
@@ -19,9 +26,11 @@ import numpy as np
 from . import memory
 from .efficiency import DEFAULT, Efficiency
 from .hardware import Accelerator
+from .imbalance import imbalance
 from .models import ModelSpec
 from .parallel import Parallel
-from .roofline import Precision, prefill_s, step
+from .prefix import NO_CACHE, PrefixCache, attention_cross_s
+from .roofline import Precision, Work, compute_s, prefill_s, step, step_work
 from .speculative import NONE, Speculation
 
 
@@ -37,76 +46,156 @@ class ServingPoint:
     prefill_cost_frac: object = 0.0   # share of the replica's time (aggregated) or chips (disaggregated) spent on prompts
 
 
-def _running(m, hw, par, prec, batch, input_tokens, output_tokens):
+@dataclass(frozen=True)
+class PrefillPool:
+    """One prefill worker of a disaggregated pool: its chips, layout and token budget per step."""
+    hw: Accelerator
+    par: Parallel                  # scalar layout of one worker
+    budget_tokens: float           # computed prompt tokens per step (per worker)
+    prompts_per_step: float
+    step_s: float                  # one full step: the wave a new prompt queues behind
+    lone_s: float                  # one prompt alone
+    prompts_per_s_per_chip: float
+
+    @property
+    def chips(self) -> int:
+        return int(self.par.chips)
+
+    @property
+    def prompt_tokens_per_s_per_chip(self) -> float:
+        return self.budget_tokens / self.step_s / self.chips
+
+
+PREFILL_TOKEN_BUDGET = 8192   # tokens per prefill step (vLLM max_num_batched_tokens / TRT-LLM max_num_tokens default)
+
+
+def prompt_prefill_s(m, hw, par, prec, prompts, input_tokens, eff: Efficiency = DEFAULT, cache: PrefixCache = NO_CACHE,
+                     spread_over_dp: bool = True):
+    """Seconds to prefill `prompts` prompts of `input_tokens`, the cached share skipped (prefix.py)."""
+    new, cached = cache.computed_tokens(input_tokens), cache.cached_prefix_tokens(input_tokens)
+    return prefill_s(m, hw, par, prec, prompts, new, eff, spread_over_dp=spread_over_dp) \
+        + attention_cross_s(m, hw, par, prec, prompts, new, cached, eff, spread_over_dp)
+
+
+def pool_figures(m, hw, par, prec, input_tokens, budget_tokens, eff: Efficiency = DEFAULT,
+                 cache: PrefixCache = NO_CACHE):
+    """(prompts per step, step seconds, lone-prompt seconds) of a prefill worker with a token budget."""
+    per_step = np.maximum(1.0, np.floor(budget_tokens / cache.computed_tokens(input_tokens)))
+    step_s = prompt_prefill_s(m, hw, par, prec, per_step, input_tokens, eff, cache)
+    lone_s = prompt_prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, cache, spread_over_dp=False)
+    return per_step, step_s, lone_s
+
+
+def _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache=NO_CACHE):
     """Requests that run at once: all of them, or as many as the KV cache holds (paged, mean context)."""
-    kv_slots = memory.max_batch(m, hw.mem_bytes, par, input_tokens + output_tokens / 2, prec.weight, prec.expert,
-                                prec.kv)
+    kv_slots = memory.max_batch(m, hw.mem_bytes, par, cache.memory_context_tokens(input_tokens, output_tokens),
+                                prec.weight, prec.expert, prec.kv)
     return np.where(kv_slots >= 1, np.minimum(batch, kv_slots), batch)
 
 
-def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefill_seqs):
+def expert_wait_s(m, hw, par, prec, running, context_tokens, eff, tokens_per_seq, rebalanced: bool = True):
+    """t_imb = (gamma(ep) - 1) * t_expert: the wait for the busiest expert rank of each MoE layer (imbalance.py)."""
+    if not m.is_moe:
+        return 0.0
+    pp = np.asarray(par.pp, dtype=float)
+    w = step_work(m, par, prec, np.asarray(running) / pp, context_tokens, tokens_per_seq=tokens_per_seq)
+    zero = 0.0 * w.expert_flops
+    t_expert = compute_s(Work(zero, zero, w.expert_flops, w.expert_bytes, zero, zero), hw, prec, eff)
+    return (imbalance(par.ep, rebalanced) - 1) * pp * t_expert
+
+
+def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefill_seqs, cache=NO_CACHE,
+            rebalanced=True):
     """(step, TPOT, step time) of decoding `running` sequences, with `prefill_seqs` prompts mixed in."""
-    s = step(m, hw, par, prec, decode_seqs=running, context_tokens=input_tokens + output_tokens / 2,
-             prefill_seqs=prefill_seqs, prefill_tokens=input_tokens, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
-    step_s = s.step_s + spec.draft_s(m, s.step_s)
+    context = input_tokens + output_tokens / 2
+    new, cached = cache.computed_tokens(input_tokens), cache.cached_prefix_tokens(input_tokens)
+    tps = spec.draft_tokens + 1
+    s = step(m, hw, par, prec, decode_seqs=running, context_tokens=context,
+             prefill_seqs=prefill_seqs, prefill_tokens=new, eff=eff, tokens_per_seq=tps)
+    step_s = s.step_s + attention_cross_s(m, hw, par, prec, prefill_seqs, new, cached, eff) \
+        + expert_wait_s(m, hw, par, prec, running, context, eff, tps, rebalanced)
+    step_s = step_s + spec.draft_s(m, step_s)
     return s, step_s / spec.tokens_per_step, step_s
 
 
 def decode_tpot_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
-                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE):
+                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE, rebalanced: bool = True):
     """TPOT of pure decode steps of `batch` sequences at the mean context (a disaggregated decode pool),
     with speculative decoding when `spec` drafts."""
-    return _decode(m, hw, par, prec, batch, input_tokens, output_tokens, eff, spec, 0.0)[1]
+    return _decode(m, hw, par, prec, batch, input_tokens, output_tokens, eff, spec, 0.0, rebalanced=rebalanced)[1]
 
 
-def _queued_prefill_s(m, hw, par, prec, prompts, input_tokens, eff):
+def _queued_prefill_s(m, hw, par, prec, prompts, input_tokens, eff, cache=NO_CACHE):
     """A new prompt's prefill plus its share of the other prompts' prefills it queues behind."""
-    lone_s = prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, spread_over_dp=False)
-    wave_s = prefill_s(m, hw, par, prec, prompts, input_tokens, eff)
+    lone_s = prompt_prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, cache, spread_over_dp=False)
+    wave_s = prompt_prefill_s(m, hw, par, prec, prompts, input_tokens, eff, cache)
     return eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(wave_s - lone_s, 0)
 
 
 def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
-               output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE) -> ServingPoint:
+               output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE,
+               cache: PrefixCache = NO_CACHE, rebalanced: bool = True) -> ServingPoint:
     """Steady-state TPOT, TTFT and throughput of one replica with `batch` requests in flight."""
     batch = np.asarray(batch, dtype=float)
-    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens)
+    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache)
     prefills = running * spec.tokens_per_step / output_tokens     # prompts started per step
-    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills)
-    ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff) + step_s
+    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills, cache,
+                                rebalanced)
+    ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff, cache) + step_s
     e2e_s = ttft_running_s + (output_tokens - 1) * tpot_s
     kv_wait_s = (batch - running) / running * e2e_s
-    _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0)
+    _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
+                                  rebalanced)
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / tpot_s,
                         output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
                         prefill_cost_frac=np.clip(1 - decode_only_s / step_s, 0.0, 1.0))
 
 
-PREFILL_TOKEN_BUDGET = 8192   # tokens per prefill step (vLLM max_num_batched_tokens / TRT-LLM max_num_tokens default)
+def same_shape_pool(m, hw, par, prec, input_tokens, eff: Efficiency = DEFAULT, cache: PrefixCache = NO_CACHE):
+    """(prompts/s per chip, queued prefill seconds) of prefill workers shaped like the decode replica with an
+    8,192-token budget: how a stated deployment of measured runs prefills (benchmarks, validation)."""
+    per_step, step_s, lone_s = pool_figures(m, hw, par, prec, input_tokens, PREFILL_TOKEN_BUDGET, eff, cache)
+    queued_s = eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(step_s - lone_s, 0)
+    return per_step / step_s / par.chips, queued_s
+
+
+def kv_handoff_s(m, prec, input_tokens, decode_hw, decode_chips, prefill_hw, prefill_chips, eff: Efficiency = DEFAULT):
+    """A prompt's KV sent from its prefill worker to its decode replica over the scale-out network they
+    share: bytes / (link_frac * min(prefill side, decode side bandwidth))."""
+    link = np.minimum(prefill_hw.scaleout_bytes_per_s * np.asarray(prefill_chips, dtype=float),
+                      decode_hw.scaleout_bytes_per_s * np.asarray(decode_chips, dtype=float))
+    return memory.kv_bytes_per_seq(m, input_tokens, prec.kv) / (link * eff.link_bw_frac)
 
 
 def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
-                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE) -> ServingPoint:
-    """Separate prefill and decode pools of the same replica shape (DistServe, Zhong et al. 2024).
+                  output_tokens, eff: Efficiency = DEFAULT, spec: Speculation = NONE,
+                  pool: PrefillPool | None = None, cache: PrefixCache = NO_CACHE,
+                  rebalanced: bool = True) -> ServingPoint:
+    """Separate prefill and decode pools (DistServe, Zhong et al. 2024).
 
     The decode replica runs pure decode steps (no prefill in them). It finishes requests at
-    lambda = B / (O * TPOT) per second; a prefill replica clears mu = b / prefill(b prompts) with b
-    prompts per step (a token budget), so the prefill pool needs lambda / mu replicas per decode
+    lambda = B / (O * TPOT) per second; a prefill worker clears mu = b / prefill(b prompts) with b
+    prompts per step (a token budget), so the prefill pool needs lambda / mu workers per decode
     replica. TTFT = queued prefill + KV sent over the scale-out network + one decode step.
+    `pool`: the searched prefill worker (search.prefill_pool); None: workers of the decode shape.
     """
     batch = np.asarray(batch, dtype=float)
-    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens)
-    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0)
-    per_step = np.maximum(1.0, np.floor(PREFILL_TOKEN_BUDGET / input_tokens))
-    prefill_rate = per_step / prefill_s(m, hw, par, prec, per_step, input_tokens, eff)
+    running = _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache)
+    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
+                                rebalanced)
+    if pool is None:
+        rate_per_chip, queued_s = same_shape_pool(m, hw, par, prec, input_tokens, eff, cache)
+        prefill_hw, prefill_chips = hw, par.chips
+    else:
+        rate_per_chip = pool.prompts_per_s_per_chip
+        queued_s = eff.ttft_overhead_s + pool.lone_s + eff.prefill_queue_frac * max(pool.step_s - pool.lone_s, 0.0)
+        prefill_hw, prefill_chips = pool.hw, pool.chips
     request_rate = running / (output_tokens * tpot_s)
-    kv_transfer_s = memory.kv_bytes_per_seq(m, input_tokens, prec.kv) / (
-        hw.scaleout_bytes_per_s * eff.link_bw_frac * par.chips)
-    ttft_s = _queued_prefill_s(m, hw, par, prec, per_step, input_tokens, eff) + kv_transfer_s + step_s
+    frac = request_rate / rate_per_chip / par.chips
+    ttft_s = queued_s + kv_handoff_s(m, prec, input_tokens, hw, par.chips, prefill_hw, prefill_chips, eff) + step_s
     e2e_s = ttft_s + (output_tokens - 1) * tpot_s
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_s + (batch - running) / running * e2e_s,
                         tokens_per_s_per_user=1 / tpot_s, output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
-                        prefill_chips_frac=request_rate / prefill_rate,
-                        prefill_cost_frac=(request_rate / prefill_rate) / (1 + request_rate / prefill_rate))
+                        prefill_chips_frac=frac, prefill_cost_frac=frac / (1 + frac))

@@ -42,6 +42,11 @@ def _float(value) -> float:
         return math.nan
 
 
+# Serving engines known to serve LLMs that have no fitted set of their own: predicted with the default
+# (all-engine) factors. ATOM: AMD's inference engine (ROCm/ATOM, InferenceX MI355X runs).
+OTHER_ENGINES = ("atom",)
+
+
 def _impossible(run: Run) -> str | None:
     """Why a row's numbers describe no run that could have been measured (tp=2.5, tp=1e18, engine=tensorflow),
     or None."""
@@ -56,8 +61,8 @@ def _impossible(run: Run) -> str | None:
     v = _float(run.concurrency)
     if not (math.isfinite(v) and v <= MAX_CONCURRENCY):
         return f"concurrency={run.concurrency!r:.40} is over {MAX_CONCURRENCY:,}"
-    if run.engine and run.engine not in ENGINES:
-        return f"engine={run.engine!r:.40} is not one of {', '.join(ENGINES)}"
+    if run.engine and run.engine not in ENGINES + OTHER_ENGINES:
+        return f"engine={run.engine!r:.40} is not one of {', '.join(ENGINES + OTHER_ENGINES)}"
     for name in ("measured_ttft_s", "measured_tpot_s"):
         v = _float(getattr(run, name))
         if math.isinf(v) or v > 1e6:
@@ -67,6 +72,8 @@ def _impossible(run: Run) -> str | None:
 
 def _why_not(run: Run) -> str | None:
     """The reason `run` cannot be predicted, or None."""
+    if run.skip_reason:
+        return run.skip_reason
     impossible = _impossible(run)
     if impossible:
         return impossible

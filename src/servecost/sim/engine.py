@@ -109,15 +109,18 @@ class Replica:
 
 
 def simulate(req: Requests, table: StepTable, cfg: Config,
-             progress: Callable[[int], None] | None = None, guard: Callable[[int], None] | None = None) -> Trace:
+             progress: Callable[[int], None] | None = None, guard: Callable[[int], None] | None = None,
+             prefill_table: StepTable | None = None) -> Trace:
     """Run every request through the fleet; `progress(arrivals_done)` is called now and then, and
-    `guard(events)` every CHECK_EVERY events (it raises to stop the run: limits.Guard)."""
+    `guard(events)` every CHECK_EVERY events (it raises to stop the run: limits.Guard).
+    `prefill_table`: the prefill replicas' steps when they run on another accelerator (a mixed fleet)."""
     n_req = len(req)
     # per-request state as Python lists: scalar access is several times faster than numpy's
     arrival = req.arrival_s.tolist()
     klass = req.klass.tolist()
     deadline = req.deadline_s.tolist()
     prompt = req.input_tokens.tolist()          # grows on preemption (recompute)
+    cached = req.cached_tokens.tolist()         # prefix-cache hits: held in KV, not prefilled
     out_left = req.output_tokens.tolist()
     first = [math.nan] * n_req
     finish = [math.nan] * n_req
@@ -265,7 +268,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             add_decoding(rep, rid)
         else:
             rep.prefilling.append(rid)
-            rep.prefill_done[rid] = 0
+            rep.prefill_done[rid] = min(cached[rid], prompt[rid] - 1)
 
     def admit(rep, r):
         nonlocal queued
@@ -318,7 +321,8 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
                     break
                 plan.append((rid, take))
                 chunk += take
-            step_s, power = table.lookup(n, ctx_mean(rep), chunk)
+            tab = prefill_table if prefill_table is not None and rep.role == PREFILL else table
+            step_s, power = tab.lookup(n, ctx_mean(rep), chunk)
             end = t + step_s
             if n:
                 rep.D += 1
@@ -335,7 +339,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
                     prefill_complete(rep, r, rid, end)
             finish_due(rep, end, r)
             rep.blk_step, rep.blk_k = 0.0, 0
-            energy += power * table.chips * step_s
+            energy += power * tab.chips * step_s
             rep.busy += step_s
             steps += 1
             rep.until = end

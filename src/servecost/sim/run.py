@@ -52,6 +52,18 @@ def cost(hw, chips: int, s: dict, a: Assumptions = Assumptions()) -> dict:
             "assumptions": a.as_dict()}
 
 
+def mixed_cost(hw, d: dict, s: dict, a: Assumptions = Assumptions()) -> dict:
+    """cost() of a mixed fleet: decode chips on `hw`, prefill chips on theirs, both at the mean chip power."""
+    phw = hardware.get(d["prefill_hardware"])
+    decode, prefill = d["chips_per_replica"] * d["replicas"], d["prefill_chips_per_replica"] * d["prefill_replicas"]
+    out = cost(hw, decode + prefill, s, a)
+    usd_per_hour = float(chip_usd_per_hr(hw, out["mean_chip_power_w"], a)) * decode \
+        + float(chip_usd_per_hr(phw, out["mean_chip_power_w"], a)) * prefill
+    tokens_per_s = s["fleet"]["output_tokens_per_s"]
+    return out | {"usd_per_hour": usd_per_hour,
+                  "usd_per_mtok_output": usd_per_hour / (tokens_per_s * 3600) * 1e6 if tokens_per_s else None}
+
+
 def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         progress: Callable[[int], None] | None = None, built: Built | None = None,
         limits: Limits = CLI, cancel: threading.Event | None = None) -> Result:
@@ -60,7 +72,8 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
     b = built or build(spec, base, seed, limits)
     reach = dataclasses.replace(b.requests, arrival_s=b.requests.arrival_s + b.request_overhead_s)
     t0 = time.perf_counter()
-    tr = simulate(reach, b.table, b.config, progress, Guard(limits, cancel, b.estimated_events).check)
+    tr = simulate(reach, b.table, b.config, progress, Guard(limits, cancel, b.estimated_events).check,
+                  b.prefill_table)
     wall_s = time.perf_counter() - t0
     requests = b.requests
     if tr.arrival_s is not None:       # closed loop: when each request was sent (it reaches a replica after the overhead)
@@ -74,6 +87,8 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
            "wall_s": wall_s, "simulated_requests_per_wall_s": len(b.requests) / max(wall_s, 1e-9),
            "steps_per_wall_s": tr.steps / max(wall_s, 1e-9)}
     out["cost"] = cost(hw, b.deployment["chips"], s)
+    if b.prefill_table is not None:
+        out["cost"] = mixed_cost(hw, b.deployment, s)
     slots = b.config.max_seqs * (b.config.replicas + b.config.prefill_replicas)
     out["fleet"]["slot_occupancy_mean"] = float(tr.series["running"].mean()) / slots if tr.series["running"].size else 0.0
     if tr.overloaded:

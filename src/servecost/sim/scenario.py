@@ -36,7 +36,7 @@ from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
 from ..serving import aggregated
-from ..speculative import MTP_ACCEPTANCE_FRAC, Speculation
+from ..speculative import EAGLE3, MTP_ACCEPTANCE_FRAC, Speculation
 from . import limits as sim_limits, steptime, workload
 from .engine import ROUTERS, Config
 from .limits import Limits
@@ -63,6 +63,7 @@ class StreamIn(_Strict):
     output_tokens: float = Field(500, ge=1, le=workload.MAX_TOKENS)
     output_spread: float = Field(0.0, ge=0, le=3)
     lengths_from: str = Field("", max_length=4096)    # trace CSV whose (input, output) pairs are resampled
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1)  # share of each prompt served from the prefix cache
     deadline_s: float = Field(86400.0, gt=0, le=1e9)  # batch requests: done within this long
     count: int = Field(0, ge=0, le=1_000_000_000)     # requests to draw (closed loop default: 10 per client)
 
@@ -90,11 +91,14 @@ class FleetIn(_Strict):
     kv_tokens: int = Field(0, ge=0, le=10**15)        # 0: what the memory left beside the weights holds
     batch_max_seqs: int = Field(0, ge=0, le=65_536)
     kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0, le=3600)
+    prefill_hardware: str = Field("", max_length=64)   # prefill replicas on this accelerator (a mixed fleet)
+    prefill_deployment: DeploymentIn | None = None   # their layout (default: plan's prefill worker search)
 
 
 class SpeculationIn(_Strict):
-    draft_tokens: int = Field(0, ge=0, le=8)          # MTP drafts per step (0: plain decoding)
+    draft_tokens: int = Field(0, ge=0, le=8)          # drafts per step (0: plain decoding)
     acceptance_frac: float = Field(MTP_ACCEPTANCE_FRAC, ge=0, le=1)
+    method: Literal["mtp", "eagle3"] = "mtp"          # the model's MTP heads, or an EAGLE-3 draft head
 
 
 class SloIn(_Strict):
@@ -205,6 +209,7 @@ class Built:
     deployment: dict
     offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
+    prefill_table: steptime.StepTable | None = None   # mixed fleet: the prefill replicas' own steps
     estimated_events: float = math.inf  # sim.limits.estimate: the run stops at OVERRUN x this many
 
 
@@ -232,6 +237,7 @@ def _streams(w: WorkloadIn, base: Path) -> list[workload.Stream]:
             rate_per_s=(s.rate_per_s or 1.0) if closed else s.rate_per_s, cv=s.cv, peak_to_mean=s.peak_to_mean, peak_hour=s.peak_hour, day_s=s.day_s,
             input_tokens=s.input_tokens, input_spread=s.input_spread, output_tokens=s.output_tokens,
             output_spread=s.output_spread, lengths_from=_resolve_path(s.lengths_from, base),
+            prefix_cache_hit=s.prefix_cache_hit,
             deadline_s=s.deadline_s if s.klass == "batch" else float("inf"), count=_count(s, w)))
     return out
 
@@ -243,7 +249,7 @@ def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: fl
         return check(m, Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn)), 0
     from ..economics import Assumptions
     from ..plan import Scenario, plan_one
-    sc = Scenario(model=spec.model, users=1, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
+    sc = Scenario(model=spec.model, users=1_000_000, speed_tokens_per_s=spec.speed, input_tokens=max(int(mean_in), 1),
                   output_tokens=max(int(mean_out), 1), hardware=(hw.id,), weight_dtype=prec.weight,
                   expert_dtype=prec.expert, kv_dtype=prec.kv, engine=spec.engine,
                   speculation=bool(spec.speculation.draft_tokens),
@@ -309,9 +315,11 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
     mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
     spec_in = spec.speculation
-    if spec_in.draft_tokens and not m.mtp_layers:
-        raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0")
-    speculation = Speculation(spec_in.draft_tokens, spec_in.acceptance_frac)
+    if spec_in.draft_tokens and spec_in.method == "mtp" and not m.mtp_layers:
+        raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0, "
+                         "or method: eagle3 (a draft head)")
+    speculation = (EAGLE3 if spec_in.method == "eagle3" and spec_in.draft_tokens
+                   else Speculation(spec_in.draft_tokens, spec_in.acceptance_frac))
     par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
     f = spec.fleet
     free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))
@@ -334,13 +342,21 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
     est = sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
                               sim_limits.table_entries(max_seqs, max_ctx, token_budget))
     sim_limits.check(est, limits)
-    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation)
+    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation,
+                           float(req.cached_tokens.mean()))
+    mixed = _mixed_prefill(spec, m, prec, eff, mean_in, float(req.cached_tokens.mean()), max_ctx, token_budget)
+    if mixed:   # the KV hand-off over the slower side of the network the two pools share
+        cfg.kv_transfer_s_per_token = float(memory.kv_bytes_per_seq(m, 1.0, prec.kv)) / min(
+            mixed[0].scaleout_bytes_per_s * float(mixed[1].chips), hw.scaleout_bytes_per_s * float(par.chips))
     if f.prefill_replicas:     # the slower pool bounds the fleet
-        prefill_rps = token_budget / table.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
+        ptable = mixed[2] if mixed else table
+        prefill_rps = token_budget / ptable.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
         decode_rps = max_seqs * cfg.tokens_per_step / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
         capacity_rps = min(prefill_rps, decode_rps)
     else:
-        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation)
+        from ..prefix import PrefixCache
+        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation,
+                         PrefixCache(float(req.cached_tokens.mean()) / mean_in, 1.0))
         capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
     offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9) if not w.clients else 0.0
     deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
@@ -350,7 +366,39 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                   "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
                   "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
                   "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
-    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s, est.events)
+    if mixed:
+        deployment |= {"prefill_hardware": mixed[0].id, "prefill_chips_per_replica": int(mixed[1].chips),
+                       "prefill_tp": int(mixed[1].tp), "prefill_dp_attn": int(mixed[1].dp_attn),
+                       "prefill_pp": int(mixed[1].pp), "prefill_ep": int(mixed[1].ep),
+                       "chips": int(par.chips) * f.replicas + int(mixed[1].chips) * f.prefill_replicas}
+    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s,
+                 prefill_table=mixed[2] if mixed else None, estimated_events=est.events)
+
+
+def _mixed_prefill(spec: ScenarioIn, m, prec, eff_decode, mean_in: float, mean_cached: float, max_ctx: float,
+                   token_budget: int):
+    """(accelerator, layout, step table) of prefill replicas on fleet.prefill_hardware, or None."""
+    f = spec.fleet
+    if not f.prefill_hardware:
+        return None
+    if not f.prefill_replicas:
+        raise InputError("fleet.prefill_hardware needs fleet.prefill_replicas > 0 (a disaggregated fleet)")
+    phw = hardware.get(f.prefill_hardware, "fleet.prefill_hardware")
+    eff = shipped().get(spec.engine.strip().lower() or None, phw.id)
+    if f.prefill_deployment is not None:
+        d = f.prefill_deployment
+        ppar = check(m, Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn))
+    else:
+        from ..prefix import PrefixCache
+        from ..search import prefill_pool
+        pool = prefill_pool(m, phw, prec, mean_in, eff, PrefixCache(mean_cached / mean_in))
+        if pool is None:
+            raise InputError(f"fleet.prefill_hardware={phw.id!r} cannot hold {m.id}; pick a chip with more memory")
+        ppar = pool.par
+    if memory.free_bytes_per_chip(m, phw.mem_bytes, ppar, prec.weight, prec.expert) <= 0:
+        raise InputError(f"fleet.prefill_deployment: {m.id} weights do not fit on {int(ppar.chips)} x {phw.id}")
+    table = steptime.build(m, phw, ppar, prec, eff, 1, max_ctx, token_budget, mean_in, mean_cached=mean_cached)
+    return phw, ppar, table
 
 
 def load(path: str | Path, overrides: dict | None = None) -> ScenarioIn:

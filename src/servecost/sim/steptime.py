@@ -16,7 +16,9 @@ from ..hardware import Accelerator
 from ..models import ModelSpec
 from ..parallel import Parallel
 from ..power import chip_power_w
+from ..prefix import attention_cross_s
 from ..roofline import Precision, step
+from ..serving import expert_wait_s
 from ..speculative import NONE, Speculation
 
 RATIO = 2 ** 0.25
@@ -64,17 +66,23 @@ class StepTable:
 
 
 def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Efficiency, max_seqs: int,
-          max_ctx: float, token_budget: int, mean_prompt: float, spec: Speculation = NONE) -> StepTable:
-    """Tabulate step time and chip power over decode batch, context and prefill tokens."""
+          max_ctx: float, token_budget: int, mean_prompt: float, spec: Speculation = NONE,
+          mean_cached: float = 0.0) -> StepTable:
+    """Tabulate step time and chip power over decode batch, context and prefill tokens. With
+    `mean_cached` tokens of each prompt served from the prefix cache, a chunk's prompts are the
+    mean_prompt - mean_cached new tokens, attending also to the cached ones (prefix.attention_cross_s)."""
     n = np.arange(max_seqs + 1, dtype=float)[:, None, None]
     ctx_grid = _geometric(16, max(max_ctx, 32))
     prefill_grid = np.concatenate([[0.0], _geometric(16, max(token_budget, 32))])
     c = ctx_grid[None, :, None]
     p = prefill_grid[None, None, :]
-    s = step(m, hw, par, prec, decode_seqs=n, context_tokens=c, prefill_seqs=p / mean_prompt,
-             prefill_tokens=mean_prompt, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
+    new = max(mean_prompt - mean_cached, 1.0)
+    s = step(m, hw, par, prec, decode_seqs=n, context_tokens=c, prefill_seqs=p / new,
+             prefill_tokens=new, eff=eff, tokens_per_seq=spec.draft_tokens + 1)
     shape = (n.size, ctx_grid.size, prefill_grid.size)
-    drafts_s = np.where(n > 0, spec.draft_s(m, s.step_s), 0.0)    # k draft passes when anything decodes
-    step_s = np.broadcast_to(s.step_s + drafts_s, shape).copy()
+    cross_s = attention_cross_s(m, hw, par, prec, p / new, new, mean_cached, eff)
+    wait_s = expert_wait_s(m, hw, par, prec, n, c, eff, spec.draft_tokens + 1)   # the busiest expert rank
+    drafts_s = np.where(n > 0, spec.draft_s(m, s.step_s + cross_s + wait_s), 0.0)   # k draft passes when anything decodes
+    step_s = np.broadcast_to(s.step_s + cross_s + wait_s + drafts_s, shape).copy()
     power = np.broadcast_to(chip_power_w(hw, s.flops_util_frac, s.mem_util_frac), shape).copy()
     return StepTable(step_s, power, ctx_grid, prefill_grid[1:], int(par.chips))

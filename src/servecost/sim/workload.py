@@ -4,8 +4,10 @@ Arrivals: Poisson (rate lambda), bursty (gamma inter-arrivals with coefficient o
 shape 1/CV^2), diurnal (a Poisson process whose rate follows rate(t) = mean * (1 + a cos(2 pi (t -
 t_peak) / day)), drawn by thinning; `day_s` shorter than 86,400 s compresses the day, which keeps
 the shape of the load while requests, lasting seconds, see the same queues), or replayed from a trace CSV (arrival_s, input_tokens,
-output_tokens[, class, deadline_s]). Lengths: fixed, lognormal from mean and spread, or resampled from
-a trace's (input, output) pairs (empirical).
+output_tokens[, class, deadline_s, cached_tokens]). Lengths: fixed, lognormal from mean and spread, or resampled from
+a trace's (input, output) pairs (empirical). Shared prefixes: a stream's `prefix_cache_hit` h gives
+each request cached_tokens = round(h * input) prompt tokens already in the KV cache (a system prompt
+or the conversation so far): they hold KV but are not prefilled again.
 """
 
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ class Requests:
     output_tokens: np.ndarray
     klass: np.ndarray              # INTERACTIVE or BATCH
     deadline_s: np.ndarray         # absolute deadline (inf for interactive)
+    cached_tokens: np.ndarray      # prompt tokens served from the prefix cache (not prefilled)
     source: np.ndarray | None = None   # stream index (>= 0) or -1 - trace row (< 0), to name a bad request
 
     def __len__(self) -> int:
@@ -68,6 +71,7 @@ class Stream:
     deadline_s: float = float("inf")      # batch: each request done within this many seconds
     count: int = 0                        # requests to draw (0: as many as arrive in duration)
     lengths_from: str = ""                # trace CSV: resample its (input, output) pairs instead
+    prefix_cache_hit: float = 0.0         # share of each prompt served from the prefix cache
 
 
 def _lengths(rng, mean, spread, n):
@@ -116,7 +120,8 @@ def generate(streams: list[Stream], duration_s: float, seed: int = 0) -> Request
         else:
             inputs = _lengths(rng, s.input_tokens, s.input_spread, n)
             outputs = _lengths(rng, s.output_tokens, s.output_spread, n)
-        parts.append(Requests(t, inputs, outputs, np.full(n, s.klass, dtype=np.int8), t + s.deadline_s,
+        cached = np.minimum(np.round(inputs * s.prefix_cache_hit), inputs - 1).astype(np.int64)
+        parts.append(Requests(t, inputs, outputs, np.full(n, s.klass, dtype=np.int8), t + s.deadline_s, cached,
                               np.full(n, i, dtype=np.int64)))
     return Requests.merge(parts)
 
@@ -167,6 +172,9 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
     deadline = np.where(np.isnan(deadline), np.where(klass == BATCH, batch_deadline_s, np.inf), deadline)
     order = np.argsort(values["arrival_s"], kind="stable")
     arrival = values["arrival_s"][order]
-    return Requests(arrival, values["input_tokens"][order].astype(np.int64),
-                    values["output_tokens"][order].astype(np.int64), klass[order], arrival + deadline[order],
-                    -1 - order.astype(np.int64))
+    inputs = values["input_tokens"][order].astype(np.int64)
+    cached = pd.to_numeric(df["cached_tokens"], errors="coerce").fillna(0).to_numpy(float)[order] \
+        if "cached_tokens" in df else np.zeros(len(df))
+    cached = np.clip(np.round(cached), 0, inputs - 1).astype(np.int64)
+    return Requests(arrival, inputs, values["output_tokens"][order].astype(np.int64), klass[order],
+                    arrival + deadline[order], cached, -1 - order.astype(np.int64))

@@ -27,8 +27,15 @@ def _label(req: ModelRequest) -> str:
     return req.model if req.config is None else custom.CUSTOM_ID
 
 
+def _use_chips(req) -> None:
+    """The request's own chips (none: none) for the rest of this request; reset on every request, as a
+    worker thread keeps its context from one request to the next."""
+    hw_cat.use_own(schema.hardware_rows(getattr(req, "chips", []), "chips"))
+
+
 def plan(req: PlanRequest, fmt: str) -> str:
     """`servecost plan`."""
+    _use_chips(req)
     users, load, usage = req.users, req.load, None
     if req.daily_users is not None:
         usage = Usage(req.daily_users, req.sessions_per_day, req.requests_per_session, req.peak_to_mean)
@@ -38,7 +45,8 @@ def plan(req: PlanRequest, fmt: str) -> str:
         sc = Scenario(model=model, users=users, speed_tokens_per_s=req.speed, input_tokens=req.input_tokens,
                       output_tokens=req.output_tokens, hardware=tuple(req.hardware), weight_dtype=req.weight_dtype,
                       expert_dtype=req.expert_dtype, kv_dtype=req.kv_dtype, engine=req.engine,
-                      precisions=req.precisions, speculation=req.speculation, disaggregation=req.disaggregation)
+                      precisions=req.precisions, speculation=req.speculation, disaggregation=req.disaggregation,
+                      daily_users=req.daily_users or 0, **_serving_fields(req))
         result = run_plan(sc, a, shipped())
     result.scenario["model"] = _label(req)
     if usage:
@@ -46,6 +54,13 @@ def plan(req: PlanRequest, fmt: str) -> str:
     if req.monte_carlo:
         _monte_carlo(result, a, req)
     return report.plan_output(result, fmt)
+
+
+def _serving_fields(req) -> dict:
+    """Scenario fields of plan and frontier requests: speculation method, prefix cache, prefill pool, EPLB."""
+    return {"speculation_method": req.speculation_method if req.speculation else "none",
+            "prefix_cache_hit_frac": req.prefix_cache_hit, "prefix_tokens": req.prefix_tokens,
+            "prefill_hardware": req.prefill_hardware.strip(), "expert_rebalancing": req.expert_rebalancing}
 
 
 def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
@@ -56,18 +71,19 @@ def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
     schema.validate(schema.MonteCarloInput, samples=req.monte_carlo, load_high=ranges.load_frac[1])
     for o in result.options:
         o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
-            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["output_tokens_per_s_per_chip"] * o["chips"],
+            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"],
             ranges, req.monte_carlo))
     result.assumptions["monte_carlo"] = {"samples": req.monte_carlo, **ranges.__dict__}
 
 
 def frontier(req: FrontierRequest, fmt: str) -> str:
     """`servecost frontier`, with plan's cost assumptions."""
+    _use_chips(req)
     a = req.assumptions()
     with custom.model_arg(req.model, req.config) as model:
         sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
                       hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions,
-                      speculation=req.speculation, disaggregation=req.disaggregation)
+                      speculation=req.speculation, disaggregation=req.disaggregation, **_serving_fields(req))
         curves = run_frontier(sc, a, shipped(), req.speed)
     data = as_dict(curves, replace(sc, model=_label(req)), a, req.speed)
     return report.frontier_output(data, fmt)
@@ -75,6 +91,7 @@ def frontier(req: FrontierRequest, fmt: str) -> str:
 
 def _fleet(req, model: str, **scenario):
     """(model spec, accelerators, scenario) of a request on a list of accelerators."""
+    _use_chips(req)
     sc = Scenario(model=model, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
                   hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions, **scenario)
     hws = hw_cat.select(sc.hardware)
@@ -85,7 +102,7 @@ def batch_discount(req: BatchRequest, fmt: str) -> str:
     """`servecost batch-discount`."""
     a = Assumptions(pricing=req.pricing, usd_per_kwh=req.usd_per_kwh, pue=req.pue)
     with custom.model_arg(req.model, req.config) as model:
-        m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed)
+        m, hws, sc = _fleet(req, model, speed_tokens_per_s=req.speed, prefix_cache_hit_frac=req.prefix_cache_hit)
         found, _ = batch.tiers(m, hws, sc, a, shipped(), req.deadline_hours * 3600, req.peak_to_mean)
     return report.batch_output(found, replace(sc, model=_label(req)), a, req.deadline_hours, req.peak_to_mean, fmt)
 
@@ -101,6 +118,7 @@ def power(req: PowerRequest, fmt: str) -> str:
 
 def outlook(req: OutlookRequest, fmt: str) -> str:
     """`servecost outlook` with the shipped roster."""
+    _use_chips(req)
     entries = [y for y in roster() if y.year <= req.years]
     data = run_outlook(entries, req.speed, tuple(req.hardware), Assumptions(lifetime_years=req.lifetime_years),
                        shipped(), req.engine)
@@ -109,6 +127,7 @@ def outlook(req: OutlookRequest, fmt: str) -> str:
 
 def predict(req: PredictRequest, fmt: str) -> str:
     """`servecost predict`."""
+    _use_chips(req)
     m = custom.spec(req.config) if req.config is not None else models.get(req.model)
     hw = hw_cat.get(req.hardware)
     prec = precision_for(m, Scenario(model=m.id, weight_dtype=req.weight_dtype, expert_dtype=req.expert_dtype,

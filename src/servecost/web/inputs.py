@@ -33,6 +33,9 @@ def _dtype(v: str, info: ValidationInfo) -> str:
 
 
 def _hardware_id(v: str, info: ValidationInfo) -> str:
+    own = {str(c.get("id", "")).strip().lower() for c in (info.data.get("chips") or [])}
+    if v.strip().lower() in own:
+        return v.strip().lower()
     try:
         return hw_cat.get(v, info.field_name).id
     except InputError as exc:
@@ -55,11 +58,26 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _own_chips(v: list[dict]) -> list[dict]:
+    try:
+        schema.hardware_rows(v, "chips")
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+Chips = Annotated[list[dict], Field(max_length=8, description="Your own chips: mappings of the catalogue's columns "
+                                    "(GET /api/hardware?format=csv), named by their id in `hardware`."),
+                  AfterValidator(_own_chips)]
+
+
 class ModelRequest(_Request):
-    """A model: a catalogue id, or a pasted Hugging Face config.json (`config`, used when given)."""
+    """A model: a catalogue id, or a pasted Hugging Face config.json (`config`, used when given); your
+    own chips (`chips`) beside the catalogue."""
     model: str = Field("kimi-k2", max_length=64, description="Catalogue id (GET /api/models).",
                        json_schema_extra={"enum": list(models.catalogue())})
     config: dict | None = Field(None, description="A Hugging Face config.json; replaces `model` when given.")
+    chips: Chips = []
 
     @field_validator("model")
     @classmethod
@@ -113,6 +131,11 @@ class PlanRequest(FleetRequest, Costs):
     kv_dtype: Dtype = "bf16"
     speculation: bool = True
     disaggregation: bool = True
+    speculation_method: Literal["auto", "none", "mtp1", "mtp3", "eagle3"] = "auto"
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
+    prefix_tokens: int = Field(0, ge=0, le=10_000_000, description="Cached prefix kept per conversation (0: hit x input).")
+    prefill_hardware: Annotated[str, Field(max_length=64, description="Prefill pool on this hardware id (mixed fleet).")] = ""
+    expert_rebalancing: bool = True
     daily_users: int | None = Field(None, gt=0, le=100_000_000_000)
     sessions_per_day: float = Field(3.0, gt=0, le=1000)
     requests_per_session: float = Field(5.0, gt=0, le=1000)
@@ -140,11 +163,17 @@ class FrontierRequest(FleetRequest, Costs):
     speed: float | None = Field(None, ge=0.1, le=10_000, description="Mark this speed and plan's pick at it.")
     speculation: bool = True
     disaggregation: bool = True
+    speculation_method: Literal["auto", "none", "mtp1", "mtp3", "eagle3"] = "auto"
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
+    prefix_tokens: int = Field(0, ge=0, le=10_000_000, description="Cached prefix kept per conversation (0: hit x input).")
+    prefill_hardware: Annotated[str, Field(max_length=64, description="Prefill pool on this hardware id (mixed fleet).")] = ""
+    expert_rebalancing: bool = True
 
 
 class BatchRequest(FleetRequest):
     speed: Speed = 50.0
     deadline_hours: float = Field(24.0, ge=0.01, le=24 * 366)
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
     peak_to_mean: float = Field(2.0, ge=1, le=100)
     pricing: Pricing = "own"
     usd_per_kwh: UsdPerKwh = 0.08

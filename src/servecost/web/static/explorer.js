@@ -51,10 +51,14 @@ const band = (b) => `<small>${num(b[0], 2)}–${num(b[1], 2)}</small>`;
 
 function deployment(o, sep = ", ") {
   const prefill = o.prefill_chips_frac ?? o.prefill_chips / Math.max(o.chips - o.prefill_chips, 1);
-  const mode = o.mode === "aggregated" ? "agg" : `disagg +${Math.round(100 * prefill)}% prefill`;
+  const p = o.prefill;   // plan: the prefill worker; frontier points carry prefill_layout
+  const worker = p ? ` on ${p.chips_per_worker} × ${p.hardware} tp${p.tp}/dp${p.dp_attn}/pp${p.pp}/ep${p.ep}` :
+    o.prefill_layout ? ` on ${o.prefill_hardware} ${o.prefill_layout}` : "";
+  const mode = o.mode === "aggregated" ? "agg" : `disagg +${Math.round(100 * prefill)}% prefill${worker}`;
   const w = o.weight_dtype === o.expert_dtype ? o.weight_dtype : `${o.weight_dtype}/${o.expert_dtype}`;
+  const spec = o.draft_tokens ? ", " + (o.speculation || "mtp" + o.draft_tokens) : "";
   return `${o.chips_per_replica} chips tp${o.tp}/dp${o.dp_attn}/pp${o.pp}/ep${o.ep}${sep}batch ` +
-    `${int(o.batch_per_replica ?? o.batch)}, ${mode}${o.draft_tokens ? ", mtp" + o.draft_tokens : ""}, ${w}, kv ${o.kv_dtype}`;
+    `${int(o.batch_per_replica ?? o.batch)}, ${mode}${spec}, ${w}, kv ${o.kv_dtype}`;
 }
 
 // ---- the form <-> request body <-> URL ----
@@ -198,7 +202,7 @@ function renderTable() {
     <td><span class="swatch" style="background:${colors[o.hardware]}"></span>${esc(o.hardware)}${o.calibrated === false ?
       ' <abbr class="uncal" title="no cross-validated measured runs of this chip generation: factors carried over, bands may not hold">*</abbr>' : ""}</td>
     <td class="num"><b>${usd(o.usd_per_mtok_output)}</b> ${band(o.usd_per_mtok_output_band)}</td>
-    <td class="num">${usd(o.usd_per_user_month)}</td>
+    <td class="num" title="per ${esc(o.usd_per_user_month_basis || "concurrent stream")}">${usd(o.usd_per_user_month)}</td>
     <td class="num" title="${int(o.replicas)} replicas × ${o.chips_per_replica}${o.prefill_chips ? " + " + int(o.prefill_chips) + " prefill" : ""}">${int(o.chips)}</td>
     <td class="num">${num(o.power_mw)}</td>
     <td class="num">${num(o.ttft_s)} ${band(o.ttft_s_band)}</td>
@@ -306,7 +310,7 @@ function renderBreakdown() {
       `${usd(pick.usd_per_mtok_output_band[1])}); split by what it serves: input ${usd(pick.usd_per_mtok_input_split)}, ` +
       `output ${usd(pick.usd_per_mtok_output_split)}`],
     ["$/hour", `${usd(pick.usd_per_hour)}: ${hourly.join(", ")}`],
-    ["$/user/month", usd(pick.usd_per_user_month)],
+    [`$/month per ${esc(pick.usd_per_user_month_basis || "concurrent stream")}`, usd(pick.usd_per_user_month)],
     ["capex", pick.capex_usd ? `${usd(pick.capex_usd)} (hardware ${usd(pick.hardware_capex_usd)}, ` +
       `facility ${usd(pick.facility_capex_usd)})` : "none (cloud)"],
     ["power", `${num(pick.power_mw)} MW facility (${num(pick.chip_power_w)} W per chip)`],
@@ -330,7 +334,7 @@ function simScenario(pick, b) {
     name: `${pick.hardware} replica`, model: b.model, hardware: pick.hardware, engine: b.engine,
     weight_dtype: pick.weight_dtype, expert_dtype: pick.expert_dtype, kv_dtype: pick.kv_dtype,
     deployment: {tp: pick.tp, pp: pick.pp, ep: pick.ep, dp_attn: pick.dp_attn},
-    speculation: {draft_tokens: pick.draft_tokens},
+    speculation: {draft_tokens: pick.draft_tokens, method: pick.speculation === "eagle3" ? "eagle3" : "mtp"},
     fleet: {replicas: decode, prefill_replicas: prefill, max_seqs: pick.batch_per_replica},
     slo: {ttft_s: Math.max(2, 2 * pick.ttft_s), tpot_s: 1 / b.speed},
     duration_s: Math.min(SIM_MAX_S, SIM_REQUESTS / rate),

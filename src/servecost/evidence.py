@@ -1,0 +1,264 @@
+"""Published measurements per hardware family, predicted as servecost would deploy them.
+
+Each row of a family table (tests/data/family_runs.csv: URL, date, conditions) states a model, a chip,
+what was measured and, where published, the chips of one replica, the requests in flight and the
+lengths. A row is predicted from the deployments servecost searches on that chip (search.py):
+    output_tokens_per_s_per_user  the fastest deployment with that many chips per replica (any, if
+                                  not published) at that concurrency (1 if not published): vendors
+                                  and API benchmarks publish the speed one stream gets;
+    output_tokens_per_s_per_chip  the highest throughput per chip at that replica size and
+    / _total, tpot_s              concurrency (the layout the vendor tuned), and its TPOT;
+    ttft_s                        the TTFT of the fastest deployment (as above).
+Rows measured with speculative decoding by a draft model, or of models outside the catalogue that no
+catalogue model shares an architecture with, are skipped with the reason. Lengths not published are
+taken as 1,000 in / 500 out (estimate: Artificial Analysis's standard workload is ~1,000 prompt tokens).
+"""
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import families, hardware, models
+from .errors import InputError
+from .profiles import Profiles, shipped
+from .roofline import Precision
+from .efficiency import Efficiency
+from .search import BATCHES, Variant, evaluate
+
+DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS = 1000, 500
+METRICS = ("output_tokens_per_s_per_user", "output_tokens_per_s_per_chip", "output_tokens_per_s_total",
+           "tpot_s", "ttft_s")
+# Published models that are not in the catalogue but have the architecture of one that is (same
+# layers, widths, heads and KV heads; only the vocabulary or training differ).
+TWINS = {
+    "meta-llama/Llama-2-70b-chat-hf": "llama-3.1-70b",      # GQA-8, 80 x 8192, FFN 28672; vocab 32k vs 128k
+    "meta-llama/Meta-Llama-3-70B-Instruct": "llama-3.1-70b",
+    "meta-llama/Meta-Llama-3-8B-Instruct": "llama-3.1-8b",
+    "moonshotai/Kimi-K2.6": "kimi-k2.5",
+    "zai-org/GLM-4.7": "glm-4.5",
+}
+SPECULATIVE_WORDS = ("specdec", "speculative", "draft model", "eagle")
+
+
+@dataclass(frozen=True)
+class Row:
+    family: str
+    hardware: str
+    model: str
+    chips: int
+    concurrency: int
+    input_tokens: int
+    output_tokens: int
+    weight_dtype: str
+    metric: str
+    value: float
+    date: str
+    url: str
+    conditions: str
+
+
+def read(path: str | Path) -> list[Row]:
+    """The rows of a family table; a malformed row raises an InputError naming its line."""
+    rows = []
+    with open(path, newline="") as f:
+        for line, r in enumerate(csv.DictReader(f), start=2):
+            try:
+                rows.append(Row(family=r["family"], hardware=r["hardware"], model=r["model"],
+                                chips=int(r["chips"] or 0), concurrency=int(r["concurrency"] or 0),
+                                input_tokens=int(r["input_tokens"] or 0), output_tokens=int(r["output_tokens"] or 0),
+                                weight_dtype=r["weight_dtype"], metric=r["metric"], value=float(r["value"]),
+                                date=r["date"], url=r["url"], conditions=r["conditions"]))
+            except (KeyError, ValueError) as exc:
+                raise InputError(f"{path} line {line}: {exc}; see tests/data/family_runs.md for the columns") from None
+    return rows
+
+
+def _deployment(row: Row) -> tuple:
+    return (row.hardware, _model_id(row) or row.model, row.metric, row.chips, row.concurrency, row.input_tokens,
+            row.output_tokens, row.weight_dtype)
+
+
+def superseded(rows: list[Row]) -> set[int]:
+    """Indices of dated rows that a later dated measurement of the same deployment replaces (a
+    planner predicts today's software, not the launch-day figure)."""
+    latest: dict[tuple, str] = {}
+    for r in rows:
+        if r.date[:4].isdigit() and skip_reason(r) is None:
+            key = _deployment(r)
+            latest[key] = max(latest.get(key, ""), r.date)
+    return {i for i, r in enumerate(rows) if r.date[:4].isdigit() and r.date < latest.get(_deployment(r), "")}
+
+
+def skip_reason(row: Row) -> str | None:
+    """Why a row cannot be predicted, or None."""
+    text = row.conditions.lower()
+    if row.metric in ("tpot_s", "ttft_s") and not row.concurrency:
+        return "latency at a concurrency not published"
+    if any(w in text for w in SPECULATIVE_WORDS) and "mtp" not in text:
+        return "speculative decoding with a draft model (not modelled)"
+    if row.metric == "ttft_s" and "answer token" in text:
+        return "time to first answer token includes reasoning tokens"
+    if row.metric not in METRICS:
+        return f"metric {row.metric!r} not predicted"
+    if row.hardware not in hardware.known():
+        return f"hardware {row.hardware!r} not in the catalogue"
+    if _model_id(row) is None:
+        return f"model {row.model!r}: no catalogue model of its architecture"
+    return None
+
+
+def _model_id(row: Row) -> str | None:
+    if row.model in models.catalogue():
+        return row.model
+    return TWINS.get(row.model)
+
+
+def _precision(m, dtype: str) -> Precision:
+    native = Precision.native(m)
+    if dtype in ("", "fp4") or dtype == m.weight_dtype:
+        return native
+    return Precision(weight=dtype, expert=dtype if m.is_moe else native.expert)
+
+
+def _batches(row: Row) -> np.ndarray:
+    """Requests in flight to search: the published concurrency and the grid below it (a replica runs
+    what its KV cache holds); 1 for a stream's speed when not published; the whole grid for a
+    throughput whose concurrency is not published (benchmarks report the best)."""
+    if row.concurrency:
+        return np.unique(np.append(BATCHES[BATCHES < row.concurrency], float(row.concurrency)))
+    return BATCHES if row.metric.startswith("output_tokens_per_s_") and row.metric != "output_tokens_per_s_per_user" \
+        else np.array([1.0])
+
+
+def predict(row: Row, profiles: Profiles | None = None, eff: Efficiency | None = None) -> float:
+    """The predicted value of `row`'s metric (nan where no searched deployment fits)."""
+    m, hw = models.get(_model_id(row)), hardware.get(row.hardware)
+    eff = eff or (profiles or shipped()).get(None, hw)
+    inp = row.input_tokens or DEFAULT_INPUT_TOKENS
+    out = row.output_tokens or DEFAULT_OUTPUT_TOKENS
+    pts = evaluate(m, hw, [Variant(_precision(m, row.weight_dtype))], inp, out, eff=eff, batches=_batches(row))
+    ok = pts.fits & (pts.chips_per_replica == row.chips) if row.chips else pts.fits.copy()
+    if not ok.any():
+        return float("nan")
+    if row.metric in ("output_tokens_per_s_per_user", "ttft_s"):   # the largest batch asked, then fastest
+        ok &= pts.batch == pts.batch[ok].max()
+    if row.metric in ("output_tokens_per_s_per_user", "ttft_s"):
+        i = int(np.argmax(np.where(ok, pts.tokens_per_s_per_user, -np.inf)))
+        return float(pts.tokens_per_s_per_user[i] if row.metric != "ttft_s" else pts.ttft_s[i])
+    i = int(np.argmax(np.where(ok, pts.output_tokens_per_s_per_chip, -np.inf)))
+    per_chip = float(pts.output_tokens_per_s_per_chip[i])
+    return {"output_tokens_per_s_per_chip": per_chip, "output_tokens_per_s_total": per_chip * pts.chips_per_replica[i],
+            "tpot_s": float(pts.tpot_s[i])}[row.metric]
+
+
+def ratio(row: Row, predicted: float) -> float:
+    """predicted / measured, as a speed (times inverted: > 1 means servecost is too fast)."""
+    r = predicted / row.value
+    return 1 / r if row.metric.endswith("_s") else r
+
+
+# One or two physical factors per family, fitted to its own published speeds and throughputs where
+# it has rows enough; the rest of each set is the family's stated costs (families.py).
+FAMILY_FACTORS = {
+    # a layer's pipeline latency on the fabric, and the share of memory bandwidth a step streams at
+    "dataflow": {"layer_overhead_s": (1e-7, 1e-4), "mem_bw_frac": (0.05, 1.0)},
+    # the compiled graph's achieved shares of peak bandwidth and matmul rate
+    # the per-layer cost of the graph's small ops and collectives, and the achieved bandwidth share
+    "graph": {"layer_overhead_s": (1e-7, 1e-3), "mem_bw_frac": (0.05, 1.0)},
+}
+MIN_FAMILY_ROWS = 3      # below this the family keeps its stated costs
+ONE_FACTOR_BELOW = 8     # fewer rows: only the first factor moves
+
+
+def usable(rows: list[Row]) -> list[tuple[Row, str | None]]:
+    """Each row with why it is not predicted (None: it is)."""
+    old = superseded(rows)
+    return [(r, "superseded by a later measurement of the same deployment" if i in old else skip_reason(r))
+            for i, r in enumerate(rows)]
+
+
+def fitted_rows(rows: list[Row]) -> list[Row]:
+    """Rows a family fit uses: predictable speeds and throughputs (TTFTs over public APIs carry the
+    client's network and queue, so they are checked, not fitted)."""
+    return [r for r, why in usable(rows) if why is None and r.metric != "ttft_s"]
+
+
+def log_errors(rows: list[Row], eff: Efficiency) -> np.ndarray:
+    out = np.array([np.log(ratio(r, predict(r, eff=eff))) for r in rows])
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
+    """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured)."""
+    from dataclasses import replace
+
+    from scipy.optimize import least_squares
+
+    names = list(FAMILY_FACTORS.get(execution, {}))
+    rows = fitted_rows(rows)
+    if not names or len(rows) < MIN_FAMILY_ROWS:
+        return base
+    names = names[:1] if len(rows) < ONE_FACTOR_BELOW else names
+    lo, hi = np.log([FAMILY_FACTORS[execution][n] for n in names]).T
+    x0 = np.clip(np.log([max(getattr(base, n), 1e-7) for n in names]), lo + 1e-6, hi - 1e-6)
+
+    def with_(x):
+        return replace(base, **{n: float(np.exp(v)) for n, v in zip(names, x)})
+
+    res = least_squares(lambda x: log_errors(rows, with_(x)), x0, bounds=(lo, hi), loss="soft_l1",
+                        f_scale=0.25, diff_step=0.05, max_nfev=60)
+    return with_(res.x)
+
+
+@dataclass(frozen=True)
+class FamilyCheck:
+    """A family's published rows predicted by sets fitted without each row's model."""
+    family: str
+    execution: str
+    rows: list            # (Row, predicted, ratio) of every predicted row, TTFTs included
+    skipped: list         # (Row, reason)
+    fitted: Efficiency    # the set fitted on all of the family's rows
+
+    def summary(self) -> dict:
+        speed = np.array([q for r, _, q in self.rows if r.metric != "ttft_s" and np.isfinite(q)])
+        ttft = np.array([q for r, _, q in self.rows if r.metric == "ttft_s" and np.isfinite(q)])
+        logs = np.log(speed) if speed.size else np.array([0.0])
+        return {"family": self.family, "rows": int(speed.size), "skipped": len(self.skipped),
+                "median_ratio": float(np.median(speed)) if speed.size else None,
+                "median_ape": float(np.median(np.abs(speed - 1))) if speed.size else None,
+                "log_ratio_p05": float(np.quantile(logs, 0.05)), "log_ratio_p95": float(np.quantile(logs, 0.95)),
+                "ttft_rows": int(ttft.size), "ttft_median_ratio": float(np.median(ttft)) if ttft.size else None}
+
+
+def check_family(rows: list[Row], profiles: Profiles | None = None) -> FamilyCheck:
+    """Leave one model out: each of the family's rows predicted by factors fitted on its other models
+    (a GPU family keeps its calibrated sets; it is checked, not fitted)."""
+    profiles = profiles or shipped()
+    hw = hardware.get(rows[0].hardware)
+    fam = families.get(hw.family)
+    carried = fam.efficiency(profiles.default)
+    marked = usable(rows)
+    kept = [r for r, why in marked if why is None]
+    skipped = [(r, why) for r, why in marked if why is not None]
+    fitted = fit_family(kept, carried, fam.execution) if fam.execution != "kernels" else carried
+    out = []
+    for model in sorted({r.model for r in kept}):
+        test = [r for r in kept if r.model == model]
+        if fam.execution == "kernels":
+            preds = [predict(r, profiles) for r in test]
+        else:
+            eff = fit_family([r for r in kept if r.model != model], carried, fam.execution)
+            preds = [predict(r, eff=eff) for r in test]
+        out += [(r, p, ratio(r, p)) for r, p in zip(test, preds)]
+    return FamilyCheck(family=hw.family, execution=fam.execution, rows=out, skipped=skipped, fitted=fitted)
+
+
+def by_family(rows: list[Row]) -> dict[str, list[Row]]:
+    """Rows grouped by the family of their chip (rows on chips outside the catalogue dropped)."""
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.hardware in hardware.known():
+            out.setdefault(hardware.get(r.hardware).family, []).append(r)
+    return out

@@ -1,0 +1,68 @@
+"""Published measurements per family: every row sourced, predicted or skipped with a reason."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from servecost import bands, evidence, hardware
+from servecost.errors import InputError
+
+TABLE = Path(__file__).parent / "data" / "family_runs.csv"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return evidence.read(TABLE)
+
+
+def test_every_row_names_its_source_and_conditions(rows):
+    assert len(rows) >= 50
+    for r in rows:
+        assert r.url.startswith("http") and r.conditions and r.value > 0
+        assert r.metric in evidence.METRICS
+
+
+def test_every_non_nvidia_family_has_measurements(rows):
+    fams = set(evidence.by_family(rows))
+    assert {"wafer", "lpu", "rdu", "tpu", "trainium", "gaudi", "gpu"} <= fams
+
+
+def test_each_row_is_predicted_or_skipped_with_a_reason(rows):
+    for r, why in evidence.usable(rows)[:40]:
+        if why is None:
+            assert np.isfinite(evidence.predict(r)) or r.chips, r
+        else:
+            assert isinstance(why, str) and why
+
+
+def test_a_later_measurement_supersedes_the_same_deployment(rows):
+    old = evidence.superseded(rows)
+    for i in old:
+        later = [r for r in rows if evidence._deployment(r) == evidence._deployment(rows[i])
+                 and r.date > rows[i].date]
+        assert later
+
+
+def test_speed_ratio_inverts_times():
+    r = evidence.Row("lpu", "groq-lpu", "llama-3.1-8b", 0, 1, 0, 0, "", "tpot_s", 0.01, "2025", "http://x", "c")
+    assert evidence.ratio(r, 0.005) == pytest.approx(2.0)     # half the time: twice the speed
+
+
+def test_malformed_table_names_the_line(tmp_path):
+    bad = tmp_path / "t.csv"
+    bad.write_text(TABLE.read_text().splitlines()[0] + "\nwafer,cerebras-cs3,llama-3.1-8b,x,1,,,,m,1,t,d,u,c\n")
+    with pytest.raises(InputError, match="line 2"):
+        evidence.read(bad)
+
+
+def test_shipped_family_bands_hold_the_prediction():
+    for fam in bands.family_evidence():
+        lo, hi = bands.rate_band(100.0, fam)
+        assert lo <= 100.0 <= hi
+
+
+def test_plan_options_state_their_backing():
+    b = bands.backing(hardware.get("cerebras-cs3"))
+    assert b["runs"] > 0 and "wafer" in b["evidence"]
+    assert bands.backing(hardware.get("h100-sxm"))["runs"] > 1000
