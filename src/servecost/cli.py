@@ -179,6 +179,7 @@ def plan(
     input_tokens, output_tokens, hit = workloads.resolve(workload, input_tokens, output_tokens, prefix_cache_hit)
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
+    schema.validate(schema.PrefixInput, prefix_cache_hit=hit, prefix_tokens=prefix_tokens)
     prefix.check(hit, prefix_tokens, input_tokens)
     method = "none" if no_speculation else speculative.check(speculation)
     usage = None
@@ -251,6 +252,7 @@ def frontier(
 
     from . import prefix, speculative
     schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
+    schema.validate(schema.PrefixInput, prefix_cache_hit=prefix_cache_hit, prefix_tokens=prefix_tokens)
     prefix.check(prefix_cache_hit, prefix_tokens, input_tokens)
     method = "none" if no_speculation else speculative.check(speculation)
     sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
