@@ -169,7 +169,7 @@ def test_negative_sweep_seed_exits_2(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv", [["plan", "--model", "{z}.json"], ["validate", "{z}.csv"], ["simulate", "{z}.yaml"],
                                   ["plan", "--profile", "{z}.yaml"], ["outlook", "--roster", "{z}.yaml"],
-                                  ["outlook", "--roster", "{d}"]])
+                                  ["outlook", "--roster", "{d}"], ["plan", "--hardware-file", "{z}.yaml"]])
 @pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_devices_and_folders_are_refused_not_read(tmp_path, capsys, argv):
     """A path to /dev/zero (or a FIFO) would be read forever; a folder is not a file."""

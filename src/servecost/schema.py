@@ -300,8 +300,11 @@ def _rows(path) -> list:
     import yaml
 
     p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
+        raise InputError(f"hardware-file={str(path)!r} is not a regular file; give a YAML or CSV file")
     try:
-        text = p.read_text()
+        with p.open(encoding="utf-8") as f:
+            text = f.read(1_000_001)                             # bounded, whatever the file
     except FileNotFoundError:
         raise InputError(f"hardware-file={str(path)!r}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
