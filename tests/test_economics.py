@@ -181,3 +181,34 @@ def test_outlook_json_has_strategies(capsys):
     data = json.loads(capsys.readouterr().out)
     assert {s["name"] for s in data["strategies"]} == {"keep", "best"}
     assert all(s["total_usd_per_mtok"] > 0 for s in data["strategies"])
+
+
+def test_a_chip_nobody_buys_used_keeps_its_book_value_while_kept_and_is_written_off_when_sold():
+    """TPUs resell for nothing, but a kept TPU serves its lifetime: straight-line book value."""
+    from servecost.resale import LIFETIME_YEARS, book_value_frac, value_frac, write_off_usd
+    life = LIFETIME_YEARS["tpu"]
+    assert book_value_frac("tpu", 1) == pytest.approx(1 - 1 / life)
+    assert value_frac("tpu", 1) == 0.0
+    assert write_off_usd(100.0, "tpu", 1) == pytest.approx(100 * (1 - 1 / life))
+    assert write_off_usd(100.0, "gpu", 1) == pytest.approx(0.0)      # a GPU sells at its book value
+
+
+def test_an_announced_chip_is_bought_from_next_year_at_the_earliest():
+    from servecost import hardware
+    from servecost.outlook import BASE_YEAR, available_from
+    announced = [h for h in hardware.known().values() if h.status == "announced"]
+    assert announced and all(available_from(h, BASE_YEAR) > BASE_YEAR for h in announced)
+
+
+def test_tokens_per_mw_is_per_chip_over_provisioned_wall_power():
+    """tok/s/MW = (tok/s per chip) / (P_load x PUE) x 1e6: 1,000 tok/s on a 2 kW system at PUE 1.2 -> 416,667."""
+    from servecost import hardware
+    from servecost.economics import Assumptions, tokens_per_s_per_mw
+    from dataclasses import replace
+    hw = replace(hardware.get("b200"), system_load_w=2000.0)
+    assert tokens_per_s_per_mw(1000.0, hw, Assumptions(pue=1.2)) == pytest.approx(1e9 / 2400)
+
+
+def test_end_to_end_latency_counts_the_first_token_once():
+    from servecost.serving import e2e_s
+    assert e2e_s(0.5, 0.02, 101) == pytest.approx(0.5 + 100 * 0.02)

@@ -111,3 +111,16 @@ def test_deployment_column_and_accelerators_fit_1366x768(offline_page, base_url)
     assert last.is_visible()
     box = last.bounding_box()
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= 768
+
+
+def test_a_pasted_chip_is_planned_beside_the_ticked_ones(offline_page, base_url):
+    import json
+    import urllib.parse
+    chip = {"id": "my-chip", "family": "gpu", "bf16_tflops": 3000, "fp8_tflops": 6000, "hbm_gib": 256,
+            "hbm_gb_per_s": 12000, "scaleup_domain_chips": 72, "scaleup_gb_per_s_per_dir": 1800,
+            "scaleout_gb_per_s_per_dir": 100, "tdp_w": 1500, "idle_w": 250, "chip_price_usd": 50000}
+    chips = urllib.parse.quote(json.dumps([chip]))
+    offline_page.goto(base_url + f"/?model=llama-3.1-8b&hardware=h100-sxm&users=1000&chips={chips}")
+    offline_page.wait_for_function(UPDATED, timeout=60_000)
+    rows = offline_page.locator("#plan tbody tr").all_inner_texts()
+    assert any("my-chip" in r for r in rows) and any("h100-sxm" in r for r in rows), rows

@@ -20,6 +20,7 @@ from .hardware import Accelerator
 from .models import ModelSpec
 from .plan import Scenario, choose
 from .search import Points
+from .serving import e2e_s
 from .units import HOUR_S, MTOK
 
 
@@ -39,8 +40,7 @@ class BatchTier:
 
 def dedicated_batch_index(pts: Points, output_tokens: int, deadline_s: float) -> int | None:
     """The cheapest fitting point whose requests finish within the deadline (None: none does)."""
-    e2e_s = pts.ttft_s + output_tokens * pts.tpot_s
-    ok = pts.fits & (e2e_s <= deadline_s)
+    ok = pts.fits & (e2e_s(pts.ttft_s, pts.tpot_s, output_tokens) <= deadline_s)
     if not ok.any():
         return None
     return int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
@@ -77,7 +77,7 @@ def batch_tier(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assu
         batch_deployment={"chips_per_replica": int(pts.chips_per_replica[j]), "tp": int(pts.tp[j]),
                           "dp_attn": int(pts.dp_attn[j]), "pp": int(pts.pp[j]), "ep": int(pts.ep[j]),
                           "batch": int(pts.batch[j]), "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[j]),
-                          "e2e_s": float(pts.ttft_s[j] + sc.output_tokens * pts.tpot_s[j]),
+                          "e2e_s": float(e2e_s(pts.ttft_s[j], pts.tpot_s[j], sc.output_tokens)),
                           "weight_dtype": str(pts.weight_dtype[j]), "kv_dtype": str(pts.kv_dtype[j]),
                           "mode": "disaggregated" if pts.disaggregated[j] else "aggregated"},
         interactive_deployment={k: option[k] for k in ("chips_per_replica", "tp", "dp_attn", "pp", "ep",
@@ -86,8 +86,8 @@ def batch_tier(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assu
 
 def deadline_curve(pts: Points, output_tokens: int, deadlines_s: np.ndarray) -> np.ndarray:
     """Dedicated batch $/Mtok at each deadline (inf where none is met): never rises as the deadline loosens."""
-    e2e_s = pts.ttft_s + output_tokens * pts.tpot_s
-    ok = pts.fits[None, :] & (e2e_s[None, :] <= np.asarray(deadlines_s)[:, None])
+    ok = pts.fits[None, :] & (e2e_s(pts.ttft_s, pts.tpot_s, output_tokens)[None, :]
+                              <= np.asarray(deadlines_s)[:, None])
     return np.min(np.where(ok, pts.usd_per_mtok[None, :], np.inf), axis=1)
 
 

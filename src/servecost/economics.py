@@ -84,5 +84,11 @@ def facility_mw(chips, power_w, a: Assumptions):
     return np.asarray(chips) * power_w * a.pue / MW
 
 
+def tokens_per_s_per_mw(tokens_per_s_per_chip, hw: Accelerator, a: Assumptions):
+    """Output tokens/s per MW of provisioned facility power: per chip over its load wall power x PUE
+    (a datacentre provisions every system at its load power)."""
+    return np.asarray(tokens_per_s_per_chip) / (hw.load_w * a.pue) * MW
+
+
 def usd_per_user_month(usd_per_hour, users):
     return usd_per_hour * (MONTH_S / HOUR_S) / users

@@ -36,6 +36,8 @@ TWINS = {
     "meta-llama/Llama-2-70b-chat-hf": "llama-3.1-70b",      # GQA-8, 80 x 8192, FFN 28672; vocab 32k vs 128k
     "meta-llama/Meta-Llama-3-70B-Instruct": "llama-3.1-70b",
     "meta-llama/Meta-Llama-3-8B-Instruct": "llama-3.1-8b",
+    "meta-llama/Meta-Llama-3-8B": "llama-3.1-8b",
+    "meta-llama/Meta-Llama-3-70B": "llama-3.1-70b",
     "moonshotai/Kimi-K2.6": "kimi-k2.5",
     "zai-org/GLM-4.7": "glm-4.5",
 }

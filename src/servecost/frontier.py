@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import hardware, models
+from . import economics, hardware, models
 from .economics import Assumptions
 from .plan import Scenario, choose, search_points
 from .profiles import Profiles, shipped
@@ -29,7 +29,7 @@ class Curve:
 
 
 def metric_values(pts: Points, a: Assumptions, hw) -> dict[str, np.ndarray]:
-    per_mw = pts.output_tokens_per_s_per_chip / (hw.load_w * a.pue / 1e6)   # per provisioned MW
+    per_mw = economics.tokens_per_s_per_mw(pts.output_tokens_per_s_per_chip, hw, a)
     return {"per_chip": pts.output_tokens_per_s_per_chip, "per_mw": per_mw, "usd_per_mtok": pts.usd_per_mtok}
 
 
@@ -84,7 +84,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
             option, _ = choose(m, hw, pts, Scenario(**{**sc.__dict__, "speed_tokens_per_s": speed}), a)
             if option:
                 per_chip = option["output_tokens_per_s_per_chip"]
-                option["metrics"] = {"per_chip": per_chip, "per_mw": per_chip / (hw.load_w * a.pue / 1e6),
+                option["metrics"] = {"per_chip": per_chip, "per_mw": float(economics.tokens_per_s_per_mw(per_chip, hw, a)),
                                      "usd_per_mtok": option["usd_per_mtok_output"]}
             curve.plan_point = option
         curves.append(curve)

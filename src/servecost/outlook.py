@@ -88,12 +88,18 @@ def roster(path: str | Path | None = None) -> list[Year]:
     return sorted((_year(e, source) for e in data["years"]), key=lambda y: y.year)
 
 
+def available_from(hw, base_year: int) -> int:
+    """The first year a chip can be bought: its release year, and for an announced chip not before
+    next year (announced is not yet shipping)."""
+    return hw.release_year if hw.status == "available" else max(hw.release_year, base_year + 1)
+
+
 def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (), a: Assumptions = Assumptions(),
             profiles: Profiles | None = None, engine: str = "", base_year: int = BASE_YEAR) -> dict:
     """$/Mtok per accelerator per year (or why it cannot serve), resale value, the cheapest each year,
     and the buy-or-wait strategies (module docstring)."""
     profiles = profiles or shipped()
-    hws = hardware.select(hardware_ids)
+    hws = hardware.select(hardware_ids, announced=True)   # announced chips enter from their release year
     rows, options = [], {}
     for hw in hws:
         cells = []
@@ -105,7 +111,7 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
             options[hw.id, y.year] = option
             cells.append({"year": y.year, "usd_per_mtok_output": option["usd_per_mtok_output"] if option else None,
                           "reason": None if option else why["reason"],
-                          "available": hw.release_year <= base_year + y.year,
+                          "available": available_from(hw, base_year) <= base_year + y.year,
                           # a chip bought new in year 0, resold at its family's used price in year y
                           "residual_value_usd": float(resale.value_frac(hw.family, y.year)) * hw.capex_usd})
         rows.append({"hardware": hw.id, "vendor": hw.vendor, "family": hw.family, "release_year": hw.release_year,
@@ -124,7 +130,7 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
 def _cheapest(hws, options: dict, year: int, base_year: int) -> str | None:
     """The available accelerator with the lowest $/Mtok in roster year `year`."""
     costs = [(options[h.id, year]["usd_per_mtok_output"], h.id) for h in hws
-             if options[h.id, year] and h.release_year <= base_year + year]
+             if options[h.id, year] and available_from(h, base_year) <= base_year + year]
     return min(costs)[1] if costs else None
 
 
@@ -163,6 +169,10 @@ def _strategy(name: str, text: str, pick, years, options, a: Assumptions) -> dic
             continue
         hw = hardware.get(hw_id)
         sold = sum(n for n, _ in cohorts) if hw_id != current else 0
+        write_off = 0.0
+        if hw_id != current and current:   # the old fleet sold: below its book value where no market exists
+            old = hardware.get(current)
+            write_off = sum(n * float(resale.write_off_usd(old.capex_usd, old.family, y.year - b)) for n, b in cohorts)
         if hw_id != current:
             cohorts = []
         life = resale.LIFETIME_YEARS.get(hw.family, 5.0)
@@ -171,7 +181,7 @@ def _strategy(name: str, text: str, pick, years, options, a: Assumptions) -> dic
         cohorts, bought, sold_more = _resize(cohorts, option["chips"], y.year)
         sold_more += retired
         current = hw_id
-        usd = _year_cost(option, cohorts, hw, y.year, a)
+        usd = _year_cost(option, cohorts, hw, y.year, a) + write_off
         mtok = option["demanded_mtok_per_hour"] * HOURS_PER_YEAR
         rows.append({"year": y.year, "hardware": hw_id, "chips": option["chips"], "bought_chips": bought,
                      "sold_chips": sold + sold_more, "usd": usd, "mtok": mtok, "usd_per_mtok": usd / mtok})

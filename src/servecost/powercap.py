@@ -9,15 +9,15 @@ that speed wins the budget.
 
 import numpy as np
 
+from . import economics
 from .economics import Assumptions
 from .search import Points
-from .units import MW
 
 
 def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds, hw) -> tuple[np.ndarray, np.ndarray]:
     """(users served, tokens/s per MW) at each speed; 0 where the speed is out of reach."""
     speeds = np.asarray(speeds, dtype=float)
-    per_mw = pts.output_tokens_per_s_per_chip / (hw.load_w * a.pue) * MW   # a budget provisions load power
+    per_mw = economics.tokens_per_s_per_mw(pts.output_tokens_per_s_per_chip, hw, a)
     ok = pts.fits[None, :] & (pts.tokens_per_s_per_user[None, :] >= speeds[:, None])
     best = np.max(np.where(ok, per_mw[None, :], 0.0), axis=1)
     return budget_mw * best / speeds, best

@@ -86,6 +86,11 @@ def pool_figures(m, hw, par, prec, input_tokens, budget_tokens, eff: Efficiency 
     return per_step, step_s, lone_s
 
 
+def e2e_s(ttft_s, tpot_s, output_tokens):
+    """End-to-end latency of a request: E2E = TTFT + (O - 1) * TPOT (the first token comes with TTFT)."""
+    return ttft_s + (np.asarray(output_tokens) - 1) * tpot_s
+
+
 def _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache=NO_CACHE):
     """Requests that run at once: all of them, or as many as the KV cache holds (paged, mean context)."""
     kv_slots = memory.max_batch(m, hw.mem_bytes, par, cache.memory_context_tokens(input_tokens, output_tokens),
@@ -142,8 +147,7 @@ def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, ba
     s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills, cache,
                                 rebalanced)
     ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff, cache) + step_s
-    e2e_s = ttft_running_s + (output_tokens - 1) * tpot_s
-    kv_wait_s = (batch - running) / running * e2e_s
+    kv_wait_s = (batch - running) / running * e2e_s(ttft_running_s, tpot_s, output_tokens)
     _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
                                   rebalanced)
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / tpot_s,
@@ -194,8 +198,8 @@ def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision,
     request_rate = running / (output_tokens * tpot_s)
     frac = request_rate / rate_per_chip / par.chips
     ttft_s = queued_s + kv_handoff_s(m, prec, input_tokens, hw, par.chips, prefill_hw, prefill_chips, eff) + step_s
-    e2e_s = ttft_s + (output_tokens - 1) * tpot_s
-    return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_s + (batch - running) / running * e2e_s,
+    return ServingPoint(tpot_s=tpot_s,
+                        ttft_s=ttft_s + (batch - running) / running * e2e_s(ttft_s, tpot_s, output_tokens),
                         tokens_per_s_per_user=1 / tpot_s, output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
                         prefill_chips_frac=frac, prefill_cost_frac=frac / (1 + frac))

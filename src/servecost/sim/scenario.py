@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import hardware, memory, models
+from .. import hardware, memory, models, serving
 from ..errors import InputError
 from ..schema import FIXES
 from ..parallel import Parallel, check
@@ -335,8 +335,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                  token_budget=token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
                  kv_transfer_latency_s=f.kv_transfer_latency_s, tokens_per_step=speculation.tokens_per_step,
                  closed_loop_clients=w.clients, closed_loop_delay_s=eff.ttft_overhead_s,
-                 kv_transfer_s_per_token=float(memory.kv_bytes_per_seq(m, 1.0, prec.kv))
-                 / (hw.scaleout_bytes_per_s * float(par.chips)))
+                 kv_transfer_s_per_token=float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, hw, par.chips, eff)))
     _fits_kv(req, kv_tokens, cfg.tokens_per_step, w.trace)
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
     est = sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
@@ -346,8 +345,8 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                            float(req.cached_tokens.mean()))
     mixed = _mixed_prefill(spec, m, prec, eff, mean_in, float(req.cached_tokens.mean()), max_ctx, token_budget)
     if mixed:   # the KV hand-off over the slower side of the network the two pools share
-        cfg.kv_transfer_s_per_token = float(memory.kv_bytes_per_seq(m, 1.0, prec.kv)) / min(
-            mixed[0].scaleout_bytes_per_s * float(mixed[1].chips), hw.scaleout_bytes_per_s * float(par.chips))
+        cfg.kv_transfer_s_per_token = float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, mixed[0],
+                                                                 mixed[1].chips, eff))
     if f.prefill_replicas:     # the slower pool bounds the fleet
         ptable = mixed[2] if mixed else table
         prefill_rps = token_budget / ptable.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas

@@ -13,7 +13,7 @@ const BOOLS = ["speculation", "disaggregation"];
 const CHOICES = ["model", "precisions", "engine", "pricing"];   // <select>s: a URL value must be one of theirs
 const METRICS = ["per_chip", "per_mw", "usd_per_mtok"];
 // the frontier does not depend on users or speed: it is fetched again only when one of these changes
-const FRONTIER_KEYS = ["model", "config", "hardware", "input_tokens", "output_tokens", "engine", "precisions",
+const FRONTIER_KEYS = ["model", "config", "chips", "hardware", "input_tokens", "output_tokens", "engine", "precisions",
                        "speculation", "disaggregation", "pricing", "usd_per_kwh", "pue", "load", "lifetime_years",
                        "cost_of_capital"];
 const COMPONENTS = {capex: "hardware capex", facility: "facility", energy: "energy", other: "other opex",
@@ -90,6 +90,8 @@ function readURL() {
   for (const box of hardwareBoxes()) box.checked = !wanted || wanted.has(box.value);
   $("config").value = q.get("config") || "";
   $("config-box").open = Boolean(q.get("config"));
+  $("chips").value = q.get("chips") || "";
+  $("chips-box").open = Boolean(q.get("chips"));
   view.metric = urlValue(q, "metric", "per_chip", ignored);
   if (!METRICS.includes(view.metric)) { ignored.push("metric"); view.metric = "per_chip"; }
   $("metric").value = view.metric;
@@ -113,6 +115,14 @@ function body() {
   if (config) {
     try { b.config = JSON.parse(config); } catch (e) { throw new Error(`config: not valid JSON (${e.message})`); }
   }
+  const chips = $("chips").value.trim();
+  if (chips) {
+    try { b.chips = JSON.parse(chips); } catch (e) { throw new Error(`chips: not valid JSON (${e.message})`); }
+    if (!Array.isArray(b.chips)) b.chips = [b.chips];
+    const own = b.chips.map((c) => String((c && c.id) || "").trim().toLowerCase()).filter(Boolean);
+    if (b.hardware.length) b.hardware = [...b.hardware, ...own];
+    own.forEach((id, i) => { if (!colors[id]) colors[id] = PALETTE[(hardwareBoxes().length + i) % PALETTE.length]; });
+  }
   return b;
 }
 
@@ -121,6 +131,7 @@ function writeURL(b) {
   for (const [name, value] of Object.entries(DEFAULTS)) if (String(b[name]) !== String(value)) q.set(name, b[name]);
   if (b.hardware.length) q.set("hardware", b.hardware.join(","));
   if (b.config) q.set("config", JSON.stringify(b.config));
+  if (b.chips) q.set("chips", JSON.stringify(b.chips));
   if (view.metric !== "per_chip") q.set("metric", view.metric);
   if (view.picked) q.set("pick", view.picked);
   const search = q.toString();
