@@ -3,10 +3,20 @@ whose detail is one short line; never a 5xx. Simulations are refused before they
 would not fit a replica's KV cache or the server's limits."""
 
 import json
+import os
 from importlib import resources
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+
+# SERVECOST_FUZZ_EXAMPLES=N: N random examples per test instead of the few fixed ones CI runs
+EXAMPLES = int(os.environ.get("SERVECOST_FUZZ_EXAMPLES", "0"))
+
+
+def fuzz(examples: int) -> settings:
+    return settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=not EXAMPLES,
+                    suppress_health_check=list(HealthCheck))
+
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -14,12 +24,13 @@ from fastapi.testclient import TestClient  # noqa: E402
 from servecost.web.app import create_app  # noqa: E402
 
 client = TestClient(create_app(), raise_server_exceptions=False)
-FUZZ = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = fuzz(30)
 CONFIG = json.loads(resources.files("servecost").joinpath("data/configs/llama-3.1-8b.json").read_text())
 
 WEIRD = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
-    st.sampled_from([0, -1, 2**63, 10**12, 65536, 1e9, 1e12, 1e15]), st.floats(allow_nan=False),
+    st.sampled_from([0, -1, 2**63, 10**12, 65536, 1e9, 1e12, 1e15]),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12), st.sampled_from(["", "x" * 300, "fp8", "tensorflow"]),
     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
 
@@ -57,7 +68,7 @@ SIM = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "deployment": {"tp": 1},
 @given(st.sampled_from(["input_tokens", "output_tokens", "rate_per_s", "count", "input_spread"]), WEIRD,
        st.sampled_from([{}, {"max_seqs": 65536}, {"token_budget": 1000000}, {"kv_tokens": 10**15},
                         {"replicas": 100000}]))
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@fuzz(25)
 def test_simulate_body(key, value, fleet):
     body = SIM | {"fleet": fleet, "workload": {"streams": [SIM["workload"]["streams"][0] | {key: value}]}}
     _contract(client.post("/api/simulate", json=body))
@@ -93,3 +104,12 @@ def test_docs_assets_are_local():
     assert "cdn" not in html.lower() and "/static-docs/swagger-ui-bundle.js" in html
     assert client.get("/static-docs/swagger-ui-bundle.js").status_code == 200
     assert "cdn" not in client.get("/redoc").text.lower()
+
+
+@pytest.mark.parametrize("path, raw", [("/api/plan", b'{"users": NaN}'), ("/api/plan", b'{"speed": Infinity}'),
+                                       ("/api/simulate", b'{"model": "llama-3.1-8b", "hardware": "h100-sxm", '
+                                                         b'"duration_s": NaN, "workload": {}}'),
+                                       ("/api/predict", b'{"hardware": "h100-sxm", "batch": -Infinity}')])
+def test_nan_and_infinity_literals_are_a_422(path, raw):
+    r = client.post(path, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text

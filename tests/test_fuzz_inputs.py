@@ -3,19 +3,27 @@ answered, or refused with one line naming the field and exit code 2 (CLI) or a 4
 a traceback, a hang or a 5xx."""
 
 import json
+import os
 import math
 from importlib import resources
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+# SERVECOST_FUZZ_EXAMPLES=N: N random examples per test instead of the few fixed ones CI runs
+EXAMPLES = int(os.environ.get("SERVECOST_FUZZ_EXAMPLES", "0"))
+
+
+def fuzz(examples: int) -> settings:
+    return settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=not EXAMPLES,
+                    suppress_health_check=list(HealthCheck))
+
 from servecost import models
 from servecost.cli import MAX_ERROR_CHARS, main
 from servecost.errors import InputError
 from servecost.sim import limits, scenario
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = fuzz(40)
 
 BASE_CONFIG = json.loads(resources.files("servecost").joinpath("data/configs/mixtral-8x7b.json").read_text())
 
@@ -64,7 +72,7 @@ def test_config_json_is_a_spec_or_one_input_error(patch):
 
 
 @given(st.dictionaries(st.sampled_from(CONFIG_KEYS), WEIRD, min_size=1, max_size=3))
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@fuzz(15)
 def test_cli_model_path_is_answered_or_refused(tmp_path_factory, capsys, patch):
     path = tmp_path_factory.mktemp("cfg") / "config.json"
     path.write_text(json.dumps(BASE_CONFIG | patch))
@@ -105,7 +113,7 @@ CSV_WEIRD = st.one_of(WEIRD.map(lambda v: "" if v is None else str(v)), st.sampl
 
 
 @given(st.lists(st.dictionaries(st.sampled_from(RUN_COLUMNS), CSV_WEIRD, max_size=3), min_size=0, max_size=3))
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@fuzz(25)
 def test_validate_answers_or_refuses_a_runs_csv(tmp_path_factory, capsys, patches):
     path = tmp_path_factory.mktemp("runs") / "runs.csv"
     rows = [GOOD_ROW | {k: v.replace(",", ";").replace("\n", " ") for k, v in p.items()} for p in patches]
@@ -123,7 +131,7 @@ CLI_WEIRD = st.sampled_from(["0", "-1", "-3", "nan", "inf", "-inf", "1e20", "100
 
 
 @given(st.sampled_from(sorted(NUMBER_OPTIONS)), st.data())
-@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@fuzz(20)
 def test_cli_numbers_are_answered_or_refused(capsys, command, data):
     option = data.draw(st.sampled_from(NUMBER_OPTIONS[command]))
     value = data.draw(CLI_WEIRD)
@@ -144,3 +152,29 @@ def test_nonsense_options_exit_2(capsys, argv):
 
 def test_finite():
     assert math.isfinite(limits.API.max_events)
+
+
+SIM_FLEET = st.fixed_dictionaries({}, optional={
+    "replicas": st.integers(1, 4), "prefill_replicas": st.integers(0, 2), "max_seqs": st.integers(1, 4096),
+    "token_budget": st.integers(16, 20000), "kv_tokens": st.one_of(st.just(0), st.integers(2, 200_000)),
+    "batch_max_seqs": st.integers(0, 64), "router": st.sampled_from(["least_tokens", "round_robin", "shortest_queue"])})
+SIM_STREAM = st.fixed_dictionaries({"rate_per_s": st.floats(0.1, 300)}, optional={
+    "class": st.sampled_from(["interactive", "batch"]), "arrival": st.sampled_from(["poisson", "bursty", "diurnal"]),
+    "input_tokens": st.integers(1, 20000), "output_tokens": st.integers(1, 3000), "input_spread": st.floats(0, 3),
+    "output_spread": st.floats(0, 3), "cv": st.floats(0.1, 10), "deadline_s": st.floats(0.1, 1e4),
+    "count": st.integers(0, 300)})
+
+
+@given(SIM_FLEET, st.lists(SIM_STREAM, min_size=1, max_size=2), st.integers(0, 20), st.floats(2, 30))
+@fuzz(60)
+def test_small_simulations_run_or_refuse(fleet, streams, clients, duration_s):
+    """Whatever the fleet and workload, a run ends (within the API's limits) or raises one InputError."""
+    from servecost.sim.run import run
+    doc = SCENARIO | {"fleet": fleet, "duration_s": duration_s, "workload": {"streams": streams, "clients": clients}}
+    try:
+        spec = scenario.parse(doc)
+        result = run(spec, limits=limits.Limits(max_events=2e5, max_memory_bytes=0.5e9, deadline_s=20))
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert result.summary["requests"] >= 0

@@ -115,3 +115,67 @@ def test_serve_on_a_busy_port_is_one_line(capsys):
         s.listen()
         code, err = _exit(["serve", "--port", str(s.getsockname()[1])], capsys)
     assert code == 2 and "in use" in err and err.count("\n") == 1
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "bin.csv").write_bytes(b"\x00\x01\xff\xfe")
+    (tmp_path / "hdr.csv").write_text("arrival_s,input_tokens,output_tokens\n")
+    (tmp_path / "dead.csv").write_text("arrival_s,input_tokens,output_tokens,class,deadline_s\n0,10,10,batch,-5\n")
+    return tmp_path
+
+
+def _scenario(tmp_path, workload: dict) -> str:
+    import yaml
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"model": "llama-3.1-8b", "hardware": "h100-sxm", "deployment": {"tp": 1},
+                                    "duration_s": 10, "workload": workload}))
+    return str(path)
+
+
+@pytest.mark.parametrize("argv", [
+    ["plan", "--profile", "{d}/adir"], ["plan", "--profile", "{d}/bin.csv"],
+    ["plan", "--monte-carlo", "100", "--price-range", "nan,1"], ["plan", "--kwh-range", "0,1e400", "--monte-carlo", "100"],
+    ["simulate", "examples/closed-loop-benchmark.yaml", "--seed", "-1"],
+    ["simulate", "examples/closed-loop-benchmark.yaml", "-o", "/proc/servecost-out"],
+    ["validate", "{d}/adir"], ["validate", "{d}/bin.csv"], ["calibrate", "{d}/bin.csv", "-o", "{d}/p.yaml"],
+    ["plan", "--model", "{d}/adir"], ["plan", "--model", "x" * 300 + ".json"]])
+def test_bad_files_and_values_exit_2(bad_files, capsys, argv):
+    argv = [a.replace("{d}", str(bad_files)) for a in argv]
+    code, err = _exit(argv, capsys)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert not (bad_files / "p.yaml").exists()
+
+
+@pytest.mark.parametrize("workload, expect", [
+    ({"trace": "{d}/adir"}, "is a folder"), ({"trace": "{d}/dead.csv"}, "deadline_s"),
+    ({"streams": [{"rate_per_s": 1, "lengths_from": "{d}/hdr.csv"}]}, "no rows"),
+    ({"streams": [{"rate_per_s": 1, "lengths_from": "{d}/adir"}]}, "is a folder")])
+def test_bad_trace_files_exit_2(bad_files, capsys, workload, expect):
+    import json
+    workload = json.loads(json.dumps(workload).replace("{d}", str(bad_files)))
+    code, err = _exit(["simulate", _scenario(bad_files, workload)], capsys)
+    assert code == 2 and expect in err and err.count("\n") == 1, err
+
+
+def test_negative_sweep_seed_exits_2(tmp_path, capsys):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("scenario: {model: llama-3.1-8b, hardware: h100-sxm, workload: {streams: [{rate_per_s: 1}]}}\n"
+                     "seeds: [-1]\n")
+    code, err = _exit(["sweep", str(sweep)], capsys)
+    assert code == 2 and "seeds" in err
+
+
+@pytest.mark.parametrize("argv", [["plan", "--model", "{z}.json"], ["validate", "{z}.csv"], ["simulate", "{z}.yaml"],
+                                  ["plan", "--profile", "{z}.yaml"], ["outlook", "--roster", "{z}.yaml"],
+                                  ["outlook", "--roster", "{d}"], ["plan", "--hardware-file", "{z}.yaml"]])
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_devices_and_folders_are_refused_not_read(tmp_path, capsys, argv):
+    """A path to /dev/zero (or a FIFO) would be read forever; a folder is not a file."""
+    for ext in ("json", "csv", "yaml"):
+        (tmp_path / f"zero.{ext}").symlink_to("/dev/zero")
+    argv = [a.replace("{z}", str(tmp_path / "zero")).replace("{d}", str(tmp_path)) for a in argv]
+    t0 = time.perf_counter()
+    code, err = _exit(argv, capsys)
+    assert code == 2 and err.count("\n") == 1 and time.perf_counter() - t0 < 10, err

@@ -29,6 +29,11 @@ PATHOLOGICAL = [_stream(input_tokens=1e12), _stream(output_tokens=1e9),
                     BASE["workload"]["streams"][0] | {"output_tokens": 1e9}]}}]
 
 
+# 2.3 million events (prompts of 100k tokens prefilled 16 at a time): about 15 s of work, within the limits
+HEAVY = BASE | {"duration_s": 400, "fleet": {"replicas": 1, "token_budget": 16, "kv_tokens": 100_000_000},
+                "workload": {"streams": [{"rate_per_s": 1, "input_tokens": 100_000, "output_tokens": 100}]}}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,13 +64,15 @@ def server():
 
 
 def _attack(url: str, stop: threading.Event, statuses: list):
-    """Pathological simulate requests, over and over, some abandoned by the client after 0.2 s."""
+    """Pathological simulate requests, over and over, some abandoned by the client after 0.2 s, and
+    long ones (HEAVY) abandoned after 1 s."""
+    bodies = PATHOLOGICAL + [HEAVY]
     i = 0
     while not stop.is_set():
-        body = PATHOLOGICAL[i % len(PATHOLOGICAL)]
+        body = bodies[i % len(bodies)] | {"seed": i}      # a new seed: no answer from the cache
+        timeout = 1.0 if body["duration_s"] == HEAVY["duration_s"] else 0.2 if i % 3 == 2 else 30
         try:
-            statuses.append(httpx.post(url + "/api/simulate", json=body, timeout=0.2 if i % 3 == 2 else 30)
-                            .status_code)
+            statuses.append(httpx.post(url + "/api/simulate", json=body, timeout=timeout).status_code)
         except httpx.HTTPError:
             statuses.append("left")
         i += 1
@@ -79,7 +86,7 @@ def test_plan_answered_under_attack_and_sigterm(server):
     for t in attackers:
         t.start()
     try:
-        time.sleep(1.0)
+        time.sleep(3.0)
         t0 = time.monotonic()
         r = httpx.post(url + "/api/plan", json=PLAN, timeout=30)
         plan_s = time.monotonic() - t0
@@ -110,6 +117,16 @@ def test_sigterm_stops_a_running_simulation(server):
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=10)
     assert time.monotonic() - t0 < 10
+
+
+def test_a_client_that_leaves_frees_the_simulation_slot(server):
+    """A long simulation whose client gives up after 0.5 s is stopped: the next one starts at once."""
+    _, url = server
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(url + "/api/simulate", json=HEAVY, timeout=0.5)
+    t0 = time.monotonic()
+    r = httpx.post(url + "/api/simulate", json=BASE, timeout=30)
+    assert r.status_code == 200 and time.monotonic() - t0 < 4.5   # not the 5 s wait for a busy slot (429)
 
 
 def _post_quiet(url: str, body: dict) -> None:

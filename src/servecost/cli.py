@@ -41,6 +41,7 @@ def _profiles(profile: Optional[str]):
     from . import profiles
     if not profile:
         return profiles.shipped()
+    _regular(profile, "profile")
     try:
         return profiles.load(profile)
     except InputError:
@@ -78,6 +79,7 @@ def _own_chips(path: Optional[str]) -> None:
 def _read_runs(path: str, hardware: Optional[str]):
     """Runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
     from .readers import read_runs
+    _regular(path, "file")
     try:
         return read_runs(path, hardware)
     except InputError:
@@ -85,6 +87,23 @@ def _read_runs(path: str, hardware: Optional[str]):
     except (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
         raise InputError(f"file={path!r} could not be read as runs ({type(exc).__name__}: {str(exc)[:100]}); "
                          "check its values against the README's runs CSV columns") from None
+
+
+def _regular(path: str, option: str) -> None:
+    """InputError for a path that exists but is no regular file or folder: reading a FIFO or /dev/zero never ends."""
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():
+        raise InputError(f"{option}={path!r} is not a regular file; give the path of the file itself")
+
+
+def _guarded(load, path: Optional[str], option: str):
+    """load(path); a file the loader chokes on (a folder, binary, bad values) is one InputError naming it."""
+    try:
+        return load(path)
+    except InputError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"{option}={path!r} could not be read ({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -151,9 +170,16 @@ def plan(
 
     if png:
         schema.output_file(png, "--png", (".png",), force)
+    ranges = None
+    if monte_carlo:
+        from .montecarlo import Ranges
+        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
+                        load_frac=_range(load_range, "load_range"))
+        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
     input_tokens, output_tokens, hit = workloads.resolve(workload, input_tokens, output_tokens, prefix_cache_hit)
     schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
                     output_tokens=output_tokens)
+    schema.validate(schema.PrefixInput, prefix_cache_hit=hit, prefix_tokens=prefix_tokens)
     prefix.check(hit, prefix_tokens, input_tokens)
     method = "none" if no_speculation else speculative.check(speculation)
     usage = None
@@ -179,10 +205,7 @@ def plan(
         from . import charts
         charts.cost_png(result.as_dict(), png)
     if monte_carlo:
-        from .montecarlo import Ranges, summary, usd_per_mtok_samples
-        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
-                        load_frac=_range(load_range, "load_range"))
-        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
+        from .montecarlo import summary, usd_per_mtok_samples
         for o in result.options:
             o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
                 o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"], ranges, monte_carlo))
@@ -229,6 +252,7 @@ def frontier(
 
     from . import prefix, speculative
     schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
+    schema.validate(schema.PrefixInput, prefix_cache_hit=prefix_cache_hit, prefix_tokens=prefix_tokens)
     prefix.check(prefix_cache_hit, prefix_tokens, input_tokens)
     method = "none" if no_speculation else speculative.check(speculation)
     sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
@@ -368,7 +392,9 @@ def outlook(
         schema.output_file(png, "--png", (".png",), force)
 
     schema.validate(schema.OutlookInput, years=years, speed=speed, lifetime_years=lifetime_years)
-    entries = [y for y in load_roster(roster) if y.year <= years]
+    if roster:
+        _regular(roster, "roster")
+    entries = [y for y in _guarded(load_roster, roster, "roster") if y.year <= years]
     data = run_outlook(entries, speed, _split(hardware), Assumptions(lifetime_years=lifetime_years),
                        _profiles(profile), _engine(engine))
     if png:

@@ -34,8 +34,10 @@ class Backend:
     def randn(self, shape, dtype: str):
         if self.name == "torch":
             return self.xp.randn(*shape, device=self.device, dtype=self.dtypes[dtype]) * 0.02
-        x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)   # float32: no float64 copy
-        x *= 0.02
+        # uniform with the standard deviation 0.02 of torch's branch: 2.5x faster to draw than a normal
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        x -= 0.5
+        x *= 0.02 * np.sqrt(12)
         return x.astype(self.dtypes[dtype], copy=False)
 
     def sync(self):
@@ -76,9 +78,10 @@ def backend(prefer: str = "auto") -> Backend:
 
 def _time_s(fn, be: Backend, budget_s: float, min_reps: int = 3, deadline: float = math.inf) -> float:
     """Median seconds of fn() over repeats filling `budget_s` (after one warm-up); past `deadline`
-    (perf_counter) one timed repeat is enough, so that the whole benchmark keeps its time budget."""
-    fn()
-    be.sync()
+    (perf_counter) one timed call, without the warm-up, so that the whole benchmark keeps its budget."""
+    if time.perf_counter() < deadline:      # the budget spent: the first call is the one timed
+        fn()
+        be.sync()
     times, start = [], time.perf_counter()
     while not times or (time.perf_counter() < deadline
                         and (len(times) < min_reps or time.perf_counter() - start < budget_s)):
@@ -116,18 +119,23 @@ def _layer(be: Backend, m: ModelSpec, w: dict, x, k, v):
     A timing stand-in: shapes and FLOPs are a real layer's, the head layout after attention is not kept."""
     B, T, _ = x.shape
     H, KV, hd = m.n_heads, m.n_kv_heads, m.head_dim
-    qkv = x @ w["qkv"]
+    qkv = _mm(x, w["qkv"])
     q = qkv[..., : H * hd].reshape(B, T, KV, H // KV, hd)
     q = q.transpose(0, 2, 1, 3, 4) if be.name == "numpy" else q.permute(0, 2, 1, 3, 4)
     q = q.reshape(B, KV, T * (H // KV), hd)
     kt = k.transpose(0, 1, 3, 2) if be.name == "numpy" else k.transpose(-1, -2)
     attn = be.softmax((q @ kt) / np.sqrt(hd)) @ v                      # (B, KV, T*G, hd)
-    x = x + attn.reshape(B, T, H * hd) @ w["o"]
-    gate_up = x @ w["gate_up"]
+    x = x + _mm(attn.reshape(B, T, H * hd), w["o"])
+    gate_up = _mm(x, w["gate_up"])
     f = m.dense_ffn_dim
     gate, up = gate_up[..., :f], gate_up[..., f:]
     silu = gate / (1 + (np.exp(-gate) if be.name == "numpy" else be.xp.exp(-gate)))
-    return x + (silu * up) @ w["down"]
+    return x + _mm(silu * up, w["down"])
+
+
+def _mm(x, w):
+    """x (B, T, d) @ w (d, n) as one (B T, d) GEMM: numpy would loop over B and read w B times."""
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
 
 
 def stack_step_s(be: Backend, m: ModelSpec, batch: int, new_tokens: int, context: int, dtype: str,

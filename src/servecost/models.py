@@ -117,11 +117,11 @@ def _moe_layers(cfg: dict, n_layers: int, n_experts: int) -> int:
     if cfg.get("interleave_moe_layer_step"):
         step = int(cfg["interleave_moe_layer_step"])
         return sum(1 for i in range(n_layers) if (i + 1) % step == 0)
-    if cfg.get("mlp_only_layers") or cfg.get("decoder_sparse_step", 1) != 1:
-        step, dense = int(cfg.get("decoder_sparse_step", 1)), set(cfg.get("mlp_only_layers") or [])
+    if cfg.get("mlp_only_layers") or (cfg.get("decoder_sparse_step") or 1) != 1:
+        step, dense = int(cfg.get("decoder_sparse_step") or 1), set(cfg.get("mlp_only_layers") or [])
         return sum(1 for i in range(n_layers) if i not in dense and (i + 1) % step == 0)
     first_dense = min(max(int(_first(cfg, "first_k_dense_replace", "first_k_dense", default=0)), 0), n_layers)
-    freq = int(cfg.get("moe_layer_freq", 1))
+    freq = int(cfg.get("moe_layer_freq") or 1)
     if freq < 1:
         raise InputError(f"config: moe_layer_freq={freq} must be at least 1")
     return sum(1 for i in range(first_dense, n_layers) if i % freq == 0)
@@ -324,9 +324,12 @@ def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
     """Read a config.json file into a ModelSpec; InputError for a missing or malformed file."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():
+            raise IsADirectoryError if path.is_dir() else InputError(
+                f"{field}={short(str(path), 80)} is not a regular file; give the path of a config.json")
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is a few kB "
-                             f"(at most {MAX_CONFIG_BYTES:,})")
+            raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is "
+                             f"a few kB (at most {MAX_CONFIG_BYTES:,})")
         cfg = json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{field}={short(str(path), 80)}: no such file; give a catalogue id "

@@ -50,6 +50,9 @@ Speed = Annotated[float, Field(ge=0.1, le=10_000, description="Output tokens/s e
 Users = Annotated[int, Field(gt=0, le=10_000_000_000, description="Concurrent users (streams).")]
 Degree = Annotated[int, Field(ge=1, le=4096)]
 Pue = Annotated[float, Field(ge=1, le=5, description="Facility power / IT power.")]
+HitFrac = Annotated[float, Field(ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")]
+PrefixTokens = Annotated[int, Field(ge=0, le=10_000_000, description="Cached prefix kept per conversation "
+                                                                     "(0: hit x input).")]
 UsdPerKwh = Annotated[float, Field(ge=0, le=10, description="Electricity price, $/kWh.")]
 
 
@@ -135,6 +138,11 @@ class UsageInput(_Strict):
     sessions_per_day: float = Field(gt=0, le=1000)
     requests_per_session: float = Field(gt=0, le=1000)
     peak_to_mean: float = Field(ge=1, le=100)
+
+
+class PrefixInput(_Strict):
+    prefix_cache_hit: HitFrac = 0.0
+    prefix_tokens: PrefixTokens = 0
 
 
 class SweepInput(_Strict):
@@ -292,8 +300,11 @@ def _rows(path) -> list:
     import yaml
 
     p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
+        raise InputError(f"hardware-file={str(path)!r} is not a regular file; give a YAML or CSV file")
     try:
-        text = p.read_text()
+        with p.open(encoding="utf-8") as f:
+            text = f.read(1_000_001)                             # bounded, whatever the file
     except FileNotFoundError:
         raise InputError(f"hardware-file={str(path)!r}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:

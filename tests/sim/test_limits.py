@@ -139,3 +139,30 @@ def test_cpu_slots_deadline_sets_cancel():
 
 def test_engine_checks_the_guard():
     assert engine.CHECK_EVERY <= 10_000
+
+
+def test_many_preemptions_in_a_row_do_not_recurse():
+    """A full KV cache of thousands of tiny sequences preempts many in a row: a loop, not recursion
+    (with Python's default limit of 1000 a 16,384-sequence replica raised RecursionError)."""
+    import sys
+    spec = scenario.parse(BASE | {"duration_s": 2, "fleet": {"replicas": 1, "max_seqs": 2048, "kv_tokens": 3000},
+                                  "workload": {"streams": [{"rate_per_s": 1000, "input_tokens": 1,
+                                                            "output_tokens": 200}]}})
+    b = scenario.build(spec)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(150)
+    try:
+        tr = run(spec, built=b).trace
+    finally:
+        sys.setrecursionlimit(limit)
+    assert tr.preemptions.sum() > 100
+
+
+def test_a_run_far_over_its_estimate_is_stopped(monkeypatch):
+    """The guard stops a run at OVERRUN x its estimated events (a thrashing or looping fleet)."""
+    monkeypatch.setattr(limits, "OVERRUN_FLOOR", 0)
+    spec = scenario.parse(_with_stream(rate_per_s=200) | {"fleet": {"replicas": 8}})
+    b = scenario.build(spec)
+    b = __import__("dataclasses").replace(b, estimated_events=100.0)
+    with pytest.raises(InputError, match="20x the estimate"):
+        run(spec, built=b, limits=limits.Limits(max_events=1e12, max_memory_bytes=1e12))

@@ -298,7 +298,13 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             place(rep, r, rid)
 
     def decide(r, t):
-        """At a step boundary of replica r: admit, then run one mixed step or a decode block."""
+        """At a step boundary of replica r: admit, then run one mixed step or a decode block (preempting
+        sequences, one at a time, until the KV cache has room for a step)."""
+        while step_or_block(r, t):
+            pass
+
+    def step_or_block(r, t) -> bool:
+        """Start replica r's next step or block at t; True when it preempted a sequence instead (try again)."""
         nonlocal energy, steps
         rep = reps[r]
         admit(rep, r)
@@ -346,8 +352,7 @@ def simulate(req: Requests, table: StepTable, cfg: Config,
             return
         room = int((cfg.kv_tokens - rep.kv_used) // (n * tps))
         if room <= 0:
-            preempt_one(rep, r)
-            return decide(r, t)
+            return preempt_one(rep, r)
         k = max(int(min(rep.heap[0][0] - rep.D if rep.heap else 1, room, MAX_BLOCK_STEPS)), 1)
         step_s, power = table.lookup(n, ctx_mean(rep) + k / 2, 0)
         rep.blk_t0, rep.blk_step, rep.blk_k, rep.blk_power = t, step_s, k, power

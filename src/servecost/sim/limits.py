@@ -7,14 +7,17 @@ Before the run, from the drawn requests and the fleet configuration:
 
 N requests: an arrival, a first token, a finish and a routing decision each (4 N); a prefill step
 takes at most token_budget prompt tokens; a decode block advances at most MAX_BLOCK_STEPS steps.
-The estimate counts no batching (one event advances a whole batch), so it is an upper estimate: on
-examples/ it is 1.4x to 9x the events counted. Bytes: measured with tracemalloc while building the
-step table (115 bytes per entry at the peak, examples/closed-loop-benchmark.yaml with max_seqs 4096)
-and over runs of examples/ (under 1.5 kB per request with its output tables); an estimate.
+The estimate counts no batching (one event advances a whole batch) and no preemptions: on examples/
+it is 2x to 14x the events counted; a replica that thrashes (its KV cache too small for its batch:
+sequences preempted and recomputed) takes more, up to 7x the estimate over 445 random small runs.
+Bytes, an estimate: measured with tracemalloc while building the step table (115 bytes per entry
+at the peak, examples/closed-loop-benchmark.yaml with max_seqs 4096), and per request over runs of
+examples/ (under 1.5 kB with the output tables); on two runs near the API limits the estimate was
+1.4x and 1.9x the traced peak.
 
 While it runs, the engine calls `Guard.check(events)` every engine.CHECK_EVERY events: past the events
-limit, the wall-clock deadline or a cancel (the HTTP client left, the server stops) it stops the
-run with an InputError naming the limit.
+limit or OVERRUN x the estimate, the wall-clock deadline or a cancel (the HTTP client left, the
+server stops) it stops the run with an InputError naming the limit.
 """
 
 import math
@@ -42,6 +45,9 @@ class Limits:
     deadline_s: float = math.inf
     how: str = "--max-events / --max-memory-gb"
 
+
+OVERRUN = 20                    # x the estimated events: the run is stopped (Guard)
+OVERRUN_FLOOR = 100_000         # events always allowed, whatever the estimate
 
 CLI = Limits(max_events=2e9, max_memory_bytes=8 * GB)
 API = Limits(max_events=5e6, max_memory_bytes=1.2 * GB, deadline_s=20.0,
@@ -85,16 +91,22 @@ def check(est: Estimate, limits: Limits) -> None:
 
 
 class Guard:
-    """Stops a running simulation: over its events, past its deadline, or cancelled."""
+    """Stops a running simulation: over its events (the limit, or OVERRUN x its estimate: a run that
+    passes the estimate that many times over thrashes or loops), past its deadline, or cancelled."""
 
-    def __init__(self, limits: Limits, cancel: threading.Event | None = None):
+    def __init__(self, limits: Limits, cancel: threading.Event | None = None, estimated_events: float = math.inf):
         self.limits = limits
         self.cancel = cancel
         self.t0 = time.monotonic()
+        self.overrun_at = OVERRUN * estimated_events + OVERRUN_FLOOR
 
     def check(self, events: int) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise InputError("simulation cancelled (the client left or the server is stopping)")
+        if events > self.overrun_at:
+            raise InputError(f"simulation stopped after {events:,} events, {OVERRUN}x the estimate: the fleet "
+                             "thrashes (preempting and recomputing); give it more KV cache (fleet.kv_tokens, "
+                             "kv_dtype: fp8) or fewer sequences (fleet.max_seqs)")
         if events > self.limits.max_events:
             raise InputError(f"simulation stopped after {events:,} events, the limit; lower rate_per_s or "
                              f"duration_s, or raise it with {self.limits.how}")

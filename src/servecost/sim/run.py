@@ -72,7 +72,8 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
     b = built or build(spec, base, seed, limits)
     reach = dataclasses.replace(b.requests, arrival_s=b.requests.arrival_s + b.request_overhead_s)
     t0 = time.perf_counter()
-    tr = simulate(reach, b.table, b.config, progress, Guard(limits, cancel).check, b.prefill_table)
+    tr = simulate(reach, b.table, b.config, progress, Guard(limits, cancel, b.estimated_events).check,
+                  b.prefill_table)
     wall_s = time.perf_counter() - t0
     requests = b.requests
     if tr.arrival_s is not None:       # closed loop: when each request was sent (it reaches a replica after the overhead)

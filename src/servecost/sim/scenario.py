@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import hardware, memory, models, serving
 from ..errors import InputError
+from ..schema import FIXES
 from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
@@ -137,7 +138,8 @@ def _one_line(exc: ValidationError, source: str) -> InputError:
         return InputError(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
     if err["type"] == "missing":
         return InputError(f"{source}: missing key {key!r}")
-    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}")
+    fix = FIXES.get(err["type"], "see examples/ for a valid scenario")
+    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}; {fix}")
 
 
 def _short(value) -> str:
@@ -172,6 +174,8 @@ def read(path: str | Path) -> dict:
     """The YAML mapping of a scenario (or sweep) file."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
+            raise InputError(f"{path}: not a regular file; give the path of a scenario YAML")
         if p.stat().st_size > MAX_YAML_BYTES:
             raise InputError(f"{path}: {p.stat().st_size:,} bytes; a scenario is a few kB (at most "
                              f"{MAX_YAML_BYTES:,}): replay long request lists as a trace CSV")
@@ -206,6 +210,7 @@ class Built:
     offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
     prefill_table: steptime.StepTable | None = None   # mixed fleet: the prefill replicas' own steps
+    estimated_events: float = math.inf  # sim.limits.estimate: the run stops at OVERRUN x this many
 
 
 def _resolve_path(p: str, base: Path) -> str:
@@ -333,8 +338,9 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                  kv_transfer_s_per_token=float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, hw, par.chips, eff)))
     _fits_kv(req, kv_tokens, cfg.tokens_per_step, w.trace)
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    sim_limits.check(sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
-                                         sim_limits.table_entries(max_seqs, max_ctx, token_budget)), limits)
+    est = sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
+                              sim_limits.table_entries(max_seqs, max_ctx, token_budget))
+    sim_limits.check(est, limits)
     table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation,
                            float(req.cached_tokens.mean()))
     mixed = _mixed_prefill(spec, m, prec, eff, mean_in, float(req.cached_tokens.mean()), max_ctx, token_budget)
@@ -365,7 +371,7 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
                        "prefill_pp": int(mixed[1].pp), "prefill_ep": int(mixed[1].ep),
                        "chips": int(par.chips) * f.replicas + int(mixed[1].chips) * f.prefill_replicas}
     return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s,
-                 mixed[2] if mixed else None)
+                 prefill_table=mixed[2] if mixed else None, estimated_events=est.events)
 
 
 def _mixed_prefill(spec: ScenarioIn, m, prec, eff_decode, mean_in: float, mean_cached: float, max_ctx: float,

@@ -22,6 +22,7 @@ from ..units import DAY_S
 INTERACTIVE, BATCH = 0, 1
 MAX_TOKENS = 1e9            # prompt or output tokens of one request: beyond any model's context
 MAX_ARRIVAL_S = 1e9         # about 32 years
+MAX_TRACE_BYTES = 1e9       # a trace CSV: about 30 bytes a request
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,11 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
     """Requests from a CSV with arrival_s, input_tokens, output_tokens and optional class
     (interactive | batch) and deadline_s (seconds after arrival; batch default one day)."""
     name = Path(path).name
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        raise InputError(f"trace={str(path)!r} is not a regular file (a FIFO or device never ends); give a CSV")
+    if Path(path).is_file() and Path(path).stat().st_size > MAX_TRACE_BYTES:
+        raise InputError(f"trace={str(path)!r}: {Path(path).stat().st_size / 1e9:,.1f} GB; at most "
+                         f"{MAX_TRACE_BYTES / 1e9:g} GB (about 30 million requests): sample it")
     try:
         df = pd.read_csv(path)
     except FileNotFoundError:

@@ -132,8 +132,8 @@ class PlanRequest(FleetRequest, Costs):
     speculation: bool = True
     disaggregation: bool = True
     speculation_method: Literal["auto", "none", "mtp1", "mtp3", "eagle3"] = "auto"
-    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
-    prefix_tokens: int = Field(0, ge=0, le=10_000_000, description="Cached prefix kept per conversation (0: hit x input).")
+    prefix_cache_hit: schema.HitFrac = 0.0
+    prefix_tokens: schema.PrefixTokens = 0
     prefill_hardware: Annotated[str, Field(max_length=64, description="Prefill pool on this hardware id (mixed fleet).")] = ""
     expert_rebalancing: bool = True
     daily_users: int | None = Field(None, gt=0, le=100_000_000_000)
@@ -164,8 +164,8 @@ class FrontierRequest(FleetRequest, Costs):
     speculation: bool = True
     disaggregation: bool = True
     speculation_method: Literal["auto", "none", "mtp1", "mtp3", "eagle3"] = "auto"
-    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
-    prefix_tokens: int = Field(0, ge=0, le=10_000_000, description="Cached prefix kept per conversation (0: hit x input).")
+    prefix_cache_hit: schema.HitFrac = 0.0
+    prefix_tokens: schema.PrefixTokens = 0
     prefill_hardware: Annotated[str, Field(max_length=64, description="Prefill pool on this hardware id (mixed fleet).")] = ""
     expert_rebalancing: bool = True
 
@@ -173,7 +173,7 @@ class FrontierRequest(FleetRequest, Costs):
 class BatchRequest(FleetRequest):
     speed: Speed = 50.0
     deadline_hours: float = Field(24.0, ge=0.01, le=24 * 366)
-    prefix_cache_hit: float = Field(0.0, ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")
+    prefix_cache_hit: schema.HitFrac = 0.0
     peak_to_mean: float = Field(2.0, ge=1, le=100)
     pricing: Pricing = "own"
     usd_per_kwh: UsdPerKwh = 0.08

@@ -1,9 +1,9 @@
-"""What one request may take: a body of at most MAX_BODY_BYTES, one of a few CPU slots for the core
-call (a simulation takes one of its own, fewer, slots, so that simulations never hold every slot),
-run in a worker thread so the event loop keeps answering, for at most DEADLINE_S. A request that
-waits too long for a slot is told to retry (429). When the client disconnects, the deadline passes
-or the server stops, the call's cancel event is set: simulations check it and stop within
-milliseconds; the other calls take seconds at most (their inputs are bounded in inputs.py)."""
+"""What one request may take: a body of at most MAX_BODY_BYTES, and one of a few CPU slots for the
+core call (simulations take a slot of their own, so that they never hold every CPU slot), run in a
+worker thread so the event loop keeps answering. A request that waits too long for a slot is told
+to retry (429). When the client disconnects, DEADLINE_S passes or the server stops, the call's
+cancel event is set: simulations check it and stop within milliseconds; the other calls do not
+check it, and take seconds at most (their inputs are bounded in inputs.py)."""
 
 import asyncio
 import contextvars
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 MAX_BODY_BYTES = 2_000_000
 MAX_RUNS = 2500          # measured runs validated per request (the calibration file has 2,018)
 SLOTS = max(1, os.cpu_count() or 1)
-SIM_SLOTS = max(1, SLOTS // 2)    # simulations at once: the other slots stay free for quick calls
+SIM_SLOTS = 1                     # simulations at once per process, each up to 1.2 GB (sim.limits.API)
 QUEUE_TIMEOUT_S = 30.0            # waiting for a slot, then 429
 SIM_QUEUE_TIMEOUT_S = 5.0         # a simulation waits less: each takes up to DEADLINE_S
 DEADLINE_S = 30.0                 # one call, then it is cancelled (a simulation stops itself at 20 s: sim.limits.API)
@@ -92,8 +92,9 @@ class CpuSlots:
 
     @staticmethod
     async def _watch(task: asyncio.Future, cancel: threading.Event, request, deadline_s: float):
-        """The call's answer; sets `cancel` when the client leaves, the deadline passes or we are cancelled,
-        then waits for the thread to end so the slot is free only when the CPU is."""
+        """The call's answer. Sets `cancel` when the client leaves or the deadline passes, then waits for
+        the thread to end, so that the slot is free only when the CPU is; when this task is cancelled
+        (the server stops) it sets `cancel` and returns at once."""
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline_s
         try:
