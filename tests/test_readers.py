@@ -286,3 +286,17 @@ def test_calibration_format_without_moe_columns_and_with_a_speculative_column(tm
     assert [(r.moe_tp, r.speculative) for r in runs] == [(8, "mtp"), (8, "")]
     result = validate(runs)
     assert result["predicted"] == 2 and result["assumed"]["rows"] == 1
+
+
+def test_a_fractional_layout_is_skipped_with_its_reason_and_ep_zero_reads_as_one(tmp_path):
+    from servecost.readers import read_runs
+    from servecost.validate import predict_runs
+    path = tmp_path / "runs.csv"
+    path.write_text("model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,ep\n"
+                    "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2.5,1\n"
+                    "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2,0\n")
+    runs = read_runs(str(path))
+    assert "tp=2.5 is not a whole number" in runs[0].skip_reason
+    assert not runs[1].skip_reason and runs[1].ep == 1
+    preds = predict_runs(runs)
+    assert isinstance(preds[0], str) and not isinstance(preds[1], str)

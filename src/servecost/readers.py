@@ -155,8 +155,14 @@ def _engine(name: str) -> str:
 def _moe_tp(ints: dict) -> int:
     """MoE tensor parallelism implied by a layout that names tp, attention dp and ep: the experts span
     the same chips as attention (tp x dp), ep ways by expert and tensor-parallel over the rest."""
-    chips, ep = ints["tp"] * ints["dp_attn"], ints["ep"]
+    chips, ep = ints["tp"] * ints["dp_attn"], max(ints["ep"], 1)
     return chips // ep if chips % ep == 0 else 1
+
+
+def _whole_chips(raw: dict) -> tuple[dict, str]:
+    """Parallel degrees as whole numbers (0 or blank: 1), and why a row is skipped if one is not whole."""
+    bad = next((f"{c}={v:g} is not a whole number of chips" for c, v in raw.items() if not float(v).is_integer()), "")
+    return {c: int(v) or 1 for c, v in raw.items()}, bad
 
 
 def _unrunnable(run: Run) -> str:
@@ -310,8 +316,8 @@ def read_runs_csv(path: str | Path) -> list[Run]:
             value = row.get(column)
             return default if value is None or pd.isna(value) else str(value).strip()
 
-        ints = {c: int(_number(path, where, f"column {c}", opt(c, "1"), "a whole number of chips") or 1)
-                for c in RUNS_CSV_INTS}
+        ints, fractional = _whole_chips({c: _number(path, where, f"column {c}", opt(c, "1"), "a whole number of chips")
+                                         for c in RUNS_CSV_INTS})
         dtype_cells = {c: opt(c) for c in ("weight_dtype", "expert_dtype", "kv_dtype")}
         dtypes = {c: _quant(v) or "" for c, v in dtype_cells.items()}
         disaggregated = opt("disaggregated").lower() in ("yes", "true", "1")
@@ -329,7 +335,7 @@ def read_runs_csv(path: str | Path) -> list[Run]:
             measured_tpot_s=num("tpot_ms", "milliseconds") * MS,
             pools=_runs_csv_pools(num, opt, ints) if disaggregated else None,
             source_model=str(row["model"]), source_system=str(row["hardware"]), **ints)
-        runs.append(_checked(run, _dtype_reasons(dtype_cells)))
+        runs.append(_checked(run, [fractional] + _dtype_reasons(dtype_cells)))
     return runs
 
 
