@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 from . import report
-from .errors import InputError
+from .errors import InputError, refuse_special_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="servecost: what it costs to serve an LLM to N users at S tokens/s, on which hardware.")
@@ -90,10 +90,8 @@ def _read_runs(path: str, hardware: Optional[str]):
 
 
 def _regular(path: str, option: str) -> None:
-    """InputError for a path that exists but is no regular file or folder: reading a FIFO or /dev/zero never ends."""
-    p = Path(path)
-    if p.exists() and not p.is_file() and not p.is_dir():
-        raise InputError(f"{option}={path!r} is not a regular file; give the path of the file itself")
+    """InputError for a path that exists but is no regular file or folder (errors.refuse_special_file)."""
+    refuse_special_file(path, option, "the path of the file itself")
 
 
 def _guarded(load, path: Optional[str], option: str):

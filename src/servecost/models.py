@@ -8,7 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from .dtypes import canonical
-from .errors import InputError, suggest
+from .errors import InputError, refuse_special_file, suggest
+from .errors import short as errors_short
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +244,8 @@ def check_spec(m: ModelSpec, source: str) -> ModelSpec:
 
 
 def short(value, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """errors.short at the config messages' 40 characters."""
+    return errors_short(value, limit)
 
 
 def from_hf_config(cfg: dict, model_id: str = "custom", source: str = "config.json") -> ModelSpec:
@@ -324,9 +325,7 @@ def load_config_file(path: str | Path, field: str = "model") -> ModelSpec:
     """Read a config.json file into a ModelSpec; InputError for a missing or malformed file."""
     path = Path(path)
     try:
-        if path.exists() and not path.is_file():
-            raise IsADirectoryError if path.is_dir() else InputError(
-                f"{field}={short(str(path), 80)} is not a regular file; give the path of a config.json")
+        refuse_special_file(path, field, "the path of a config.json")
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise InputError(f"{field}={short(str(path), 80)}: {path.stat().st_size:,} bytes; a config.json is "
                              f"a few kB (at most {MAX_CONFIG_BYTES:,})")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .economics import Assumptions
-from .errors import InputError
+from .errors import InputError, refuse_special_file, short
 
 FIXES = {
     "greater_than": "give a positive number",
@@ -21,12 +21,6 @@ FIXES = {
     "int_parsing": "give a whole number",
     "float_parsing": "give a number",
 }
-
-
-def short(value, limit: int = 60) -> str:
-    """repr(value), cut to `limit` characters: an error line quotes the input, never all of it."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _one_line(exc: ValidationError) -> InputError:
@@ -300,8 +294,7 @@ def _rows(path) -> list:
     import yaml
 
     p = Path(path)
-    if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
-        raise InputError(f"hardware-file={str(path)!r} is not a regular file; give a YAML or CSV file")
+    refuse_special_file(p, "hardware-file", "a YAML or CSV file")
     try:
         with p.open(encoding="utf-8") as f:
             text = f.read(1_000_001)                             # bounded, whatever the file

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import hardware, memory, models, serving
-from ..errors import InputError
+from ..errors import InputError, refuse_special_file, short
 from ..schema import FIXES
 from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
@@ -139,12 +139,7 @@ def _one_line(exc: ValidationError, source: str) -> InputError:
     if err["type"] == "missing":
         return InputError(f"{source}: missing key {key!r}")
     fix = FIXES.get(err["type"], "see examples/ for a valid scenario")
-    return InputError(f"{source}: {key}={_short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}; {fix}")
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return InputError(f"{source}: {key}={short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}; {fix}")
 
 
 def _nodes(value, budget: int) -> int:
@@ -174,8 +169,7 @@ def read(path: str | Path) -> dict:
     """The YAML mapping of a scenario (or sweep) file."""
     p = Path(path)
     try:
-        if p.exists() and not p.is_file() and not p.is_dir():     # a FIFO or /dev/zero would never end
-            raise InputError(f"{path}: not a regular file; give the path of a scenario YAML")
+        refuse_special_file(p, "scenario", "the path of a scenario YAML")
         if p.stat().st_size > MAX_YAML_BYTES:
             raise InputError(f"{path}: {p.stat().st_size:,} bytes; a scenario is a few kB (at most "
                              f"{MAX_YAML_BYTES:,}): replay long request lists as a trace CSV")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, refuse_special_file
 from ..units import DAY_S
 
 INTERACTIVE, BATCH = 0, 1
@@ -131,8 +131,7 @@ def read_trace(path: str | Path, batch_deadline_s: float = DAY_S) -> Requests:
     """Requests from a CSV with arrival_s, input_tokens, output_tokens and optional class
     (interactive | batch) and deadline_s (seconds after arrival; batch default one day)."""
     name = Path(path).name
-    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
-        raise InputError(f"trace={str(path)!r} is not a regular file (a FIFO or device never ends); give a CSV")
+    refuse_special_file(path, "trace", "a CSV")
     if Path(path).is_file() and Path(path).stat().st_size > MAX_TRACE_BYTES:
         raise InputError(f"trace={str(path)!r}: {Path(path).stat().st_size / 1e9:,.1f} GB; at most "
                          f"{MAX_TRACE_BYTES / 1e9:g} GB (about 30 million requests): sample it")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import batch, hardware as hw_cat, models, report, schema
 from ..economics import Assumptions
-from ..errors import InputError, suggest
+from ..errors import InputError, short, suggest
 from ..frontier import as_dict, frontier as run_frontier
 from ..outlook import outlook as run_outlook, roster
 from ..plan import Scenario, plan as run_plan, precision_for
@@ -166,7 +166,7 @@ def simulate(spec, fmt: str) -> str:
 
     w = spec.workload
     if spec.model.strip().lower() not in models.catalogue():
-        raise InputError(f"model={schema.short(spec.model)}: over HTTP a simulation takes a catalogue id "
+        raise InputError(f"model={short(spec.model)}: over HTTP a simulation takes a catalogue id "
                          f"(GET /api/models){suggest(spec.model[:100], models.catalogue())}")
     if w.trace or any(s.lengths_from for s in w.streams):
         raise InputError("workload.trace / lengths_from: files on the server are not read over HTTP; "

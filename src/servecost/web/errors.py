@@ -6,7 +6,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..errors import InputError
+from ..errors import InputError, short
 from ..schema import FIXES
 
 PREFIX = "Value error, "
@@ -15,11 +15,6 @@ PREFIX = "Value error, "
 class ErrorOut(BaseModel):
     """Every 4xx answer: one line naming the field, the value and a fix."""
     detail: str
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def one_line(errors: list[dict]) -> str:
@@ -35,7 +30,7 @@ def one_line(errors: list[dict]) -> str:
     fix = FIXES.get(err.get("type", ""), "see /docs")
     if err.get("type") == "missing":
         return f"{name}: required; {fix}"
-    return f"{name}={_short(err.get('input'))}: {msg[:1].lower() + msg[1:]}; {fix}"
+    return f"{name}={short(err.get('input'))}: {msg[:1].lower() + msg[1:]}; {fix}"
 
 
 MAX_DETAIL_CHARS = 400   # a detail quotes the input, never all of it
