@@ -7,7 +7,6 @@ so it scales as log2(n) / log2(8).
 
 import numpy as np
 
-TORUS_CUT_BYTES_FRAC = 8  # see bisection_share
 REFERENCE_CHIPS = 8   # the catalogue latency is a small all-reduce across 8 chips
 
 
@@ -42,4 +41,4 @@ def bisection_share(chips, dims: int):
     D / B on a switch: share = min(1, 8 b / (s B)) = min(1, 4 / (k s)).
     """
     side = np.maximum(np.asarray(chips, dtype=float), 1.0) ** (1.0 / dims)
-    return np.minimum(1.0, TORUS_CUT_BYTES_FRAC / (2 * dims * side))
+    return np.minimum(1.0, 4 / (dims * side))

@@ -19,7 +19,8 @@ from .errors import InputError, suggest
 from . import families
 from .units import GB, GiB, MB, TERA, US
 
-TOPOLOGIES = ("switch", "torus2d", "torus3d")
+TORUS_DIMS = {"torus2d": 2, "torus3d": 3}           # a torus scale-up network and its dimensions
+TOPOLOGIES = ("switch", *TORUS_DIMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +173,8 @@ _own: ContextVar[dict[str, Accelerator]] = ContextVar("own_chips", default={})
 
 
 def use_own(chips: list[Accelerator]) -> None:
-    """Make `chips` known by id, beside the catalogue, to the rest of this command or request."""
-    clash = [c.id for c in chips if c.id in catalogue()]
-    if clash:
-        raise InputError(f"hardware-file: id={clash[0]!r} is a catalogue id; give your chip another id")
+    """Make `chips` (validated by schema.hardware_rows, ids apart from the catalogue's) known by id,
+    beside the catalogue, to the rest of this command or request."""
     _own.set({c.id: c for c in chips})
 
 

@@ -24,7 +24,7 @@ from . import params as P
 from .comms import allreduce_s, alltoall_s, bisection_share, p2p_s
 from .dtypes import bytes_per_element, canonical
 from .efficiency import DEFAULT, Efficiency
-from .hardware import Accelerator
+from .hardware import TORUS_DIMS, Accelerator
 from .memory import kv_bytes_per_chip, kv_bytes_per_seq, kv_shards, weight_bytes_per_chip
 from .models import ModelSpec
 from .parallel import Parallel
@@ -187,7 +187,7 @@ def _link(hw: Accelerator, chips, eff: Efficiency):
 def _alltoall_share(hw: Accelerator, chips):
     """Share of a chip's link bandwidth an all-to-all over `chips` gets: 1 on a switch, the
     bisection's share on a torus slice inside the domain (comms.bisection_share)."""
-    dims = {"torus2d": 2, "torus3d": 3}.get(hw.topology)
+    dims = TORUS_DIMS.get(hw.topology)
     if dims is None:
         return 1.0
     inside = np.asarray(chips) <= hw.scaleup_domain_chips

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from . import families, hardware
 from .economics import Assumptions
 from .errors import InputError, refuse_special_file, short
 
@@ -225,7 +226,7 @@ class HardwareRow(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     name: str = Field(default="", max_length=200)
     vendor: str = Field(default="custom", max_length=100)
-    family: Literal["gpu", "tpu", "trainium", "gaudi", "wafer", "lpu", "rdu"]
+    family: Literal[tuple(families.catalogue())]
     release_year: int = Field(default=2026, ge=1990, le=2040)
     # 1 EFLOP/s dense per chip is 64x the densest catalogue part (a CS-3 wafer, 15.6 PFLOP/s)
     bf16_tflops: float = Field(gt=0, le=1e6)
@@ -244,7 +245,7 @@ class HardwareRow(_Strict):
     scaleup_gb_per_s_per_dir: float = Field(gt=0, le=1e6)
     scaleup_latency_us: float = Field(default=10.0, gt=0, le=1e4)   # NVLink's figure (hardware.csv)
     scaleout_gb_per_s_per_dir: float = Field(gt=0, le=1e5)
-    topology: Literal["switch", "torus2d", "torus3d"] = "switch"
+    topology: Literal[hardware.TOPOLOGIES] = "switch"
     tdp_w: float = Field(gt=0, le=1e6)
     idle_w: float = Field(ge=0, le=1e6)
     system_idle_w: float = Field(default=0, ge=0, le=1e6)
@@ -324,7 +325,6 @@ def _rows(path) -> list:
 
 def hardware_rows(rows: list, source: str = "hardware-file") -> list:
     """Validated chips (hardware.Accelerator) from mappings of the catalogue's columns."""
-    from . import hardware
 
     chips, seen = [], set()
     for i, row in enumerate(rows):
@@ -336,6 +336,8 @@ def hardware_rows(rows: list, source: str = "hardware-file") -> list:
             raise InputError(f"{source}: chip {i + 1}: column names must be text") from None
         if valid.id in seen:
             raise InputError(f"{source}: chip {i + 1} id={valid.id!r} is given twice; ids must differ")
+        if valid.id in hardware.catalogue():
+            raise InputError(f"{source}: chip {i + 1} id={valid.id!r} is a catalogue id; give your chip another id")
         seen.add(valid.id)
         values = valid.model_dump()
         values["name"] = values["name"] or valid.id
