@@ -5,20 +5,12 @@ import json
 import pytest
 import yaml
 
-from servecost.cli import main
+from test_cli import run   # the CLI as a user runs it: (exit code, stdout, stderr)
 
 CHIP = {"id": "my-chip", "family": "gpu", "bf16_tflops": 3000, "fp8_tflops": 6000, "hbm_gib": 256,
         "hbm_gb_per_s": 12000, "scaleup_domain_chips": 72, "scaleup_gb_per_s_per_dir": 1800,
         "scaleout_gb_per_s_per_dir": 100, "tdp_w": 1500, "idle_w": 250, "system_load_w": 2300,
         "chip_price_usd": 50000}
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 def write(tmp_path, chips, name="chips.yaml"):

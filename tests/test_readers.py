@@ -200,13 +200,20 @@ def test_every_aiconfigurator_quant_mode_maps_to_a_dtype(mode, dtype):
         assert canonical(dtype) == dtype
 
 
+RUNS_CSV_HEAD = "model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms"
+
+
+def _read_runs_csv(tmp_path, extra_columns: str, *rows: str):
+    """The runs of a small runs CSV: the required columns, then `extra_columns`, one row per line."""
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join([f"{RUNS_CSV_HEAD},{extra_columns}", *rows]) + "\n")
+    return read_runs(str(path))
+
+
 def test_runs_csv_with_an_unknown_kv_dtype_is_skipped_not_aborted(tmp_path):
     """The runs CSV follows the same rule: an unknown dtype skips that row with the reason."""
-    path = tmp_path / "runs.csv"
-    path.write_text("model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,kv_dtype\n"
-                    "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp8\n"
-                    "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp3\n")
-    runs = read_runs(str(path))
+    runs = _read_runs_csv(tmp_path, "kv_dtype", "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp8",
+                          "llama-3.1-8b,h100-sxm,8,1024,128,30,7,fp3")
     assert runs[0].kv_dtype == "fp8" and runs[1].skip_reason.startswith("kv_dtype='fp3' is not a quant mode")
 
 
@@ -289,13 +296,10 @@ def test_calibration_format_without_moe_columns_and_with_a_speculative_column(tm
 
 
 def test_a_fractional_layout_is_skipped_with_its_reason_and_ep_zero_reads_as_one(tmp_path):
-    from servecost.readers import read_runs
+    """tp=2.5 describes no run: skipped with the reason; ep=0 (not given) reads as 1."""
     from servecost.validate import predict_runs
-    path = tmp_path / "runs.csv"
-    path.write_text("model,hardware,concurrency,input_tokens,output_tokens,ttft_ms,tpot_ms,tp,ep\n"
-                    "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2.5,1\n"
-                    "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2,0\n")
-    runs = read_runs(str(path))
+    runs = _read_runs_csv(tmp_path, "tp,ep", "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2.5,1",
+                          "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2,0")
     assert "tp=2.5 is not a whole number" in runs[0].skip_reason
     assert not runs[1].skip_reason and runs[1].ep == 1
     preds = predict_runs(runs)
