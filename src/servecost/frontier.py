@@ -14,7 +14,7 @@ from .search import Points, pareto_mask
 
 METRICS = {   # name: (label, unit, higher is better)
     "per_chip": ("output tokens/s per chip", "tok/s/chip", True),
-    "per_mw": ("output tokens/s per MW of facility power", "tok/s/MW", True),
+    "per_mw": ("output tokens/s per provisioned MW of facility power", "tok/s/MW", True),
     "usd_per_mtok": ("cost per million output tokens", "$/Mtok", False),
 }
 

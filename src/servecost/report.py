@@ -343,7 +343,7 @@ def power_output(table: dict, speeds: list, budget_mw: float, model_name: str, f
             for h, v in table.items() for i, s in enumerate(speeds)]
     if fmt == "csv":
         return _csv(rows)
-    t = Table(title=f"{model_name}: users served by {budget_mw:g} MW of facility power, by speed per user",
+    t = Table(title=f"{model_name}: users served by {budget_mw:g} MW of provisioned facility power, by speed per user",
               title_justify="left")
     t.add_column("hardware")
     for s in speeds:
