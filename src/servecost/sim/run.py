@@ -79,7 +79,7 @@ def run(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
     if tr.arrival_s is not None:       # closed loop: when each request was sent (it reaches a replica after the overhead)
         requests = dataclasses.replace(requests, arrival_s=tr.arrival_s - b.request_overhead_s)
     hw = hardware.get(spec.hardware)
-    s = metrics.summary(requests, tr, spec.slo.ttft_s, spec.slo.tpot_s, hw.idle_w,
+    s = metrics.summary(requests, tr, spec.slo.ttft_s, spec.slo.tpot_s, hw.idle_wall_w,
                         b.deployment["chips_per_replica"])
     out = {"scenario": spec.name, "seed": spec.seed if seed is None else seed, "deployment": b.deployment,
            "slo": {"ttft_s": spec.slo.ttft_s, "tpot_s": spec.slo.tpot_s},
