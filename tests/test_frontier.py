@@ -52,8 +52,8 @@ def test_plan_point_lies_on_or_under_the_curve(r1_curves):
     """plan picks from the same search: its point is never above the per-chip frontier."""
     for c in r1_curves:
         o = c.plan_point
-        better = [p["per_chip"] for p in c.points["per_chip"] if p["tokens_per_s_per_user"] >= o["tokens_per_s_per_user"]]
-        assert max(better) >= o["output_tokens_per_s_per_chip"] * (1 - 1e-9)
+        better = [p["per_chip"] for p in c.points["per_chip"] if p["tokens_per_s_per_user"] >= o.tokens_per_s_per_user]
+        assert max(better) >= o.output_tokens_per_s_per_chip * (1 - 1e-9)
 
 
 def _best_at(points, x_min):

@@ -66,7 +66,7 @@ def test_plan_marks_chips_without_measured_runs():
     from servecost.plan import Scenario, plan
     options = plan(Scenario(model="llama-3.1-8b", users=100, speed_tokens_per_s=30,
                             hardware=("h100-sxm", "mi300x"))).options
-    assert {o["hardware"]: o["calibrated"] for o in options} == {"h100-sxm": True, "mi300x": False}
+    assert {o.hardware: o.calibrated for o in options} == {"h100-sxm": True, "mi300x": False}
 
 
 def test_every_row_prices_the_demanded_tokens(headline):
@@ -90,29 +90,29 @@ def test_kimi_on_b200_prefills_on_its_own_layout(headline):
 def test_faster_option_is_not_credited_for_its_extra_speed():
     """Groq's pick runs faster than asked: its $/Mtok is its fleet $/hour over the tokens asked for."""
     o = plan(Scenario(hardware=("groq-lpu",))).options[0]
-    assert o["speed_headroom_frac"] > 0
-    assert o["usd_per_mtok_output"] == pytest.approx(o["usd_per_hour"] / (1e6 * 50 * 3600) * 1e6)
+    assert o.speed_headroom_frac > 0
+    assert o.usd_per_mtok_output == pytest.approx(o.usd_per_hour / (1e6 * 50 * 3600) * 1e6)
 
 
 def test_cost_per_daily_user():
     """With daily users, $/user/month divides the fleet's month by the daily users, not the streams."""
     o = plan(Scenario(users=20_000, daily_users=100_000_000, hardware=("b200",))).options[0]
-    assert o["usd_per_user_month_basis"] == "daily user"
-    assert o["usd_per_user_month"] == pytest.approx(o["usd_per_hour"] * 730.5 / 100_000_000, rel=0.01)
+    assert o.usd_per_user_month_basis == "daily user"
+    assert o.usd_per_user_month == pytest.approx(o.usd_per_hour * 730.5 / 100_000_000, rel=0.01)
     streams = plan(Scenario(users=20_000, hardware=("b200",))).options[0]
-    assert streams["usd_per_user_month_basis"] == "concurrent stream"
+    assert streams.usd_per_user_month_basis == "concurrent stream"
 
 
 def test_mixed_fleet_prefills_on_the_other_chip():
     """GPU prefill for LPU decode: priced with both chips, the KV hand-off over their network."""
     o = plan(Scenario(hardware=("groq-lpu",), prefill_hardware="h100-sxm")).options[0]
-    assert o["mode"] == "disaggregated" and o["prefill"]["hardware"] == "h100-sxm" and o["prefill"]["mixed"]
-    assert o["prefill_chips"] > 0
+    assert o.deployment.mode == "disaggregated" and o.prefill.hardware == "h100-sxm" and o.prefill.mixed
+    assert o.prefill_chips > 0
     from servecost import hardware
     from servecost.economics import Assumptions, chip_usd_per_hr
     h100 = hardware.get("h100-sxm")
-    prefill_usd = o["prefill_chips"] * float(chip_usd_per_hr(h100, h100.tdp_w, Assumptions()))
-    assert o["usd_per_hour"] > prefill_usd > 0
+    prefill_usd = o.prefill_chips * float(chip_usd_per_hr(h100, h100.tdp_w, Assumptions()))
+    assert o.usd_per_hour > prefill_usd > 0
 
 
 def test_prefix_cache_cuts_ttft_and_cost():
@@ -121,7 +121,7 @@ def test_prefix_cache_cuts_ttft_and_cost():
     from dataclasses import replace
     cold = plan(base).options[0]
     warm = plan(replace(base, prefix_cache_hit_frac=0.9)).options[0]
-    assert warm["ttft_s"] < cold["ttft_s"] and warm["usd_per_mtok_output"] < cold["usd_per_mtok_output"]
+    assert warm.ttft_s < cold.ttft_s and warm.usd_per_mtok_output < cold.usd_per_mtok_output
 
 
 @pytest.mark.parametrize("args, field", [

@@ -19,7 +19,7 @@ from .economics import Assumptions
 from .hardware import Accelerator
 from .models import ModelSpec
 from .plan import Scenario, choose
-from .search import Points
+from .search import Deployment, Points
 from .serving import e2e_s
 from .units import HOUR_S, MTOK
 
@@ -34,8 +34,26 @@ class BatchTier:
     trough_mtok_per_day_per_chip: float    # batch output that fits in the troughs, per interactive chip
     dedicated_discount_frac: float
     trough_discount_frac: float
-    batch_deployment: dict
-    interactive_deployment: dict
+    batch_deployment: Deployment
+    batch_tokens_per_s_per_user: float
+    batch_e2e_s: float
+    interactive_deployment: Deployment
+    interactive_tokens_per_s_per_user: float
+
+    def as_dict(self) -> dict:
+        """The tier as JSON and CSV print it."""
+        b, i = self.batch_deployment, self.interactive_deployment
+        costs = ("hardware", "family", "interactive_usd_per_mtok", "batch_usd_per_mtok", "trough_usd_per_mtok",
+                 "trough_mtok_per_day_per_chip", "dedicated_discount_frac", "trough_discount_frac")
+        return {k: getattr(self, k) for k in costs} | {
+            "batch_deployment": {"chips_per_replica": b.chips_per_replica, "tp": b.tp, "dp_attn": b.dp_attn,
+                                 "pp": b.pp, "ep": b.ep, "batch": b.batch_per_replica,
+                                 "tokens_per_s_per_user": self.batch_tokens_per_s_per_user, "e2e_s": self.batch_e2e_s,
+                                 "weight_dtype": b.weight_dtype, "kv_dtype": b.kv_dtype, "mode": b.mode},
+            "interactive_deployment": {"chips_per_replica": i.chips_per_replica, "tp": i.tp, "dp_attn": i.dp_attn,
+                                       "pp": i.pp, "ep": i.ep, "batch_per_replica": i.batch_per_replica,
+                                       "tokens_per_s_per_user": self.interactive_tokens_per_s_per_user,
+                                       "mode": i.mode}}
 
 
 def dedicated_batch_index(pts: Points, output_tokens: int, deadline_s: float) -> int | None:
@@ -46,12 +64,10 @@ def dedicated_batch_index(pts: Points, output_tokens: int, deadline_s: float) ->
     return int(np.argmin(np.where(ok, pts.usd_per_mtok, np.inf)))
 
 
-def trough_usd_per_mtok(hw: Accelerator, pts: Points, option: dict, a: Assumptions) -> tuple[float, float]:
+def trough_usd_per_mtok(hw: Accelerator, pts: Points, deployment: Deployment, a: Assumptions) -> tuple[float, float]:
     """Marginal $/Mtok of batch work on the interactive deployment's layout at its best throughput,
     and the tokens/s per chip it runs at: the extra energy above idle, over the tokens."""
-    same = (pts.fits & (pts.tp == option["tp"]) & (pts.dp_attn == option["dp_attn"]) & (pts.pp == option["pp"])
-            & (pts.ep == option["ep"]) & (pts.weight_dtype == option["weight_dtype"])
-            & (pts.kv_dtype == option["kv_dtype"]) & (pts.disaggregated == (option["mode"] == "disaggregated")))
+    same = pts.fits & deployment.same_but_batch(pts)
     i = int(np.argmax(np.where(same, pts.output_tokens_per_s_per_chip, -1.0)))
     extra_w = pts.chip_power_w[i] - hw.idle_wall_w   # the chips would idle otherwise
     energy_usd_per_hr = extra_w * a.pue / 1e3 * a.usd_per_kwh if a.pricing == "own" else 0.0
@@ -66,22 +82,17 @@ def batch_tier(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assu
     j = dedicated_batch_index(pts, sc.output_tokens, deadline_s)
     if option is None or j is None:
         return None
-    interactive = option["usd_per_mtok_output"]
+    interactive = option.usd_per_mtok_output
     batch = float(pts.usd_per_mtok[j])
-    trough, trough_tps = trough_usd_per_mtok(hw, pts, option, a)
+    trough, trough_tps = trough_usd_per_mtok(hw, pts, option.deployment, a)
     idle_frac = 1 - 1 / peak_to_mean
     return BatchTier(
         hardware=hw.id, family=hw.family, interactive_usd_per_mtok=interactive, batch_usd_per_mtok=batch,
         trough_usd_per_mtok=trough, trough_mtok_per_day_per_chip=trough_tps * idle_frac * 24 * HOUR_S / MTOK,
         dedicated_discount_frac=1 - batch / interactive, trough_discount_frac=1 - trough / interactive,
-        batch_deployment={"chips_per_replica": int(pts.chips_per_replica[j]), "tp": int(pts.tp[j]),
-                          "dp_attn": int(pts.dp_attn[j]), "pp": int(pts.pp[j]), "ep": int(pts.ep[j]),
-                          "batch": int(pts.batch[j]), "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[j]),
-                          "e2e_s": float(e2e_s(pts.ttft_s[j], pts.tpot_s[j], sc.output_tokens)),
-                          "weight_dtype": str(pts.weight_dtype[j]), "kv_dtype": str(pts.kv_dtype[j]),
-                          "mode": "disaggregated" if pts.disaggregated[j] else "aggregated"},
-        interactive_deployment={k: option[k] for k in ("chips_per_replica", "tp", "dp_attn", "pp", "ep",
-                                                       "batch_per_replica", "tokens_per_s_per_user", "mode")})
+        batch_deployment=Deployment.at(pts, j), batch_tokens_per_s_per_user=float(pts.tokens_per_s_per_user[j]),
+        batch_e2e_s=float(e2e_s(pts.ttft_s[j], pts.tpot_s[j], sc.output_tokens)),
+        interactive_deployment=option.deployment, interactive_tokens_per_s_per_user=option.tokens_per_s_per_user)
 
 
 def deadline_curve(pts: Points, output_tokens: int, deadlines_s: np.ndarray) -> np.ndarray:

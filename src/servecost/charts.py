@@ -71,11 +71,11 @@ def html(curves: list[Curve], title: str, path: str | Path, speed: float | None 
             if c.plan_point:
                 o = c.plan_point
                 fig.add_trace(go.Scatter(
-                    x=[o["tokens_per_s_per_user"]], y=[o["metrics"][metric]], mode="markers", name=f"{c.hardware} plan",
+                    x=[o.tokens_per_s_per_user], y=[o.metrics[metric]], mode="markers", name=f"{c.hardware} plan",
                     legendgroup=c.vendor, showlegend=False, visible=mi == 0,
                     marker={"symbol": "star", "size": 14, "color": col[c.hardware], "line": {"width": 1, "color": "black"}},
-                    hovertemplate=f"<b>plan's pick on {c.name}</b><br>{o['chips']:,} chips, "
-                                  f"${o['usd_per_mtok_output']:.3f}/Mtok<extra></extra>"))
+                    hovertemplate=f"<b>plan's pick on {c.name}</b><br>{o.chips:,} chips, "
+                                  f"${o.usd_per_mtok_output:.3f}/Mtok<extra></extra>"))
                 owner.append(mi)
     buttons = []
     for mi, metric in enumerate(metrics):
@@ -124,7 +124,7 @@ def png(curves: list[Curve], title: str, path: str | Path, speed: float | None =
                     ls=dash[c.hardware], label=f"{c.hardware} ({c.vendor})")
             if c.plan_point:
                 o = c.plan_point
-                ax.plot([o["tokens_per_s_per_user"]], [o["metrics"][metric]], marker="*", ms=11, color=col[c.hardware], mec="black",
+                ax.plot([o.tokens_per_s_per_user], [o.metrics[metric]], marker="*", ms=11, color=col[c.hardware], mec="black",
                         mew=0.6, ls="none")
         if speed:
             ax.axvline(speed, color="grey", ls="--", lw=1)

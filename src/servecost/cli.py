@@ -1,6 +1,7 @@
 """Command line: a thin wrapper that parses, validates (schema.py), calls the core and prints."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from enum import Enum
 from typing import Optional
@@ -204,9 +205,9 @@ def plan(
         charts.cost_png(result.as_dict(), png)
     if monte_carlo:
         from .montecarlo import summary, usd_per_mtok_samples
-        for o in result.options:
-            o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
-                o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"], ranges, monte_carlo))
+        result.options = [replace(o, usd_per_mtok_output_mc=summary(usd_per_mtok_samples(
+            o.cost_breakdown_usd_per_hour, a.usd_per_kwh, o.demanded_tokens_per_s, ranges, monte_carlo)))
+            for o in result.options]
         result.assumptions["monte_carlo"] = {"samples": monte_carlo, **ranges.__dict__}
     report.emit(report.plan_output(result, format.value), format.value)
 

@@ -2,13 +2,13 @@
 same search `plan` picks from), then the Pareto-optimal points of tokens/s per user against output
 tokens/s per chip, per MW of facility power, and per dollar, each with the deployment behind it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import economics, hardware, models
 from .economics import Assumptions
-from .plan import Scenario, choose, search_points
+from .plan import Option, Scenario, choose, search_points
 from .profiles import Profiles, shipped
 from .search import Points, pareto_mask
 
@@ -25,7 +25,11 @@ class Curve:
     vendor: str
     name: str
     points: dict          # metric -> list of point dicts along the frontier, by tokens/s per user
-    plan_point: dict | None = None
+    plan_point: Option | None = None
+
+    def as_dict(self) -> dict:
+        return {"hardware": self.hardware, "vendor": self.vendor, "name": self.name, "points": self.points,
+                "plan_point": self.plan_point.as_dict() if self.plan_point else None}
 
 
 def metric_values(pts: Points, a: Assumptions, hw) -> dict[str, np.ndarray]:
@@ -83,9 +87,10 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
         if speed:
             option, _ = choose(m, hw, pts, Scenario(**{**sc.__dict__, "speed_tokens_per_s": speed}), a)
             if option:
-                per_chip = option["output_tokens_per_s_per_chip"]
-                option["metrics"] = {"per_chip": per_chip, "per_mw": float(economics.tokens_per_s_per_mw(per_chip, hw, a)),
-                                     "usd_per_mtok": option["usd_per_mtok_output"]}
+                per_chip = option.output_tokens_per_s_per_chip
+                option = replace(option, metrics={
+                    "per_chip": per_chip, "per_mw": float(economics.tokens_per_s_per_mw(per_chip, hw, a)),
+                    "usd_per_mtok": option.usd_per_mtok_output})
             curve.plan_point = option
         curves.append(curve)
     return curves
@@ -94,4 +99,4 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
 def as_dict(curves: list[Curve], sc: Scenario, a: Assumptions, speed: float | None) -> dict:
     return {"scenario": sc.__dict__ | {"speed_tokens_per_s": speed}, "assumptions": a.as_dict(),
             "metrics": {k: {"label": v[0], "unit": v[1], "higher_is_better": v[2]} for k, v in METRICS.items()},
-            "curves": [c.__dict__ for c in curves]}
+            "curves": [c.as_dict() for c in curves]}

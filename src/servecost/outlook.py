@@ -24,7 +24,7 @@ from .economics import Assumptions
 from .errors import InputError
 from .models import ModelSpec
 from .params import active_params, total_params
-from .plan import Scenario, plan_one
+from .plan import Option, Scenario, plan_one
 from .profiles import Profiles, shipped
 from . import resale, workloads
 from .units import HOUR_S, YEAR_S
@@ -109,8 +109,8 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
                           prefix_cache_hit_frac=y.prefix_cache_hit_frac)
             option, why = plan_one(y.model, hw, sc, a, profiles.get(engine, hw.id))
             options[hw.id, y.year] = option
-            cells.append({"year": y.year, "usd_per_mtok_output": option["usd_per_mtok_output"] if option else None,
-                          "reason": None if option else why["reason"],
+            cells.append({"year": y.year, "usd_per_mtok_output": option.usd_per_mtok_output if option else None,
+                          "reason": None if option else why.reason,
                           "available": available_from(hw, base_year) <= base_year + y.year,
                           # a chip bought new in year 0, resold at its family's used price in year y
                           "residual_value_usd": float(resale.value_frac(hw.family, y.year)) * hw.capex_usd})
@@ -129,16 +129,16 @@ def outlook(years: list[Year], speed: float, hardware_ids: tuple[str, ...] = (),
 
 def _cheapest(hws, options: dict, year: int, base_year: int) -> str | None:
     """The available accelerator with the lowest $/Mtok in roster year `year`."""
-    costs = [(options[h.id, year]["usd_per_mtok_output"], h.id) for h in hws
+    costs = [(options[h.id, year].usd_per_mtok_output, h.id) for h in hws
              if options[h.id, year] and available_from(h, base_year) <= base_year + year]
     return min(costs)[1] if costs else None
 
 
-def _year_cost(option: dict, cohorts: list, hw, year: int, a: Assumptions) -> float:
+def _year_cost(option: Option, cohorts: list, hw, year: int, a: Assumptions) -> float:
     """A year's cost of a fleet: holding each cohort (resale.holding_usd) plus the option's other costs."""
     hold = sum(n * float(resale.holding_usd(hw.capex_usd, hw.family, year - bought, a.cost_of_capital_frac))
                for n, bought in cohorts)
-    b = option["cost_breakdown_usd_per_hour"]
+    b = option.cost_breakdown_usd_per_hour
     running = sum(b.get(k, 0.0) for k in ("facility_usd_per_hour", "energy_usd_per_hour", "other_usd_per_hour"))
     return hold + running * HOURS_PER_YEAR
 
@@ -178,12 +178,12 @@ def _strategy(name: str, text: str, pick, years, options, a: Assumptions) -> dic
         life = resale.LIFETIME_YEARS.get(hw.family, 5.0)
         retired = sum(n for n, b in cohorts if y.year - b >= life)      # past their lifetime: replaced
         cohorts = [(n, b) for n, b in cohorts if y.year - b < life]
-        cohorts, bought, sold_more = _resize(cohorts, option["chips"], y.year)
+        cohorts, bought, sold_more = _resize(cohorts, option.chips, y.year)
         sold_more += retired
         current = hw_id
         usd = _year_cost(option, cohorts, hw, y.year, a) + write_off
-        mtok = option["demanded_mtok_per_hour"] * HOURS_PER_YEAR
-        rows.append({"year": y.year, "hardware": hw_id, "chips": option["chips"], "bought_chips": bought,
+        mtok = option.demanded_mtok_per_hour * HOURS_PER_YEAR
+        rows.append({"year": y.year, "hardware": hw_id, "chips": option.chips, "bought_chips": bought,
                      "sold_chips": sold + sold_more, "usd": usd, "mtok": mtok, "usd_per_mtok": usd / mtok})
     served = [r for r in rows if r["usd"] is not None]
     complete = len(served) == len(rows)

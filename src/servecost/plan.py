@@ -25,7 +25,7 @@ from .params import active_params, total_params
 from .roofline import Precision
 from .profiles import Profiles, calibrated, shipped
 from .errors import InputError
-from .search import Points, evaluate, prefill_pool, variants
+from .search import Deployment, Points, evaluate, prefill_pool, variants
 from .units import GB
 
 
@@ -61,12 +61,12 @@ class PlanResult:
     scenario: dict
     model: dict
     assumptions: dict
-    options: list[dict] = field(default_factory=list)
-    infeasible: list[dict] = field(default_factory=list)
+    options: list["Option"] = field(default_factory=list)
+    infeasible: list["Infeasible"] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"scenario": self.scenario, "model": self.model, "assumptions": self.assumptions,
-                "options": self.options, "infeasible": self.infeasible}
+                "options": [o.as_dict() for o in self.options], "infeasible": [r.as_dict() for r in self.infeasible]}
 
 
 def precision_for(m: ModelSpec, sc: Scenario) -> Precision:
@@ -106,15 +106,123 @@ def _domain(hw: Accelerator, chips: int) -> str:
     return f"across {int(np.ceil(chips / hw.scaleup_domain_chips))} scale-up domains"
 
 
-def _prefill(pts: Points, i: int, f: Fleet, j: int, hw: Accelerator) -> dict | None:
+@dataclass(frozen=True)
+class PrefillWorker:
+    """A disaggregated option's prefill pool: its accelerator, worker layout and workers."""
+    hardware: str
+    chips_per_worker: int
+    workers: int
+    tp: int
+    dp_attn: int
+    pp: int
+    ep: int
+    budget_tokens: float                 # computed prompt tokens per step per worker
+    domain: str
+    mixed: bool                          # on another accelerator than the decode pool
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Option:
+    """The deployment `plan` picks on one accelerator, its fleet for the scenario, and what it costs."""
+    hardware: str
+    vendor: str
+    name: str
+    calibrated: bool
+    deployment: Deployment
+    prefill: PrefillWorker | None
+    replicas: int
+    decode_chips: int
+    prefill_chips: int
+    prefix_cache_hit_frac: float
+    tokens_per_s_per_user: float
+    speed_headroom_frac: float           # achieved / asked speed - 1 (shown, not credited)
+    output_tokens_per_s_per_chip: float
+    demanded_tokens_per_s: float
+    demanded_mtok_per_hour: float
+    ttft_s: float
+    tpot_s: float
+    bands: dict                          # 90% bands: ttft_s, tpot_s, tokens_per_s_per_user, ... -> [low, high]
+    backing: dict
+    chip_power_w: float
+    power_mw: float                      # provisioned: every system at its load wall power
+    average_power_mw: float
+    hardware_capex_usd: float
+    facility_capex_usd: float
+    capex_usd: float                     # own pricing: hardware + facility; cloud: 0
+    usd_per_hour: float
+    usd_per_mtok_output: float           # of the demanded tokens
+    usd_per_mtok_input_split: float
+    usd_per_mtok_output_split: float
+    usd_per_user_month: float
+    usd_per_user_month_basis: str
+    cost_breakdown_usd_per_hour: dict
+    usd_per_mtok_output_mc: dict | None = None   # Monte Carlo summary (plan --monte-carlo)
+    metrics: dict | None = None                  # frontier: the pick's per-chip, per-MW and $/Mtok figures
+
+    @property
+    def chips(self) -> int:
+        return self.decode_chips + self.prefill_chips
+
+    def as_dict(self) -> dict:
+        """The option as JSON and CSV print it."""
+        d, b = self.deployment, self.bands
+        out = {"hardware": self.hardware, "vendor": self.vendor, "name": self.name, "calibrated": self.calibrated,
+               "chips": self.chips, "chips_per_replica": d.chips_per_replica, "replicas": self.replicas,
+               "batch_per_replica": d.batch_per_replica, "tp": d.tp, "dp_attn": d.dp_attn, "pp": d.pp, "ep": d.ep,
+               "mode": d.mode, "prefill_chips": self.prefill_chips, "decode_chips": self.decode_chips,
+               "prefill_decode_chip_ratio": self.prefill_chips / self.decode_chips,
+               "prefill": self.prefill.as_dict() if self.prefill else None, "draft_tokens": d.draft_tokens,
+               "speculation": d.speculation, "prefix_cache_hit_frac": self.prefix_cache_hit_frac,
+               "weight_dtype": d.weight_dtype, "expert_dtype": d.expert_dtype, "kv_dtype": d.kv_dtype,
+               "tokens_per_s_per_user": self.tokens_per_s_per_user, "speed_headroom_frac": self.speed_headroom_frac,
+               "output_tokens_per_s_per_chip": self.output_tokens_per_s_per_chip,
+               "demanded_tokens_per_s": self.demanded_tokens_per_s,
+               "demanded_tokens_per_s_per_chip": self.demanded_tokens_per_s / self.chips,
+               "demanded_mtok_per_hour": self.demanded_mtok_per_hour, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
+               "ttft_s_band": b["ttft_s"], "tpot_s_band": b["tpot_s"],
+               "tokens_per_s_per_user_band": b["tokens_per_s_per_user"],
+               "output_tokens_per_s_per_chip_band": b["output_tokens_per_s_per_chip"], "backing": self.backing,
+               "chip_power_w": self.chip_power_w, "power_mw": self.power_mw, "average_power_mw": self.average_power_mw,
+               "capex_usd": self.capex_usd, "hardware_capex_usd": self.hardware_capex_usd,
+               "facility_capex_usd": self.facility_capex_usd, "usd_per_hour": self.usd_per_hour,
+               "usd_per_mtok_output": self.usd_per_mtok_output, "usd_per_mtok_output_band": b["usd_per_mtok_output"],
+               "usd_per_mtok_input_split": self.usd_per_mtok_input_split,
+               "usd_per_mtok_output_split": self.usd_per_mtok_output_split,
+               "usd_per_user_month": self.usd_per_user_month, "usd_per_user_month_basis": self.usd_per_user_month_basis,
+               "cost_breakdown_usd_per_hour": self.cost_breakdown_usd_per_hour}
+        if self.usd_per_mtok_output_mc is not None:
+            out["usd_per_mtok_output_mc"] = self.usd_per_mtok_output_mc
+        if self.metrics is not None:
+            out["metrics"] = self.metrics
+        return out
+
+
+@dataclass(frozen=True)
+class Infeasible:
+    """An accelerator that cannot serve the scenario, why, and the fastest speed it reaches."""
+    hardware: str
+    vendor: str
+    name: str
+    reason: str
+    max_tokens_per_s_per_user: float
+
+    def as_dict(self) -> dict:
+        return {"hardware": self.hardware, "vendor": self.vendor, "name": self.name, "reason": self.reason,
+                "max_tokens_per_s_per_user": self.max_tokens_per_s_per_user}
+
+
+def _prefill(pts: Points, i: int, prefill_chips: int, hw: Accelerator) -> PrefillWorker | None:
     if not pts.disaggregated[i]:
         return None
     phw = hardware.get(str(pts.prefill_hardware[i]))
     cpw = int(pts.prefill_chips_per_worker[i])
-    return {"hardware": phw.id, "chips_per_worker": cpw, "workers": int(f.prefill_chips[j] // max(cpw, 1)),
-            "tp": int(pts.prefill_tp[i]), "dp_attn": int(pts.prefill_dp_attn[i]), "pp": int(pts.prefill_pp[i]),
-            "ep": int(pts.prefill_ep[i]), "budget_tokens": float(pts.prefill_budget_tokens[i]),
-            "domain": _domain(phw, cpw), "mixed": phw.id != hw.id}
+    return PrefillWorker(hardware=phw.id, chips_per_worker=cpw, workers=int(prefill_chips // max(cpw, 1)),
+                         tp=int(pts.prefill_tp[i]), dp_attn=int(pts.prefill_dp_attn[i]), pp=int(pts.prefill_pp[i]),
+                         ep=int(pts.prefill_ep[i]), budget_tokens=float(pts.prefill_budget_tokens[i]),
+                         domain=_domain(phw, cpw), mixed=phw.id != hw.id)
 
 
 def _breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a) -> dict:
@@ -125,78 +233,63 @@ def _breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a) -> dict:
     return out
 
 
-def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) -> dict:
+def _bands(pts: Points, i: int, usd_per_mtok: float, hw: Accelerator) -> dict:
+    """The 90% bands of an option's times, speeds and cost (bands.py): its family's evidence where it has one."""
+    fam = evidence_family(hw)
+    return {"ttft_s": time_band(float(pts.ttft_s[i]), "ttft"), "tpot_s": time_band(float(pts.tpot_s[i]), "tpot", fam),
+            "tokens_per_s_per_user": rate_band(float(pts.tokens_per_s_per_user[i]), fam),
+            "output_tokens_per_s_per_chip": rate_band(float(pts.output_tokens_per_s_per_chip[i]), fam),
+            "usd_per_mtok_output": cost_band(usd_per_mtok, fam)}
+
+
+def _option(hw: Accelerator, pts: Points, i: int, sc: Scenario, a: Assumptions) -> Option:
     f = fleet(pts, sc, a, np.array([i]))
-    batch, cpr = float(pts.batch[i]), int(pts.chips_per_replica[i])
     replicas, decode_chips, prefill_chips = int(f.replicas[0]), int(f.decode_chips[0]), int(f.prefill_chips[0])
-    chips = decode_chips + prefill_chips
     frac = float(pts.prefill_chips_frac[i])
-    pre = _prefill(pts, i, f, 0, hw)
-    phw = hardware.get(pre["hardware"]) if pre else hw
+    pre = _prefill(pts, i, prefill_chips, hw)
+    phw = hardware.get(pre.hardware) if pre else hw
     power_w = float(pts.chip_power_w[i])
     decode_w = power_w * (1 + frac) - frac * phw.load_w if pre else power_w
-    usd_per_hour = float(f.usd_per_hour[0])
-    demanded = f.demanded_tokens_per_s
+    usd_per_hour, usd_mtok, demanded = float(f.usd_per_hour[0]), float(f.usd_per_mtok[0]), f.demanded_tokens_per_s
     hardware_capex = decode_chips * hw.capex_usd + prefill_chips * phw.capex_usd
     facility_capex = (decode_chips * hw.load_w + prefill_chips * phw.load_w) * a.pue * a.facility_usd_per_w
-    usd_mtok = float(f.usd_per_mtok[0])
-    per_daily = bool(sc.daily_users)
-    return {
-        "hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "calibrated": calibrated(hw.id),
-        "chips": chips, "chips_per_replica": cpr, "replicas": replicas, "batch_per_replica": int(batch),
-        "tp": int(pts.tp[i]), "dp_attn": int(pts.dp_attn[i]), "pp": int(pts.pp[i]), "ep": int(pts.ep[i]),
-        "mode": "disaggregated" if pts.disaggregated[i] else "aggregated", "prefill_chips": prefill_chips,
-        "decode_chips": decode_chips, "prefill_decode_chip_ratio": prefill_chips / decode_chips,
-        "prefill": pre, "draft_tokens": int(pts.draft_tokens[i]), "speculation": str(pts.speculation[i]),
-        "prefix_cache_hit_frac": sc.prefix_cache_hit_frac,
-        "weight_dtype": str(pts.weight_dtype[i]), "expert_dtype": str(pts.expert_dtype[i]),
-        "kv_dtype": str(pts.kv_dtype[i]),
-        "tokens_per_s_per_user": float(pts.tokens_per_s_per_user[i]),
-        "speed_headroom_frac": float(pts.tokens_per_s_per_user[i]) / sc.speed_tokens_per_s - 1,
-        "output_tokens_per_s_per_chip": float(pts.output_tokens_per_s_per_chip[i]),
-        "demanded_tokens_per_s": demanded, "demanded_tokens_per_s_per_chip": demanded / chips,
-        "demanded_mtok_per_hour": demanded * 3600 * a.load_frac / 1e6,
-        "ttft_s": float(pts.ttft_s[i]), "tpot_s": float(pts.tpot_s[i]),
-        "ttft_s_band": time_band(float(pts.ttft_s[i]), "ttft"),
-        "tpot_s_band": time_band(float(pts.tpot_s[i]), "tpot", fam := evidence_family(hw)),
-        "tokens_per_s_per_user_band": rate_band(float(pts.tokens_per_s_per_user[i]), fam),
-        "output_tokens_per_s_per_chip_band": rate_band(float(pts.output_tokens_per_s_per_chip[i]), fam),
-        "backing": backing(hw),
-        "chip_power_w": power_w,
+    prompts_frac = float(pts.prefill_cost_frac[i])   # the $/hour split by what it serves: prompts and generation
+    return Option(
+        hardware=hw.id, vendor=hw.vendor, name=hw.name, calibrated=calibrated(hw.id), deployment=Deployment.at(pts, i),
+        prefill=pre, replicas=replicas, decode_chips=decode_chips, prefill_chips=prefill_chips,
+        prefix_cache_hit_frac=sc.prefix_cache_hit_frac, tokens_per_s_per_user=float(pts.tokens_per_s_per_user[i]),
+        speed_headroom_frac=float(pts.tokens_per_s_per_user[i]) / sc.speed_tokens_per_s - 1,
+        output_tokens_per_s_per_chip=float(pts.output_tokens_per_s_per_chip[i]), demanded_tokens_per_s=demanded,
+        demanded_mtok_per_hour=demanded * 3600 * a.load_frac / 1e6,
+        ttft_s=float(pts.ttft_s[i]), tpot_s=float(pts.tpot_s[i]), bands=_bands(pts, i, usd_mtok, hw),
+        backing=backing(hw), chip_power_w=power_w,
         # provisioned: the facility a datacentre planner builds holds every system at its load power
-        "power_mw": float(economics.facility_mw(decode_chips, hw.load_w, a)
-                          + economics.facility_mw(prefill_chips, phw.load_w, a)),
-        "average_power_mw": float(economics.facility_mw(decode_chips, decode_w, a)
-                                  + economics.facility_mw(prefill_chips, phw.load_w, a)),
-        "capex_usd": hardware_capex + facility_capex if a.pricing == "own" else 0.0,
-        "hardware_capex_usd": hardware_capex, "facility_capex_usd": facility_capex,
-        "usd_per_hour": usd_per_hour,
-        "usd_per_mtok_output": usd_mtok,
-        "usd_per_mtok_output_band": cost_band(usd_mtok, fam),
-        # the same $/hour split by what it serves: prompts (input tokens) and generation (output tokens)
-        "usd_per_mtok_input_split": float(economics.usd_per_mtok(
-            usd_per_hour * float(pts.prefill_cost_frac[i]), demanded * sc.input_tokens / sc.output_tokens, a)),
-        "usd_per_mtok_output_split": float(economics.usd_per_mtok(
-            usd_per_hour * (1 - float(pts.prefill_cost_frac[i])), demanded, a)),
-        "usd_per_user_month": float(economics.usd_per_user_month(usd_per_hour,
-                                                                 sc.daily_users if per_daily else sc.users)),
-        "usd_per_user_month_basis": "daily user" if per_daily else "concurrent stream",
-        "cost_breakdown_usd_per_hour": _breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a),
-    }
+        power_mw=float(economics.facility_mw(decode_chips, hw.load_w, a)
+                       + economics.facility_mw(prefill_chips, phw.load_w, a)),
+        average_power_mw=float(economics.facility_mw(decode_chips, decode_w, a)
+                               + economics.facility_mw(prefill_chips, phw.load_w, a)),
+        hardware_capex_usd=hardware_capex, facility_capex_usd=facility_capex,
+        capex_usd=hardware_capex + facility_capex if a.pricing == "own" else 0.0,
+        usd_per_hour=usd_per_hour, usd_per_mtok_output=usd_mtok,
+        usd_per_mtok_input_split=float(economics.usd_per_mtok(
+            usd_per_hour * prompts_frac, demanded * sc.input_tokens / sc.output_tokens, a)),
+        usd_per_mtok_output_split=float(economics.usd_per_mtok(usd_per_hour * (1 - prompts_frac), demanded, a)),
+        usd_per_user_month=float(economics.usd_per_user_month(usd_per_hour, sc.daily_users or sc.users)),
+        usd_per_user_month_basis="daily user" if sc.daily_users else "concurrent stream",
+        cost_breakdown_usd_per_hour=_breakdown(hw, phw, decode_chips, prefill_chips, decode_w, a))
 
 
-def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: Precision) -> dict:
+def _infeasible(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, prec: Precision) -> Infeasible:
     if not pts.fits.any():
         need_gb = memory.weight_bytes(m, prec.weight, prec.expert) / GB
-        return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
-                "reason": f"model does not fit: {need_gb:,.0f} GB of weights plus one request's KV exceed "
+        return Infeasible(hw.id, hw.vendor, hw.name,
+                          f"model does not fit: {need_gb:,.0f} GB of weights plus one request's KV exceed "
                           f"{hw.mem_bytes / GB:,.2f} GB per chip x the largest replica searched; "
-                          "try a lower --weight-dtype",
-                "max_tokens_per_s_per_user": 0.0}
+                          "try a lower --weight-dtype", 0.0)
     best = float(pts.tokens_per_s_per_user[pts.fits].max())
-    return {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name,
-            "reason": f"speed unreachable: at most {best:,.1f} tokens/s per user (asked {sc.speed_tokens_per_s:g})",
-            "max_tokens_per_s_per_user": best}
+    return Infeasible(hw.id, hw.vendor, hw.name,
+                      f"speed unreachable: at most {best:,.1f} tokens/s per user (asked {sc.speed_tokens_per_s:g})",
+                      best)
 
 
 def plan_one(m: ModelSpec, hw: Accelerator, sc: Scenario, a: Assumptions, eff: Efficiency = DEFAULT,
@@ -223,8 +316,7 @@ def choose(m: ModelSpec, hw: Accelerator, pts: Points, sc: Scenario, a: Assumpti
     """The cheapest searched deployment that gives every user the speed, or why there is none."""
     ok = pts.fits & (pts.tokens_per_s_per_user >= sc.speed_tokens_per_s)
     if a.pricing == "cloud" and not hw.cloud_usd_per_hr > 0:
-        return None, {"hardware": hw.id, "vendor": hw.vendor, "name": hw.name, "max_tokens_per_s_per_user": 0.0,
-                      "reason": "no published cloud rental price; use --pricing own"}
+        return None, Infeasible(hw.id, hw.vendor, hw.name, "no published cloud rental price; use --pricing own", 0.0)
     if not ok.any():
         return None, _infeasible(m, hw, pts, sc, precision_for(m, sc))
     idx = np.flatnonzero(ok)
@@ -269,6 +361,6 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
         (result.options.append(option) if option else result.infeasible.append(why_not))
         if progress:
             progress(hw.id)
-    result.options.sort(key=lambda o: o["usd_per_mtok_output"])
-    result.infeasible.sort(key=lambda o: -o["max_tokens_per_s_per_user"])
+    result.options.sort(key=lambda o: o.usd_per_mtok_output)
+    result.infeasible.sort(key=lambda o: -o.max_tokens_per_s_per_user)
     return result

@@ -79,6 +79,47 @@ class Points:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """One searched deployment: the replica's layout, batch, dtypes, speculation and serving mode."""
+    tp: int
+    dp_attn: int
+    pp: int
+    ep: int
+    chips_per_replica: int
+    batch_per_replica: int
+    disaggregated: bool
+    weight_dtype: str
+    expert_dtype: str
+    kv_dtype: str
+    draft_tokens: int
+    speculation: str                     # none | mtp1 | mtp3 | eagle3
+
+    @classmethod
+    def at(cls, pts: Points, i: int) -> "Deployment":
+        """The deployment of point `i`."""
+        return cls(tp=int(pts.tp[i]), dp_attn=int(pts.dp_attn[i]), pp=int(pts.pp[i]), ep=int(pts.ep[i]),
+                   chips_per_replica=int(pts.chips_per_replica[i]), batch_per_replica=int(pts.batch[i]),
+                   disaggregated=bool(pts.disaggregated[i]), weight_dtype=str(pts.weight_dtype[i]),
+                   expert_dtype=str(pts.expert_dtype[i]), kv_dtype=str(pts.kv_dtype[i]),
+                   draft_tokens=int(pts.draft_tokens[i]), speculation=str(pts.speculation[i]))
+
+    @property
+    def mode(self) -> str:
+        return "disaggregated" if self.disaggregated else "aggregated"
+
+    @property
+    def parallel(self) -> Parallel:
+        return Parallel(tp=self.tp, dp_attn=self.dp_attn, pp=self.pp, ep=self.ep)
+
+    def same_but_batch(self, pts: Points) -> np.ndarray:
+        """Mask of the points that run this deployment at any batch: same layout, dtypes, drafts, mode."""
+        return ((pts.tp == self.tp) & (pts.dp_attn == self.dp_attn) & (pts.pp == self.pp) & (pts.ep == self.ep)
+                & (pts.weight_dtype == self.weight_dtype) & (pts.expert_dtype == self.expert_dtype)
+                & (pts.kv_dtype == self.kv_dtype) & (pts.draft_tokens == self.draft_tokens)
+                & (pts.speculation == self.speculation) & (pts.disaggregated == self.disaggregated))
+
+
+@dataclass(frozen=True)
 class Variant:
     """What a deployment varies besides its layout and batch: precision, speculation, pools."""
     prec: Precision

@@ -250,9 +250,8 @@ def _deployment(spec: ScenarioIn, m, hw, prec, eff, mean_in: float, mean_out: fl
                   disaggregation=False)
     option, why = plan_one(m, hw, sc, Assumptions(), eff)
     if option is None:
-        raise InputError(f"deployment: none given and {why['reason']}; give deployment: {{tp: ...}} or a lower speed")
-    return Parallel(tp=option["tp"], pp=option["pp"], ep=option["ep"], dp_attn=option["dp_attn"]), \
-        option["batch_per_replica"]
+        raise InputError(f"deployment: none given and {why.reason}; give deployment: {{tp: ...}} or a lower speed")
+    return option.deployment.parallel, option.deployment.batch_per_replica
 
 
 def _closed_loop(req: workload.Requests, w: WorkloadIn) -> workload.Requests:

@@ -69,10 +69,9 @@ def _monte_carlo(result, a: Assumptions, req: PlanRequest) -> None:
     ranges = Ranges(price_frac=tuple(req.price_range), usd_per_kwh=tuple(req.kwh_range),
                     load_frac=tuple(req.load_range))
     schema.validate(schema.MonteCarloInput, samples=req.monte_carlo, load_high=ranges.load_frac[1])
-    for o in result.options:
-        o["usd_per_mtok_output_mc"] = summary(usd_per_mtok_samples(
-            o["cost_breakdown_usd_per_hour"], a.usd_per_kwh, o["demanded_tokens_per_s"],
-            ranges, req.monte_carlo))
+    result.options = [replace(o, usd_per_mtok_output_mc=summary(usd_per_mtok_samples(
+        o.cost_breakdown_usd_per_hour, a.usd_per_kwh, o.demanded_tokens_per_s, ranges, req.monte_carlo)))
+        for o in result.options]
     result.assumptions["monte_carlo"] = {"samples": req.monte_carlo, **ranges.__dict__}
 
 
