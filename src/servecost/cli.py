@@ -1,7 +1,6 @@
 """Command line: a thin wrapper that parses, validates (schema.py), calls the core and prints."""
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from enum import Enum
 from typing import Optional
@@ -10,7 +9,7 @@ import numpy as np
 import typer
 
 from . import report
-from .errors import InputError, refuse_special_file
+from .errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="servecost: what it costs to serve an LLM to N users at S tokens/s, on which hardware.")
@@ -37,24 +36,14 @@ class Pricing(str, Enum):
     cloud = "cloud"
 
 
-def _profiles(profile: Optional[str]):
-    """Efficiency profiles: a --profile YAML when given, else the fit shipped in the package."""
-    from . import profiles
-    if not profile:
-        return profiles.shipped()
-    _regular(profile, "profile")
-    try:
-        return profiles.load(profile)
-    except InputError:
-        raise
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InputError(f"profile={profile!r} is not a readable profile YAML ({type(exc).__name__}: "
-                         f"{str(exc)[:80]}); give a file written by `servecost calibrate` or `measure`") from None
+def _request(model_cls, **values):
+    """The command's request model (schema.requests) from its options; paths on this machine allowed."""
+    from . import schema
+    return schema.validate(model_cls, {"cli": True}, **values)
 
 
 def _range(text: str, field: str) -> tuple[float, float]:
     """'low,high' as two numbers, low <= high."""
-    from .errors import InputError
     parts = _split(text)
     if len(parts) != 2 or not all(_is_number(p) and np.isfinite(float(p)) for p in parts) \
             or float(parts[0]) > float(parts[1]) or float(parts[0]) < 0:
@@ -62,49 +51,11 @@ def _range(text: str, field: str) -> tuple[float, float]:
     return float(parts[0]), float(parts[1])
 
 
-def _engine(name: str) -> str:
-    """Validated engine name ('' for the all-engine default)."""
-    from .errors import InputError, suggest
-    from .profiles import ENGINES
-    key = name.strip().lower()
-    if key and key not in ENGINES:
-        raise InputError(f"engine={name!r} is not known; use one of {', '.join(ENGINES)}{suggest(key, ENGINES)}")
-    return key
-
-
 def _own_chips(path: Optional[str]) -> None:
     """Make the chips of a --hardware-file known, beside the catalogue, to this command."""
     if path:
         from . import hardware as hw_cat, schema
         hw_cat.use_own(schema.load_hardware_file(path))
-def _read_runs(path: str, hardware: Optional[str]):
-    """Runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
-    from .readers import read_runs
-    _regular(path, "file")
-    try:
-        return read_runs(path, hardware)
-    except InputError:
-        raise
-    except (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError) as exc:
-        raise InputError(f"file={path!r} could not be read as runs ({type(exc).__name__}: {str(exc)[:100]}); "
-                         "check its values against the README's runs CSV columns") from None
-
-
-def _regular(path: str, option: str) -> None:
-    """InputError for a path that exists but is no regular file or folder (errors.refuse_special_file)."""
-    refuse_special_file(path, option, "the path of the file itself")
-
-
-def _guarded(load, path: Optional[str], option: str):
-    """load(path); a file the loader chokes on (a folder, binary, bad values) is one InputError naming it."""
-    try:
-        return load(path)
-    except InputError:
-        raise
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InputError(f"{option}={path!r} could not be read ({type(exc).__name__}: {str(exc)[:80]})") from None
-
-
 def _split(text: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in text.split(",") if h.strip())
 
@@ -164,51 +115,31 @@ def plan(
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
     _own_chips(hardware_file)
-    from . import prefix, schema, speculative, workloads
-    from .plan import Scenario, plan as run_plan
+    from . import commands, schema, speculative
 
     if png:
         schema.output_file(png, "--png", (".png",), force)
-    ranges = None
+    ranges = {}
     if monte_carlo:
-        from .montecarlo import Ranges
-        ranges = Ranges(price_frac=_range(price_range, "price_range"), usd_per_kwh=_range(kwh_range, "kwh_range"),
-                        load_frac=_range(load_range, "load_range"))
-        schema.validate(schema.MonteCarloInput, samples=monte_carlo, load_high=ranges.load_frac[1])
-    input_tokens, output_tokens, hit = workloads.resolve(workload, input_tokens, output_tokens, prefix_cache_hit)
-    schema.validate(schema.PlanInput, users=users, speed=speed, input_tokens=input_tokens,
-                    output_tokens=output_tokens)
-    schema.validate(schema.PrefixInput, prefix_cache_hit=hit, prefix_tokens=prefix_tokens)
-    prefix.check(hit, prefix_tokens, input_tokens)
-    method = "none" if no_speculation else speculative.check(speculation)
-    usage = None
-    if daily_users is not None:
-        from .usage import Usage
-        schema.validate(schema.UsageInput, daily_users=daily_users, sessions_per_day=sessions_per_day,
-                        requests_per_session=requests_per_session, peak_to_mean=peak_to_mean)
-        usage = Usage(daily_users, sessions_per_day, requests_per_session, peak_to_mean)
-        users, load = usage.peak_streams(output_tokens, speed), usage.load_frac
-    a = schema.validate(schema.AssumptionsInput, pricing=pricing.value, lifetime_years=lifetime_years,
-                        cost_of_capital=cost_of_capital, usd_per_kwh=usd_per_kwh, pue=pue, load=load,
-                        other_opex=other_opex).to_core()
-    sc = Scenario(model=model, users=users, speed_tokens_per_s=speed, input_tokens=input_tokens,
-                  output_tokens=output_tokens, hardware=_split(hardware), weight_dtype=weight_dtype,
-                  expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=_engine(engine), precisions=precisions.value,
-                  speculation=method != "none", disaggregation=disaggregation, speculation_method=method,
-                  prefix_cache_hit_frac=hit, prefix_tokens=prefix_tokens, prefill_hardware=prefill_hardware.strip(),
-                  daily_users=daily_users or 0, expert_rebalancing=expert_rebalancing)
-    result = run_plan(sc, a, _profiles(profile))
-    if usage:
-        result.scenario["usage"] = usage.as_dict() | {"peak_streams": users}
+        ranges = {"price_range": _range(price_range, "price_range"), "kwh_range": _range(kwh_range, "kwh_range"),
+                  "load_range": _range(load_range, "load_range")}
+    given = {k: v for k, v in {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                               "prefix_cache_hit": prefix_cache_hit, "daily_users": daily_users}.items()
+             if v is not None}
+    req = _request(schema.PlanRequest, model=model, users=users, speed=speed, workload=workload,
+                   hardware=list(_split(hardware)), weight_dtype=weight_dtype, expert_dtype=expert_dtype,
+                   kv_dtype=kv_dtype, engine=engine.strip().lower(), precisions=precisions.value,
+                   speculation_method="none" if no_speculation else speculative.check(speculation),
+                   disaggregation=disaggregation, prefix_tokens=prefix_tokens,
+                   prefill_hardware=prefill_hardware.strip(), expert_rebalancing=expert_rebalancing,
+                   sessions_per_day=sessions_per_day, requests_per_session=requests_per_session,
+                   peak_to_mean=peak_to_mean, monte_carlo=monte_carlo, pricing=pricing.value,
+                   lifetime_years=lifetime_years, cost_of_capital=cost_of_capital, usd_per_kwh=usd_per_kwh, pue=pue,
+                   load=load, other_opex=other_opex, **given, **ranges)
+    result = commands.plan(req, commands.profiles_from(profile))
     if png:
         from . import charts
         charts.cost_png(result.as_dict(), png)
-    if monte_carlo:
-        from .montecarlo import summary, usd_per_mtok_samples
-        result.options = [replace(o, usd_per_mtok_output_mc=summary(usd_per_mtok_samples(
-            o.cost_breakdown_usd_per_hour, a.usd_per_kwh, o.demanded_tokens_per_s, ranges, monte_carlo)))
-            for o in result.options]
-        result.assumptions["monte_carlo"] = {"samples": monte_carlo, **ranges.__dict__}
     report.emit(report.plan_output(result, format.value), format.value)
 
 
@@ -239,35 +170,24 @@ def frontier(
 ):
     """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
     _own_chips(hardware_file)
-    from . import charts, schema
-    from .economics import Assumptions
-    from .frontier import as_dict, frontier as run_frontier
-    from .plan import Scenario
+    from . import charts, commands, schema, speculative
 
     if output:
         schema.output_file(output, "--output", (".html",), force)
     if png:
         schema.output_file(png, "--png", (".png",), force)
-
-    from . import prefix, speculative
-    schema.validate(schema.FrontierInput, input_tokens=input_tokens, output_tokens=output_tokens, speed=speed)
-    schema.validate(schema.PrefixInput, prefix_cache_hit=prefix_cache_hit, prefix_tokens=prefix_tokens)
-    prefix.check(prefix_cache_hit, prefix_tokens, input_tokens)
-    method = "none" if no_speculation else speculative.check(speculation)
-    sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
-                  engine=_engine(engine), precisions=precisions.value, speculation=method != "none",
-                  disaggregation=disaggregation, speculation_method=method, prefix_cache_hit_frac=prefix_cache_hit,
-                  prefix_tokens=prefix_tokens, prefill_hardware=prefill_hardware.strip(),
-                  expert_rebalancing=expert_rebalancing)
-    a = Assumptions(pricing=pricing.value)
-    curves = run_frontier(sc, a, _profiles(profile), speed)
-    from . import models as model_cat
-    title = f"{model_cat.get(model).name}: throughput vs interactivity, {input_tokens} in / {output_tokens} out"
+    req = _request(schema.FrontierRequest, model=model, hardware=list(_split(hardware)), input_tokens=input_tokens,
+                   output_tokens=output_tokens, speed=speed, precisions=precisions.value,
+                   speculation_method="none" if no_speculation else speculative.check(speculation),
+                   disaggregation=disaggregation, prefill_hardware=prefill_hardware.strip(),
+                   prefix_cache_hit=prefix_cache_hit, prefix_tokens=prefix_tokens,
+                   expert_rebalancing=expert_rebalancing, engine=engine.strip().lower(), pricing=pricing.value)
+    result = commands.frontier(req, commands.profiles_from(profile))
     if output:
-        charts.html(curves, title, output, speed)
+        charts.html(result.curves, result.title, output, speed)
     if png:
-        charts.png(curves, title, png, speed)
-    report.emit(report.frontier_output(as_dict(curves, sc, a, speed), format.value), format.value)
+        charts.png(result.curves, result.title, png, speed)
+    report.emit(report.frontier_output(result.as_dict(), format.value), format.value)
 
 
 @app.command("batch-discount")
@@ -294,30 +214,20 @@ def batch_discount(
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
     _own_chips(hardware_file)
-    from . import hardware as hw_cat, models, schema
-    from . import batch
-    from .economics import Assumptions
-    from .plan import Scenario
+    from . import commands, schema
 
     if png:
         schema.output_file(png, "--png", (".png",), force)
-
-    schema.validate(schema.BatchInput, speed=speed, input_tokens=input_tokens, output_tokens=output_tokens,
-                    deadline_hours=deadline_hours, peak_to_mean=peak_to_mean, usd_per_kwh=usd_per_kwh, pue=pue)
-    from . import prefix
-    prefix.check(prefix_cache_hit, 0, input_tokens)
-    sc = Scenario(model=model, speed_tokens_per_s=speed, input_tokens=input_tokens, output_tokens=output_tokens,
-                  hardware=_split(hardware), engine=_engine(engine), precisions=precisions.value,
-                  prefix_cache_hit_frac=prefix_cache_hit)
-    a = Assumptions(pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
-    m = models.get(model)
-    hws = hw_cat.select(sc.hardware)
-    deadlines_s = np.geomspace(60, 7 * 24 * 3600, 40)
-    found, curves = batch.tiers(m, hws, sc, a, _profiles(profile), deadline_hours * 3600, peak_to_mean, deadlines_s)
+    req = _request(schema.BatchRequest, model=model, hardware=list(_split(hardware)), speed=speed,
+                   input_tokens=input_tokens, output_tokens=output_tokens, deadline_hours=deadline_hours,
+                   prefix_cache_hit=prefix_cache_hit, peak_to_mean=peak_to_mean, precisions=precisions.value,
+                   engine=engine.strip().lower(), pricing=pricing.value, usd_per_kwh=usd_per_kwh, pue=pue)
+    r = commands.batch_discount(req, commands.profiles_from(profile), curves=bool(png))
     if png:
         from . import charts
-        charts.batch_png(curves, deadlines_s, f"{m.name}: batch cost against deadline", png)
-    report.emit(report.batch_output(found, sc, a, deadline_hours, peak_to_mean, format.value), format.value)
+        charts.batch_png(r.curves, commands.DEADLINES_S, f"{r.model_name}: batch cost against deadline", png)
+    report.emit(report.batch_output(r.tiers, r.scenario, r.assumptions, r.deadline_hours, r.peak_to_mean,
+                                    format.value), format.value)
 
 
 @app.command()
@@ -338,24 +248,15 @@ def power(
 ):
     """Users a power budget serves at each speed, per accelerator, and which one serves most."""
     _own_chips(hardware_file)
-    from . import hardware as hw_cat, models, schema
-    from .economics import Assumptions
-    from .plan import Scenario
-    from .powercap import power_table
+    from . import commands, schema
 
-    from .errors import InputError
     if not _split(speeds) or not all(_is_number(x) and float(x) > 0 for x in _split(speeds)):
         raise InputError(f"speeds={speeds!r} must be a comma list of positive numbers, e.g. 10,50,100")
-    speed_list = [float(x) for x in _split(speeds)]
-    schema.validate(schema.PowerInput, budget_mw=budget_mw, speeds=speed_list, input_tokens=input_tokens,
-                    output_tokens=output_tokens, pue=pue)
-    sc = Scenario(model=model, input_tokens=input_tokens, output_tokens=output_tokens, hardware=_split(hardware),
-                  engine=_engine(engine), precisions=precisions.value)
-    a = Assumptions(pue=pue)
-    m = models.get(model)
-    hws = hw_cat.select(sc.hardware)
-    table = power_table(m, hws, sc, a, _profiles(profile), budget_mw, speed_list)
-    report.emit(report.power_output(table, speed_list, budget_mw, m.name, format.value), format.value)
+    req = _request(schema.PowerRequest, model=model, hardware=list(_split(hardware)), budget_mw=budget_mw,
+                   speeds=[float(x) for x in _split(speeds)], input_tokens=input_tokens, output_tokens=output_tokens,
+                   precisions=precisions.value, engine=engine.strip().lower(), pue=pue)
+    r = commands.power(req, commands.profiles_from(profile))
+    report.emit(report.power_output(r.table, r.speeds, r.budget_mw, r.model_name, format.value), format.value)
 
 
 def _is_number(text: str) -> bool:
@@ -383,19 +284,13 @@ def outlook(
 ):
     """Will today's hardware serve the coming years' models, and at what cost per token?"""
     _own_chips(hardware_file)
-    from . import schema
-    from .economics import Assumptions
-    from .outlook import outlook as run_outlook, roster as load_roster
+    from . import commands, schema
 
     if png:
         schema.output_file(png, "--png", (".png",), force)
-
-    schema.validate(schema.OutlookInput, years=years, speed=speed, lifetime_years=lifetime_years)
-    if roster:
-        _regular(roster, "roster")
-    entries = [y for y in _guarded(load_roster, roster, "roster") if y.year <= years]
-    data = run_outlook(entries, speed, _split(hardware), Assumptions(lifetime_years=lifetime_years),
-                       _profiles(profile), _engine(engine))
+    req = _request(schema.OutlookRequest, years=years, speed=speed, hardware=list(_split(hardware)),
+                   engine=engine.strip().lower(), lifetime_years=lifetime_years)
+    data = commands.outlook(req, commands.profiles_from(profile), roster)
     if png:
         from . import charts
         charts.outlook_png(data, png)
@@ -425,18 +320,12 @@ def predict(
 ):
     """Time of one decode step (step_s) or one prefill (time_s) on one replica."""
     _own_chips(hardware_file)
-    from . import hardware as hw_cat, models, schema
-    from .plan import Scenario, precision_for
-    from .predict import default_parallel, predict as run_predict
+    from . import commands, schema
 
-    schema.validate(schema.PredictInput, phase=phase.value, batch=batch, context=context, seq=seq,
-                    tp=tp, pp=pp, ep=ep, dp_attn=dp_attn)
-    m, hw = models.get(model), hw_cat.get(hardware)
-    prec = precision_for(m, Scenario(model=model, weight_dtype=weight_dtype, expert_dtype=expert_dtype,
-                                     kv_dtype=kv_dtype))
-    par = default_parallel(m, hw, prec, tp, pp, ep, dp_attn)
-    eff = _profiles(profile).get(_engine(engine), hw)
-    out = run_predict(m, hw, prec, par, phase.value, batch, context, seq, eff)
+    req = _request(schema.PredictRequest, model=model, hardware=hardware, phase=phase.value, batch=batch,
+                   context=context, seq=seq, tp=tp, pp=pp, ep=ep, dp_attn=dp_attn, weight_dtype=weight_dtype,
+                   expert_dtype=expert_dtype, kv_dtype=kv_dtype, engine=engine.strip().lower())
+    out = commands.predict(req, commands.profiles_from(profile))
     report.emit(report.record_output(out, format.value), format.value)
 
 
@@ -448,10 +337,9 @@ def validate(
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
 ):
     """Predicted vs measured TTFT and TPOT per run, summarised and grouped; skipped runs with reasons."""
-    from .validate import require_predictions, validate as run_validate
+    from . import commands
 
-    runs = _read_runs(file, hardware)
-    result = require_predictions(run_validate(runs, _profiles(profile)), file)
+    result = commands.validate(file, hardware, commands.profiles_from(profile))
     report.emit(report.validate_output(result, format.value), format.value)
 
 
@@ -464,13 +352,13 @@ def calibrate(
 ):
     """Fit the efficiency factors (all engines, then per engine) to measured TTFT and TPOT by least
     squares on log error, and write a profile YAML."""
-    from . import profiles
+    from . import commands, profiles
     from .calibrate import fit_profiles
     from .schema import output_file
     from .validate import validate as run_validate
 
     output_file(output, "--output", (".yaml", ".yml"), force)
-    runs = [run for f in files for run in _read_runs(f, hardware)]
+    runs = [run for f in files for run in commands.read_runs(f, hardware)]
     from datetime import date
 
     from . import __version__
@@ -669,6 +557,8 @@ def one_line(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input prints one line `error: ...` and exits 2, without a traceback."""
+    from . import hardware
+    hardware.use_own([])    # your own chips are a command's (--hardware-file), never left from an earlier one
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="servecost", standalone_mode=False)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import economics, hardware, models
+from . import economics, hardware
 from .economics import Assumptions
 from .plan import Option, Scenario, choose, search_points
 from .profiles import Profiles, shipped
@@ -72,7 +72,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     """One Curve per accelerator of `sc.hardware` (default: the catalogue); with `speed`, each curve
     also carries the deployment `plan` picks at that speed."""
     profiles = profiles or shipped()
-    m = models.get(sc.model)
+    m = sc.model_spec()
     hws = hardware.select(sc.hardware)
     curves = []
     from .plan import check_scenario
@@ -85,7 +85,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
         idx = curve_indices(pts, values)
         curve = Curve(hw.id, hw.vendor, hw.name, {k: [_point(pts, values, i) for i in v] for k, v in idx.items()})
         if speed:
-            option, _ = choose(m, hw, pts, Scenario(**{**sc.__dict__, "speed_tokens_per_s": speed}), a)
+            option, _ = choose(m, hw, pts, replace(sc, speed_tokens_per_s=speed), a)
             if option:
                 per_chip = option.output_tokens_per_s_per_chip
                 option = replace(option, metrics={
@@ -97,6 +97,6 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
 
 
 def as_dict(curves: list[Curve], sc: Scenario, a: Assumptions, speed: float | None) -> dict:
-    return {"scenario": sc.__dict__ | {"speed_tokens_per_s": speed}, "assumptions": a.as_dict(),
+    return {"scenario": sc.as_dict() | {"speed_tokens_per_s": speed}, "assumptions": a.as_dict(),
             "metrics": {k: {"label": v[0], "unit": v[1], "higher_is_better": v[2]} for k, v in METRICS.items()},
             "curves": [c.as_dict() for c in curves]}

@@ -11,7 +11,7 @@ Mtok/hour is its fleet $/hour; an option faster than asked is costed at what it 
 speed is shown, not credited).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -50,6 +50,15 @@ class Scenario:
     prefill_hardware: str = ""        # disaggregated prefill pool on this accelerator (mixed fleet); "": the decode one
     daily_users: int = 0              # when sized from daily users: $/user/month per daily user
     expert_rebalancing: bool = True   # EPLB-style expert rebalancing at wide EP (imbalance.py)
+    spec: ModelSpec | None = field(default=None, repr=False, compare=False)   # the model, resolved once
+
+    def model_spec(self) -> ModelSpec:
+        """The model: the spec resolved at the boundary, else the catalogue id or config.json path."""
+        return self.spec if self.spec is not None else models.get(self.model)
+
+    def as_dict(self) -> dict:
+        """The scenario as outputs print it (the model by the name it was given)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "spec"}
 
     @property
     def cache(self) -> "prefix.PrefixCache":
@@ -345,11 +354,11 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
          progress=None) -> PlanResult:
     """Cheapest feasible deployment per accelerator, sorted by $/Mtok; the rest with the reason."""
     profiles = profiles or shipped()
-    m = models.get(sc.model)
+    m = sc.model_spec()
     hws = hardware.select(sc.hardware)
     efficiency = {hw.id: profiles.get(sc.engine, hw) for hw in hws}
     shown = efficiency[hws[0].id]
-    result = PlanResult(scenario=sc.__dict__ | {"hardware": [h.id for h in hws]}, model=model_summary(m),
+    result = PlanResult(scenario=sc.as_dict() | {"hardware": [h.id for h in hws]}, model=model_summary(m),
                         assumptions=a.as_dict() | {"engine": sc.engine or "any (default profile)",
                                                    "efficiency": shown.as_dict(),
                                                    "efficiency_differs_for": [h.id for h in hws

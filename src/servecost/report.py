@@ -306,7 +306,7 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
     for r in rows:
         r["discount_vs_cheapest_interactive_frac"] = 1 - r["batch_usd_per_mtok"] / cheapest["usd_per_mtok"]
     if fmt == "json":
-        return json.dumps({"scenario": sc.__dict__, "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
+        return json.dumps({"scenario": sc.as_dict(), "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
                            "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows,
                            **just}, indent=2)
     if fmt == "csv":

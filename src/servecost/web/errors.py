@@ -6,10 +6,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..errors import InputError, short
-from ..schema import FIXES
-
-PREFIX = "Value error, "
+from ..errors import InputError
+from ..schema import one_line as schema_one_line
 
 
 class ErrorOut(BaseModel):
@@ -18,19 +16,8 @@ class ErrorOut(BaseModel):
 
 
 def one_line(errors: list[dict]) -> str:
-    """The first pydantic error as `field=value: problem; fix` (or the validator's own line)."""
-    err = errors[0]
-    if err.get("type") == "json_invalid":
-        return f"body: not valid JSON ({err.get('ctx', {}).get('error', 'decode error')}); send a JSON object"
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "form")]
-    name = ".".join(loc) or "body"
-    msg = str(err.get("msg", "invalid"))
-    if msg.startswith(PREFIX):     # our validators' messages name the field already
-        return msg[len(PREFIX):]
-    fix = FIXES.get(err.get("type", ""), "see /docs")
-    if err.get("type") == "missing":
-        return f"{name}: required; {fix}"
-    return f"{name}={short(err.get('input'))}: {msg[:1].lower() + msg[1:]}; {fix}"
+    """The first pydantic error as the CLI prints it (schema.one_line), the fix pointing at /docs."""
+    return schema_one_line(errors, "see /docs")
 
 
 MAX_DETAIL_CHARS = 400   # a detail quotes the input, never all of it

@@ -3,7 +3,7 @@ core call (simulations take a slot of their own, so that they never hold every C
 worker thread so the event loop keeps answering. A request that waits too long for a slot is told
 to retry (429). When the client disconnects, DEADLINE_S passes or the server stops, the call's
 cancel event is set: simulations check it and stop within milliseconds; the other calls do not
-check it, and take seconds at most (their inputs are bounded in inputs.py)."""
+check it, and take seconds at most (their inputs are bounded in schema/requests.py)."""
 
 import asyncio
 import contextvars
@@ -110,7 +110,9 @@ class CpuSlots:
 
 
 def _with_cancel(cancel: threading.Event, fn, *args):
+    from .. import hardware
     token = CANCEL.set(cancel)
+    hardware.use_own([])    # a worker thread keeps its context: no chips of an earlier request
     try:
         return fn(*args)
     finally:

@@ -1,166 +1,23 @@
-"""User input -> core types. The only module that uses pydantic; errors become one-line InputErrors."""
+"""Files a command reads or writes, checked before the work: output paths, simulation limits, and
+your own chips (--hardware-file, `chips` in an API body)."""
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from . import families, hardware
-from .economics import Assumptions
-from .errors import InputError, refuse_special_file, short
-
-FIXES = {
-    "greater_than": "give a positive number",
-    "greater_than_equal": "give a larger number",
-    "less_than_equal": "give a smaller number",
-    "less_than": "give a smaller number",
-    "literal_error": "use one of the listed values",
-    "finite_number": "give a finite number",
-    "too_long": "give fewer values",
-    "int_from_float": "give a whole number",
-    "int_parsing": "give a whole number",
-    "float_parsing": "give a number",
-}
-
-
-def _one_line(exc: ValidationError) -> InputError:
-    err = exc.errors()[0]
-    name = ".".join(str(p) for p in err["loc"]) or "input"
-    fix = FIXES.get(err["type"], "see --help")
-    return InputError(f"{name}={short(err.get('input'))}: {err['msg'].lower()}; {fix}")
-
-
-def validate(model_cls, **values):
-    """Build `model_cls` from `values`; raise a one-line InputError naming the first bad field."""
-    try:
-        return model_cls(**values)
-    except ValidationError as exc:
-        raise _one_line(exc) from None
-
-
-# Bounds every entry point shares (the CLI's options, the API's bodies in web/inputs.py).
-Tokens = Annotated[int, Field(gt=0, le=2_000_000, description="Tokens per request.")]
-Speed = Annotated[float, Field(ge=0.1, le=10_000, description="Output tokens/s each user gets.")]
-Users = Annotated[int, Field(gt=0, le=10_000_000_000, description="Concurrent users (streams).")]
-Degree = Annotated[int, Field(ge=1, le=4096)]
-Pue = Annotated[float, Field(ge=1, le=5, description="Facility power / IT power.")]
-HitFrac = Annotated[float, Field(ge=0, le=1, description="Share of prompt tokens served from the prefix cache.")]
-PrefixTokens = Annotated[int, Field(ge=0, le=10_000_000, description="Cached prefix kept per conversation "
-                                                                     "(0: hit x input).")]
-UsdPerKwh = Annotated[float, Field(ge=0, le=10, description="Electricity price, $/kWh.")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class PlanInput(_Strict):
-    users: Users
-    speed: Speed
-    input_tokens: Tokens
-    output_tokens: Tokens
-
-
-class AssumptionsInput(_Strict):
-    pricing: Literal["own", "cloud"] = "own"
-    lifetime_years: float = Field(ge=0.5, le=30)
-    cost_of_capital: float = Field(ge=0, le=1)
-    usd_per_kwh: UsdPerKwh
-    pue: Pue
-    load: float = Field(gt=0, le=1)
-    other_opex: float = Field(ge=0, le=10)
-
-    def to_core(self) -> Assumptions:
-        return Assumptions(pricing=self.pricing, lifetime_years=self.lifetime_years,
-                           cost_of_capital_frac=self.cost_of_capital, usd_per_kwh=self.usd_per_kwh,
-                           pue=self.pue, load_frac=self.load, other_opex_frac=self.other_opex)
-
-
-class PredictInput(_Strict):
-    phase: Literal["decode", "prefill"]
-    batch: float = Field(ge=0.01, le=1_000_000)
-    context: int = Field(ge=0, le=10_000_000)
-    seq: int = Field(gt=0, le=10_000_000)
-    tp: Degree | None = None
-    pp: Degree | None = None
-    ep: Degree | None = None
-    dp_attn: Degree | None = None
-
-
-class MeasureInput(_Strict):
-    seconds: float = Field(gt=0, le=3600)
-    backend: Literal["auto", "torch", "numpy"]
-
-
-class FrontierInput(_Strict):
-    input_tokens: Tokens
-    output_tokens: Tokens
-    speed: Speed | None = None
-
-
-class BatchInput(_Strict):
-    speed: Speed
-    input_tokens: Tokens
-    output_tokens: Tokens
-    deadline_hours: float = Field(ge=0.01, le=24 * 366)
-    peak_to_mean: float = Field(ge=1, le=100)
-    usd_per_kwh: UsdPerKwh
-    pue: Pue
-
-
-class PowerInput(_Strict):
-    budget_mw: float = Field(ge=0.001, le=100_000)
-    speeds: list[Speed] = Field(min_length=1, max_length=50)
-    input_tokens: Tokens
-    output_tokens: Tokens
-    pue: Pue
-
-
-class MonteCarloInput(_Strict):
-    samples: int = Field(ge=100, le=10_000_000)
-    load_high: float = Field(gt=0, le=1)
-
-
-class OutlookInput(_Strict):
-    years: int = Field(ge=0, le=20)
-    speed: Speed
-    lifetime_years: float = Field(ge=0.5, le=30)
-
-
-class UsageInput(_Strict):
-    daily_users: int = Field(gt=0, le=100_000_000_000)
-    sessions_per_day: float = Field(gt=0, le=1000)
-    requests_per_session: float = Field(gt=0, le=1000)
-    peak_to_mean: float = Field(ge=1, le=100)
-
-
-class PrefixInput(_Strict):
-    prefix_cache_hit: HitFrac = 0.0
-    prefix_tokens: PrefixTokens = 0
-
-
-class SweepInput(_Strict):
-    workers: int | None = Field(None, ge=1, le=1024)
-
-
-class ServeInput(_Strict):
-    port: int = Field(ge=1, le=65535)
-    workers: int = Field(ge=1, le=64)
-
-
-class SimulateInput(_Strict):
-    max_events: float = Field(gt=0)
-    max_memory_gb: float = Field(gt=0)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+from .. import families, hardware
+from ..errors import InputError, refuse_special_file
+from .bounds import FIXES, SimulateInput, _Strict, validate
 
 
 def sim_limits(max_events: float, max_memory_gb: float, seed: int | None = None):
     """The CLI's simulation limits (sim.limits.CLI with the given numbers); checks the seed too."""
     from dataclasses import replace
 
-    from .sim.limits import CLI
-    from .units import GB
+    from ..sim.limits import CLI
+    from ..units import GB
     v = validate(SimulateInput, max_events=max_events, max_memory_gb=max_memory_gb, seed=seed)
     return replace(CLI, max_events=v.max_events, max_memory_bytes=v.max_memory_gb * GB)
 
