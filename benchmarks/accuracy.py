@@ -28,10 +28,10 @@ from pathlib import Path
 import yaml
 
 from servecost import bands
-from servecost.crossval import held_out_errors, summary
+from servecost.calibration.crossval import held_out_errors, summary
 from servecost.profiles import Profiles, shipped
-from servecost.readers import read_aic_csv, read_runs
-from servecost.validate import errors_frame, predict_runs
+from servecost.calibration.readers import read_aic_csv, read_runs
+from servecost.calibration.validate import errors_frame, predict_runs
 
 CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
 AMD_HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "amd_deepseek_r1_runs.csv"

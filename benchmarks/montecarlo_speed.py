@@ -4,7 +4,7 @@ Goal: < 5 s. Run: python benchmarks/montecarlo_speed.py"""
 import time
 
 from servecost.economics import Assumptions
-from servecost.montecarlo import Ranges, summary, usd_per_mtok_samples
+from servecost.studies.montecarlo import Ranges, summary, usd_per_mtok_samples
 from servecost.plan import Scenario, plan
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_si
 
 
 def main() -> int:
-    from servecost.readers import read_runs
-    from servecost.validate import validate
+    from servecost.calibration.readers import read_runs
+    from servecost.calibration.validate import validate
 
     t0 = time.perf_counter()
     runs = read_runs(CALIBRATION)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from servecost import profiles
-from servecost.calibrate import fit, fit_profiles, log_residuals
+from servecost.calibration.calibrate import fit, fit_profiles, log_residuals
 from servecost.efficiency import DEFAULT
 from servecost.errors import InputError
-from servecost.readers import read_aic_csv
+from servecost.calibration.readers import read_aic_csv
 
 CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv"))
 
@@ -60,8 +60,8 @@ def test_generation_set_wins_over_engine_set_and_yields_to_engine_and_generation
 def test_runs_on_another_vendor_fit_kernel_factors_of_their_generation(sample):
     """AMD runs do not move the NVIDIA-fitted default; they fit the decode-kernel factors of their
     generation, to TPOT, and those predict their TPOT better than the default does."""
-    from servecost.calibrate import KERNEL_FACTORS
-    from servecost.readers import read_runs
+    from servecost.calibration.calibrate import KERNEL_FACTORS
+    from servecost.calibration.readers import read_runs
     amd = read_runs(str(resources.files("servecost").joinpath("data/calibration/amd_published_runs.csv")))
     fitted = fit_profiles(sample[:40] + amd)
     cdna3, default = fitted.groups["cdna3"], fitted.default
@@ -82,8 +82,8 @@ def test_shipped_cdna3_factors_predict_held_out_deepseek_r1_on_mi300x_and_mi325x
     """Fitted on Llama runs on MI300X (vLLM) only, the CDNA3 factors predict the TPOT of published
     DeepSeek-R1 runs on MI300X and MI325X (SGLang, another model and engine) within 15% (median), where
     the NVIDIA-fitted engine factors come out about 2x too fast."""
-    from servecost.readers import read_runs
-    from servecost.validate import validate
+    from servecost.calibration.readers import read_runs
+    from servecost.calibration.validate import validate
     runs = [r for r in read_runs("tests/data/amd_deepseek_r1_runs.csv") if r.hardware in ("mi300x", "mi325x")]
     assert len(runs) == 4
     assert validate(runs)["summary"]["tpot"]["median_ape"] < 0.15

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from servecost import economics, hardware, models
-from servecost.batch import batch_tier, deadline_curve
+from servecost.studies.batch import batch_tier, deadline_curve
 from servecost.economics import Assumptions
-from servecost.montecarlo import Ranges, summary, usd_per_mtok_samples
+from servecost.studies.montecarlo import Ranges, summary, usd_per_mtok_samples
 from servecost.plan import Scenario, search_points
-from servecost.powercap import users_at_speeds
+from servecost.studies.powercap import users_at_speeds
 from servecost.profiles import shipped
 
 
@@ -112,7 +112,7 @@ def test_power_cli_and_batch_cli(capsys):
 def test_usage_by_hand():
     """10M daily users x 3 sessions x 5 requests = 150M requests/day; each streams 500 tokens at
     50 tok/s = 10 s, so 150M x 10 / 86,400 = 17,361 streams on average, 34,722 at a 2x peak."""
-    from servecost.usage import Usage
+    from servecost.studies.usage import Usage
     u = Usage(10_000_000)
     assert u.requests_per_day() == 150_000_000
     assert u.peak_streams(500, 50) == 34_723   # ceil(34,722.2)
@@ -120,7 +120,7 @@ def test_usage_by_hand():
 
 
 def test_outlook_roster_and_costs():
-    from servecost.outlook import outlook, roster
+    from servecost.studies.outlook import outlook, roster
     years = roster()
     from servecost.params import total_params
     assert [y.year for y in years] == [0, 1, 2, 3]
@@ -134,7 +134,7 @@ def test_outlook_roster_and_costs():
 
 def test_roster_with_unknown_field_is_an_input_error(tmp_path):
     from servecost.errors import InputError
-    from servecost.outlook import roster
+    from servecost.studies.outlook import roster
     path = tmp_path / "r.yaml"
     path.write_text("years:\n  - {year: 1, name: x, base: kimi-k2, changes: {n_expert: 9}}\n")
     with pytest.raises(InputError, match="n_expert"):
@@ -155,7 +155,7 @@ def test_outlook_strategies_buy_an_announced_chip_when_it_arrives(monkeypatch):
     from dataclasses import replace
 
     from servecost import hardware
-    from servecost.outlook import BASE_YEAR, outlook, roster
+    from servecost.studies.outlook import BASE_YEAR, outlook, roster
     gb200 = hardware.get("gb200-nvl72")
     future = replace(gb200, id="next-gen", release_year=BASE_YEAR + 1, hbm_bytes_per_s=2 * gb200.hbm_bytes_per_s,
                      bf16_flops_per_s=2 * gb200.bf16_flops_per_s, fp8_flops_per_s=2 * gb200.fp8_flops_per_s,
@@ -195,7 +195,7 @@ def test_a_chip_nobody_buys_used_keeps_its_book_value_while_kept_and_is_written_
 
 def test_an_announced_chip_is_bought_from_next_year_at_the_earliest():
     from servecost import hardware
-    from servecost.outlook import BASE_YEAR, available_from
+    from servecost.studies.outlook import BASE_YEAR, available_from
     announced = [h for h in hardware.known().values() if h.status == "announced"]
     assert announced and all(available_from(h, BASE_YEAR) > BASE_YEAR for h in announced)
 

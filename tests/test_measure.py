@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from servecost import hardware, models, profiles
-from servecost import measure as bench
+from servecost.calibration import measure as bench
 from servecost.cli import main
 
 TINY = {"num_hidden_layers": 2, "hidden_size": 256, "num_attention_heads": 8, "num_key_value_heads": 2,

@@ -57,7 +57,7 @@ def test_calibrated_generations_are_those_with_measured_runs():
     from importlib import resources
 
     from servecost.profiles import CALIBRATED_GENERATIONS, generation
-    from servecost.readers import read_aic_csv
+    from servecost.calibration.readers import read_aic_csv
     runs = read_aic_csv(str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")))
     assert {generation(r.hardware) for r in runs if r.hardware} == CALIBRATED_GENERATIONS
 

@@ -9,9 +9,9 @@ import pytest
 
 from servecost.dtypes import canonical
 from servecost.errors import InputError
-from servecost.readers import _quant, read_aic_csv, read_runs
+from servecost.calibration.readers import _quant, read_aic_csv, read_runs
 from servecost.units import MS
-from servecost.validate import validate
+from servecost.calibration.validate import validate
 
 CALIBRATION = resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv")
 
@@ -297,7 +297,7 @@ def test_calibration_format_without_moe_columns_and_with_a_speculative_column(tm
 
 def test_a_fractional_layout_is_skipped_with_its_reason_and_ep_zero_reads_as_one(tmp_path):
     """tp=2.5 describes no run: skipped with the reason; ep=0 (not given) reads as 1."""
-    from servecost.validate import predict_runs
+    from servecost.calibration.validate import predict_runs
     runs = _read_runs_csv(tmp_path, "tp,ep", "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2.5,1",
                           "llama-3.1-8b,h100-sxm,8,1000,500,50,8,2,0")
     assert "tp=2.5 is not a whole number" in runs[0].skip_reason

@@ -6,9 +6,9 @@ from importlib import resources
 import pytest
 
 from servecost.cli import main
-from servecost.measured import catalogue_model
-from servecost.readers import read_aic_csv
-from servecost.validate import validate
+from servecost.calibration.measured import catalogue_model
+from servecost.calibration.readers import read_aic_csv
+from servecost.calibration.validate import validate
 
 CALIBRATION = str(resources.files("servecost").joinpath("data/calibration/aic_silicon_calibration.csv"))
 

@@ -353,9 +353,9 @@ def calibrate(
     """Fit the efficiency factors (all engines, then per engine) to measured TTFT and TPOT by least
     squares on log error, and write a profile YAML."""
     from . import commands, profiles
-    from .calibrate import fit_profiles
+    from .calibration.calibrate import fit_profiles
     from .schema import output_file
-    from .validate import validate as run_validate
+    from .calibration.validate import validate as run_validate
 
     output_file(output, "--output", (".yaml", ".yml"), force)
     runs = [run for f in files for run in commands.read_runs(f, hardware)]
@@ -366,7 +366,7 @@ def calibrate(
             "fitted_on": [Path(f).name for f in files], "runs": len(runs),
             "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT; "
                       "default on the NVIDIA runs, then one set per engine; other vendors' generations: "
-                      "kernel factors on TPOT (servecost.calibrate)"}
+                      "kernel factors on TPOT (servecost.calibration.calibrate)"}
     fitted = fit_profiles(runs, meta=meta)
     profiles.write(fitted, output)
     summary = run_validate(runs, fitted)["summary"]
@@ -387,7 +387,7 @@ def measure(
 ):
     """One-minute microbenchmark of the local accelerator (copy, GEMM, decode step, prefill) -> profile."""
     from . import hardware as hw_cat, models, profiles
-    from . import measure as bench
+    from .calibration import measure as bench
     from .schema import MeasureInput, output_file, validate
 
     validate(MeasureInput, seconds=seconds, backend=backend)

@@ -7,19 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import batch, hardware, schema
+from . import hardware, schema
+
+from .studies import batch
 from .economics import Assumptions
 from .errors import InputError, refuse_special_file
 from .frontier import Curve, as_dict as frontier_dict, frontier as run_frontier
 from .hardware import Accelerator
 from .models import ModelSpec
-from .outlook import outlook as run_outlook, roster as load_roster
+from .studies.outlook import outlook as run_outlook, roster as load_roster
 from .plan import PlanResult, Scenario, plan as run_plan, precision_for
-from .powercap import power_table
+from .studies.powercap import power_table
 from .predict import default_parallel, predict as run_predict
 from .profiles import Profiles, shipped
 from .schema import BatchRequest, FrontierRequest, OutlookRequest, PlanRequest, PowerRequest, PredictRequest
-from .usage import Usage
+from .studies.usage import Usage
 
 DEADLINES_S = np.geomspace(60, 7 * 24 * 3600, 40)   # batch-discount's cost-against-deadline curve
 
@@ -73,7 +75,7 @@ def plan(req: PlanRequest, profiles: Profiles | None = None, progress=None) -> P
 
 def _monte_carlo(result: PlanResult, a: Assumptions, req: PlanRequest) -> None:
     """Each option's $/Mtok as a Monte Carlo summary over chip prices, power price and load."""
-    from .montecarlo import Ranges, summary, usd_per_mtok_samples
+    from .studies.montecarlo import Ranges, summary, usd_per_mtok_samples
     ranges = Ranges(price_frac=tuple(req.price_range), usd_per_kwh=tuple(req.kwh_range),
                     load_frac=tuple(req.load_range))
     result.options = [replace(o, usd_per_mtok_output_mc=summary(usd_per_mtok_samples(
@@ -185,7 +187,7 @@ def predict(req: PredictRequest, profiles: Profiles | None = None) -> dict:
 
 def read_runs(path: str | Path, hardware_id: str | None, max_runs: int | None = None) -> list:
     """The runs of a measurement file; a file the readers choke on is the user's: one line naming it."""
-    from .readers import read_runs as read
+    from .calibration.readers import read_runs as read
     name = Path(path).name
     refuse_special_file(path, "file", "the path of the file itself")
     try:
@@ -203,6 +205,6 @@ def read_runs(path: str | Path, hardware_id: str | None, max_runs: int | None = 
 def validate(path: str | Path, hardware_id: str | None, profiles: Profiles | None = None,
              max_runs: int | None = None) -> dict:
     """`servecost validate FILE`: predicted against measured TTFT and TPOT per run."""
-    from .validate import require_predictions, validate as run_validate
+    from .calibration.validate import require_predictions, validate as run_validate
     runs = read_runs(path, hardware_id, max_runs)
     return require_predictions(run_validate(runs, profiles or shipped()), Path(path).name)

@@ -299,7 +299,7 @@ def _duration(seconds: float) -> str:
 
 
 def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str):
-    from .batch import justified
+    from .studies.batch import justified
     rows = [t.as_dict() for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
     just = justified(tiers)
     cheapest = just["cheapest_interactive"]

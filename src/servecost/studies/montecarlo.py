@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bands import quantiles
-from .units import HOUR_S, MTOK
+from ..bands import quantiles
+from ..units import HOUR_S, MTOK
 
 Z90 = 1.6448536269514722   # standard normal 95% quantile
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dtypes import BYTES_PER_ELEMENT, canonical
-from .errors import InputError, suggest
-from .hardware import get as accelerator
+from ..dtypes import BYTES_PER_ELEMENT, canonical
+from ..errors import InputError, suggest
+from ..hardware import get as accelerator
 from .measured import Run, catalogue_hardware, catalogue_model
-from .models import get as model_spec
-from .parallel import divisors
-from .units import MS
+from ..models import get as model_spec
+from ..parallel import divisors
+from ..units import MS
 
 # Quant modes of the calibration (aiconfigurator) format -> servecost dtypes, by stored bytes per weight.
 # The modes are every member of GEMMQuantMode, MoEQuantMode, FMHAQuantMode and KVCacheQuantMode in

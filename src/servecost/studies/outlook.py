@@ -18,16 +18,16 @@ from pathlib import Path
 
 import yaml
 
-from . import hardware, models
-from .dtypes import canonical
-from .economics import Assumptions
-from .errors import InputError
-from .models import ModelSpec
-from .params import active_params, total_params
-from .plan import Option, Scenario, plan_one
-from .profiles import Profiles, shipped
-from . import resale, workloads
-from .units import HOUR_S, YEAR_S
+from .. import hardware, models
+from ..dtypes import canonical
+from ..economics import Assumptions
+from ..errors import InputError
+from ..models import ModelSpec
+from ..params import active_params, total_params
+from ..plan import Option, Scenario, plan_one
+from ..profiles import Profiles, shipped
+from .. import resale, workloads
+from ..units import HOUR_S, YEAR_S
 
 # The calendar year of roster year 0 (servecost's catalogue date, 2026-12); a chip released in
 # BASE_YEAR + y is a candidate from roster year y.

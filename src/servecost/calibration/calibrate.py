@@ -14,11 +14,11 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import least_squares
 
-from . import hardware
-from .efficiency import DEFAULT, Efficiency
-from .errors import InputError
+from .. import hardware
+from ..efficiency import DEFAULT, Efficiency
+from ..errors import InputError
 from .measured import Run
-from .profiles import Profiles, generation
+from ..profiles import Profiles, generation
 from .validate import predict_runs
 
 FITTED = {  # factor: (lower, upper) bounds

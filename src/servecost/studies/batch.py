@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .economics import Assumptions
-from .hardware import Accelerator
-from .models import ModelSpec
-from .plan import Scenario, choose
-from .search import Deployment, Points
-from .serving import e2e_s
-from .units import HOUR_S, MTOK
+from ..economics import Assumptions
+from ..hardware import Accelerator
+from ..models import ModelSpec
+from ..plan import Scenario, choose
+from ..search import Deployment, Points
+from ..serving import e2e_s
+from ..units import HOUR_S, MTOK
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def tiers(m: ModelSpec, hws, sc: Scenario, a: Assumptions, profiles, deadline_s:
           deadlines_s: np.ndarray | None = None) -> tuple[list, dict]:
     """The batch tier of every accelerator that can serve the scenario, and (when `deadlines_s` is
     given) each one's dedicated batch cost against deadline beside its interactive cost."""
-    from .plan import search_points
+    from ..plan import search_points
     found, curves = [], {}
     for hw in hws:
         pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))

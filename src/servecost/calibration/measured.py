@@ -4,7 +4,7 @@ The file formats are read in readers.py."""
 import re
 from dataclasses import dataclass
 
-from . import hardware, models
+from .. import hardware, models
 
 SYSTEMS = {"a100_sxm": "a100-sxm", "h100_sxm": "h100-sxm", "h200_sxm": "h200-sxm", "b200_sxm": "b200",
            "b200": "b200", "gb200": "gb200-nvl72", "gb200_sxm": "gb200-nvl72", "b300_sxm": "b300", "b300": "b300",

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .efficiency import Efficiency
-from .errors import InputError
-from .hardware import Accelerator
-from .models import ModelSpec
-from .parallel import Parallel
-from .roofline import Precision, decode_step_s, prefill_s
+from ..efficiency import Efficiency
+from ..errors import InputError
+from ..hardware import Accelerator
+from ..models import ModelSpec
+from ..parallel import Parallel
+from ..roofline import Precision, decode_step_s, prefill_s
 
 
 @dataclass

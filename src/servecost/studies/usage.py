@@ -9,7 +9,7 @@
 import math
 from dataclasses import asdict, dataclass
 
-from .units import DAY_S
+from ..units import DAY_S
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ that speed wins the budget.
 
 import numpy as np
 
-from . import economics
-from .economics import Assumptions
-from .search import Points
+from .. import economics
+from ..economics import Assumptions
+from ..search import Points
 
 
 def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds, hw) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +25,7 @@ def users_at_speeds(pts: Points, a: Assumptions, budget_mw: float, speeds, hw) -
 
 def power_table(m, hws, sc, a: Assumptions, profiles, budget_mw: float, speeds) -> dict[str, dict]:
     """Per accelerator: users served and tokens/s per MW at each speed (the `power` command)."""
-    from .plan import search_points
+    from ..plan import search_points
     table = {}
     for hw in hws:
         pts = search_points(m, hw, sc, a, profiles.get(sc.engine, hw.id))

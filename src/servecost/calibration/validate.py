@@ -12,15 +12,15 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from . import hardware, memory, models
-from .errors import InputError
+from .. import hardware, memory, models
+from ..errors import InputError
 from .measured import Run
-from .parallel import Parallel
-from .profiles import ENGINES, Profiles, shipped
-from .roofline import Precision, prefill_s
-from .serving import aggregated, decode_tpot_s
-from .speculative import MTP_ONE_DRAFT as MTP
-from .speculative import NONE
+from ..parallel import Parallel
+from ..profiles import ENGINES, Profiles, shipped
+from ..roofline import Precision, prefill_s
+from ..serving import aggregated, decode_tpot_s
+from ..speculative import MTP_ONE_DRAFT as MTP
+from ..speculative import NONE
 
 GROUP_BY = ("hardware", "model", "engine", "mode")
 ASSUMED_POOLS = ("disaggregated runs without worker counts: the decode pool is as few workers as hold the "
