@@ -9,7 +9,8 @@ import pytest
 
 from servecost.dtypes import canonical
 from servecost.errors import InputError
-from servecost.calibration.readers import _quant, read_aic_csv, read_runs
+from servecost.calibration.cells import _quant
+from servecost.calibration.readers import read_aic_csv, read_runs
 from servecost.units import MS
 from servecost.calibration.validate import validate
 
