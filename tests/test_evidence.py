@@ -66,3 +66,37 @@ def test_plan_options_state_their_backing():
     b = bands.backing(hardware.get("cerebras-cs3"))
     assert b["runs"] > 0 and "wafer" in b["evidence"]
     assert bands.backing(hardware.get("h100-sxm"))["runs"] > 1000
+
+
+def _mlperf_row(**kw):
+    base = dict(family="gpu", hardware="mi300x", model="meta-llama/Llama-2-70b-chat-hf", chips=8, concurrency=0,
+                input_tokens=0, output_tokens=294, weight_dtype="fp8", metric="output_tokens_per_s_total",
+                value=20000.0, date="2025", url="http://x", conditions="c")
+    return evidence.Row(**(base | kw))
+
+
+def test_a_system_row_counts_whole_replicas_of_any_size():
+    """layout=system: the 8-GPU total is the best per-GPU rate of any replica that fits, times 8."""
+    per_gpu = evidence.predict(_mlperf_row(metric="output_tokens_per_s_per_chip", layout="system"))
+    total = evidence.predict(_mlperf_row(layout="system"))
+    assert total == pytest.approx(8 * per_gpu, rel=1e-9)
+    assert per_gpu >= evidence.predict(_mlperf_row(metric="output_tokens_per_s_per_chip"))   # TP8 only
+
+
+def test_a_tpot_bound_lowers_the_throughput():
+    free = evidence.predict(_mlperf_row(layout="system"))
+    bound = evidence.predict(_mlperf_row(layout="system", tpot_limit_s=0.04))
+    assert bound < free
+
+
+def test_fp8_kv_cache_holds_more_requests():
+    bf16 = evidence.predict(_mlperf_row(layout="system"))
+    assert evidence.predict(_mlperf_row(layout="system", kv_dtype="fp8")) > bf16
+
+
+def test_fp4_weights_of_a_16_bit_model_are_fp4():
+    """'fp4' keeps a model released in a 4-bit format native, and quantizes a 16-bit one."""
+    from servecost import models
+    llama, oss = models.get("llama-2-70b"), models.get("gpt-oss-120b")
+    assert evidence._precision(llama, "fp4").weight == "fp4"
+    assert evidence._precision(oss, "fp4") == evidence._precision(oss, "")

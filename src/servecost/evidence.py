@@ -33,7 +33,10 @@ METRICS = ("output_tokens_per_s_per_user", "output_tokens_per_s_per_chip", "outp
 # Published models that are not in the catalogue but have the architecture of one that is (same
 # layers, widths, heads and KV heads; only the vocabulary or training differ).
 TWINS = {
-    "meta-llama/Llama-2-70b-chat-hf": "llama-3.1-70b",      # GQA-8, 80 x 8192, FFN 28672; vocab 32k vs 128k
+    "meta-llama/Llama-2-70b-chat-hf": "llama-2-70b",        # chat fine-tunes of the catalogue's base models
+    "meta-llama/Llama-2-13b-chat-hf": "llama-2-13b",
+    "meta-llama/Llama-2-7b-chat-hf": "llama-2-7b",
+    "mistralai/Mistral-7B-v0.1": "mistral-7b",
     "meta-llama/Meta-Llama-3-70B-Instruct": "llama-3.1-70b",
     "meta-llama/Meta-Llama-3-8B-Instruct": "llama-3.1-8b",
     "meta-llama/Meta-Llama-3-8B": "llama-3.1-8b",
@@ -59,6 +62,9 @@ class Row:
     date: str
     url: str
     conditions: str
+    kv_dtype: str = ""         # KV cache format where the source states it ("" = bf16)
+    layout: str = ""           # "system": `chips` is the measured system, its replicas' size not published
+    tpot_limit_s: float = 0.0  # the benchmark's TPOT bound on the run (MLPerf Server, Interactive), 0 = none
 
 
 def read(path: str | Path) -> list[Row]:
@@ -71,7 +77,9 @@ def read(path: str | Path) -> list[Row]:
                                 chips=int(r["chips"] or 0), concurrency=int(r["concurrency"] or 0),
                                 input_tokens=int(r["input_tokens"] or 0), output_tokens=int(r["output_tokens"] or 0),
                                 weight_dtype=r["weight_dtype"], metric=r["metric"], value=float(r["value"]),
-                                date=r["date"], url=r["url"], conditions=r["conditions"]))
+                                date=r["date"], url=r["url"], conditions=r["conditions"],
+                                kv_dtype=r.get("kv_dtype") or "", layout=r.get("layout") or "",
+                                tpot_limit_s=float(r.get("tpot_limit_s") or 0)))
             except (KeyError, ValueError) as exc:
                 raise InputError(f"{path} line {line}: {exc}; see tests/data/family_runs.md for the columns") from None
     return rows
@@ -79,7 +87,7 @@ def read(path: str | Path) -> list[Row]:
 
 def _deployment(row: Row) -> tuple:
     return (row.hardware, _model_id(row) or row.model, row.metric, row.chips, row.concurrency, row.input_tokens,
-            row.output_tokens, row.weight_dtype)
+            row.output_tokens, row.weight_dtype, row.layout, row.tpot_limit_s)
 
 
 def superseded(rows: list[Row]) -> set[int]:
@@ -117,11 +125,16 @@ def _model_id(row: Row) -> str | None:
     return TWINS.get(row.model)
 
 
-def _precision(m, dtype: str) -> Precision:
-    native = Precision.native(m)
-    if dtype in ("", "fp4") or dtype == m.weight_dtype:
+FOUR_BIT = ("fp4", "mxfp4", "nvfp4", "int4")
+
+
+def _precision(m, dtype: str, kv: str = "") -> Precision:
+    """The row's weight format (a model released in a 4-bit format keeps its own for "fp4") and its
+    KV cache format (bf16 where not published)."""
+    native = Precision.native(m, kv=kv or "bf16")
+    if not dtype or dtype == m.weight_dtype or (dtype == "fp4" and m.expert_dtype in FOUR_BIT):
         return native
-    return Precision(weight=dtype, expert=dtype if m.is_moe else native.expert)
+    return Precision(weight=dtype, expert=dtype if m.is_moe else native.expert, kv=native.kv)
 
 
 def _batches(row: Row) -> np.ndarray:
@@ -140,8 +153,8 @@ def predict(row: Row, profiles: Profiles | None = None, eff: Efficiency | None =
     eff = eff or (profiles or shipped()).get(None, hw)
     inp = row.input_tokens or DEFAULT_INPUT_TOKENS
     out = row.output_tokens or DEFAULT_OUTPUT_TOKENS
-    pts = evaluate(m, hw, [Variant(_precision(m, row.weight_dtype))], inp, out, eff=eff, batches=_batches(row))
-    ok = pts.fits & (pts.chips_per_replica == row.chips) if row.chips else pts.fits.copy()
+    pts = evaluate(m, hw, [Variant(_precision(m, row.weight_dtype, row.kv_dtype))], inp, out, eff=eff, batches=_batches(row))
+    ok = _layouts(row, pts)
     if not ok.any():
         return float("nan")
     if row.metric in ("output_tokens_per_s_per_user", "ttft_s"):   # the largest batch asked, then fastest
@@ -151,8 +164,27 @@ def predict(row: Row, profiles: Profiles | None = None, eff: Efficiency | None =
         return float(pts.tokens_per_s_per_user[i] if row.metric != "ttft_s" else pts.ttft_s[i])
     i = int(np.argmax(np.where(ok, pts.output_tokens_per_s_per_chip, -np.inf)))
     per_chip = float(pts.output_tokens_per_s_per_chip[i])
-    return {"output_tokens_per_s_per_chip": per_chip, "output_tokens_per_s_total": per_chip * pts.chips_per_replica[i],
+    return {"output_tokens_per_s_per_chip": per_chip, "output_tokens_per_s_total": per_chip * _serving_chips(row, pts, i),
             "tpot_s": float(pts.tpot_s[i])}[row.metric]
+
+
+def _layouts(row: Row, pts) -> np.ndarray:
+    """The searched deployments the row can have measured: a replica of the published size, or any
+    replica that fits the published system ("system" layout: data-parallel replicas, as MLPerf's
+    Offline and Server runs are); within the benchmark's TPOT bound where it has one."""
+    if not row.chips:
+        ok = pts.fits.copy()
+    elif row.layout == "system":
+        ok = pts.fits & (pts.chips_per_replica <= row.chips)
+    else:
+        ok = pts.fits & (pts.chips_per_replica == row.chips)
+    return ok & (pts.tpot_s <= row.tpot_limit_s) if row.tpot_limit_s else ok
+
+
+def _serving_chips(row: Row, pts, i: int) -> float:
+    """Chips that serve a total throughput: one replica, or as many whole replicas as the system holds."""
+    replica = float(pts.chips_per_replica[i])
+    return replica * (row.chips // replica) if row.layout == "system" else replica
 
 
 def ratio(row: Row, predicted: float) -> float:
@@ -166,12 +198,14 @@ def ratio(row: Row, predicted: float) -> float:
 FAMILY_FACTORS = {
     # a layer's pipeline latency on the fabric, and the share of memory bandwidth a step streams at
     "dataflow": {"layer_overhead_s": (1e-7, 1e-4), "mem_bw_frac": (0.05, 1.0)},
-    # the compiled graph's achieved shares of peak bandwidth and matmul rate
     # the per-layer cost of the graph's small ops and collectives, and the achieved bandwidth share
     "graph": {"layer_overhead_s": (1e-7, 1e-3), "mem_bw_frac": (0.05, 1.0)},
+    # Gaudi's published runs are mostly prefill-bound (128-2,048 tokens in at up to 4,000 requests): the
+    # achieved share of the MME's peak matmul rate is what they pin, before the bandwidth share
+    "gaudi": {"layer_overhead_s": (1e-7, 1e-3), "gemm_flops_frac": (0.1, 1.0), "mem_bw_frac": (0.05, 1.0)},
 }
-MIN_FAMILY_ROWS = 3      # below this the family keeps its stated costs
-ONE_FACTOR_BELOW = 8     # fewer rows: only the first factor moves
+MIN_FAMILY_ROWS = 1      # below this the family keeps its stated costs
+ROWS_PER_FACTOR = 6      # each further factor moves only with this many more rows
 
 
 def usable(rows: list[Row]) -> list[tuple[Row, str | None]]:
@@ -193,7 +227,8 @@ def log_errors(rows: list[Row], eff: Efficiency) -> np.ndarray:
 
 
 def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
-    """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured)."""
+    """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured);
+    `execution` keys FAMILY_FACTORS: a family's own entry, else its execution's."""
     from dataclasses import replace
 
     from scipy.optimize import least_squares
@@ -202,7 +237,7 @@ def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
     rows = fitted_rows(rows)
     if not names or len(rows) < MIN_FAMILY_ROWS:
         return base
-    names = names[:1] if len(rows) < ONE_FACTOR_BELOW else names
+    names = names[:max(1, len(rows) // ROWS_PER_FACTOR)]
     lo, hi = np.log([FAMILY_FACTORS[execution][n] for n in names]).T
     x0 = np.clip(np.log([max(getattr(base, n), 1e-7) for n in names]), lo + 1e-6, hi - 1e-6)
 
@@ -244,14 +279,15 @@ def check_family(rows: list[Row], profiles: Profiles | None = None) -> FamilyChe
     marked = usable(rows)
     kept = [r for r, why in marked if why is None]
     skipped = [(r, why) for r, why in marked if why is not None]
-    fitted = fit_family(kept, carried, fam.execution) if fam.execution != "kernels" else carried
+    key = fam.name if fam.name in FAMILY_FACTORS else fam.execution
+    fitted = fit_family(kept, carried, key) if fam.execution != "kernels" else carried
     out = []
     for model in sorted({r.model for r in kept}):
         test = [r for r in kept if r.model == model]
         if fam.execution == "kernels":
             preds = [predict(r, profiles) for r in test]
         else:
-            eff = fit_family([r for r in kept if r.model != model], carried, fam.execution)
+            eff = fit_family([r for r in kept if r.model != model], carried, key)
             preds = [predict(r, eff=eff) for r in test]
         out += [(r, p, ratio(r, p)) for r, p in zip(test, preds)]
     return FamilyCheck(family=hw.family, execution=fam.execution, rows=out, skipped=skipped, fitted=fitted)
