@@ -79,7 +79,7 @@ def family_evidence(write: bool) -> None:
     """Published measurements per hardware family (tests/data/family_runs.csv), each family's rows
     predicted by factors fitted without the row's model; --write ships the fitted sets and the
     per-family bands (src/servecost/data/family_profiles.yaml, family_evidence.yaml)."""
-    from servecost import evidence
+    from servecost.calibration import evidence
 
     rows = evidence.read(FAMILY_RUNS)
     checks = {fam: evidence.check_family(rs) for fam, rs in sorted(evidence.by_family(rows).items())}
@@ -109,7 +109,7 @@ def family_evidence(write: bool) -> None:
         fitted = {fam: c.fitted.as_dict() for fam, c in checks.items() if c.execution != "kernels"}
         profiles_path = resources.files("servecost").joinpath("data/family_profiles.yaml")
         profiles_path.write_text(yaml.safe_dump({
-            "source": "benchmarks/accuracy.py --write: each family's factors (servecost.evidence.FAMILY_FACTORS) "
+            "source": "benchmarks/accuracy.py --write: each family's factors (servecost.calibration.evidence.FAMILY_FACTORS) "
                       "fitted to its published rows in tests/data/family_runs.csv; the rest are the family's "
                       "stated costs (data/families.yaml) and the default's kernel factors",
             "profiles": fitted}, sort_keys=False))

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from servecost import bands, evidence, hardware
+from servecost import bands, hardware
+from servecost.calibration import evidence
 from servecost.errors import InputError
 
 TABLE = Path(__file__).parent / "data" / "family_runs.csv"

@@ -5,7 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from servecost import evidence, families, hardware, models
+from servecost import families, hardware, models
+from servecost.calibration import evidence
 from servecost.comms import bisection_share
 from servecost.efficiency import DEFAULT, from_dict
 from servecost.errors import InputError

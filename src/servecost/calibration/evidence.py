@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, hardware, models
-from .errors import InputError
-from .profiles import Profiles, shipped
-from .roofline import Precision
-from .efficiency import Efficiency
-from .search import BATCHES, Variant, evaluate
+from .. import families, hardware, models
+from ..errors import InputError
+from ..profiles import Profiles, shipped
+from ..roofline import Precision
+from ..efficiency import Efficiency
+from ..search import BATCHES, Variant, evaluate
 
 DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS = 1000, 500
 METRICS = ("output_tokens_per_s_per_user", "output_tokens_per_s_per_chip", "output_tokens_per_s_total",
