@@ -180,4 +180,4 @@ def simulate(spec, fmt: str) -> str:
     result = run(spec, limits=sim_limits.API, cancel=cancel_event())
     if fmt == "csv":
         return result.requests_frame().to_csv(index=False, float_format="%.6g")
-    return json.dumps(result.summary, indent=2)
+    return json.dumps(result.as_dict(), indent=2)
