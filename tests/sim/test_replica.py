@@ -24,6 +24,8 @@ def replica(prompt, output, klass=None, role=MIXED, **cfg):
     req = Requests(np.zeros(n), np.asarray(prompt), np.asarray(output), klass,
                    np.where(klass == BATCH, 100.0, np.inf), np.zeros(n, dtype=int))
     fleet = Fleet(req, Config(**cfg), 1, 1)
+    for rid in range(n):
+        fleet.enter(rid)                      # as the engine does when each request arrives
     return Replica(0, role, fleet, Table()), fleet
 
 
