@@ -20,8 +20,9 @@ from ..speculative import EAGLE3, Speculation
 from . import limits as sim_limits, steptime, workload
 from .engine import Config
 from .limits import Limits
-from .schema import ScenarioIn, StreamIn, WorkloadIn, apply, load, parse, read  # noqa: F401 (callers' names)
+from .schema import ScenarioIn, StreamIn, WorkloadIn, apply, load, parse, read  # noqa: F401 (parse/load/... for callers)
 from .summary import DeploymentSummary
+
 
 @dataclass
 class Built:
@@ -35,7 +36,6 @@ class Built:
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
     prefill_table: steptime.StepTable | None = None   # mixed fleet: the prefill replicas' own steps
     estimated_events: float = math.inf  # sim.limits.estimate: the run stops at OVERRUN x this many
-
 
 
 def _resolve_path(p: str, base: Path) -> str:

@@ -16,7 +16,7 @@ from ..errors import InputError
 from . import compute
 from .errors import ErrorOut
 from .inputs import BatchRequest, FrontierRequest, OutlookRequest, PlanRequest, PowerRequest, PredictRequest
-from ..sim.scenario import ScenarioIn
+from ..sim.schema import ScenarioIn
 from .limits import MAX_BODY_BYTES
 
 UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl")
