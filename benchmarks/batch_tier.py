@@ -19,6 +19,7 @@ from servecost.parallel import Parallel
 from servecost.serving import aggregated
 from servecost.sim import output, scenario
 from servecost.sim.run import run
+from servecost.sim.summary import DeploymentSummary
 from servecost.sim.sweep import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +27,12 @@ SWEEP = ROOT / "examples" / "batch-tier-sweep.yaml"
 SCENARIO = ROOT / "examples" / "batch-tier.yaml"
 
 
-def capacity_tokens_per_s(d: dict, mean_in: float, mean_out: float) -> float:
-    m, hw = models.get(d["model"]), hardware.get(d["hardware"])
-    par = Parallel(tp=d["tp"], pp=d["pp"], ep=d["ep"], dp_attn=d["dp_attn"])
-    prec = Precision(weight=d["weight_dtype"], expert=d["expert_dtype"], kv=d["kv_dtype"])
-    eff = shipped().get(None if d["engine"] == "all" else d["engine"], hw.id)
-    return float(aggregated(m, hw, par, prec, d["max_seqs"], mean_in, mean_out, eff).output_tokens_per_s) * d["replicas"]
+def capacity_tokens_per_s(d: DeploymentSummary, mean_in: float, mean_out: float) -> float:
+    m, hw = models.get(d.model), hardware.get(d.hardware)
+    par = Parallel(tp=d.tp, pp=d.pp, ep=d.ep, dp_attn=d.dp_attn)
+    prec = Precision(weight=d.weight_dtype, expert=d.expert_dtype, kv=d.kv_dtype)
+    eff = shipped().get(None if d.engine == "all" else d.engine, hw.id)
+    return float(aggregated(m, hw, par, prec, d.max_seqs, mean_in, mean_out, eff).output_tokens_per_s) * d.replicas
 
 
 def chart(df: pd.DataFrame, path: Path) -> None:

@@ -35,15 +35,15 @@ if __name__ == "__main__":
     t_build = time.perf_counter() - t0
     result = run(spec, built=built)
     s = result.summary
-    wall = t_build + s["wall_s"]
-    c = s["classes"]["interactive"]
-    print(f"{s['requests']:,} requests at {rate:,.0f}/s ({s['offered_load_frac']:.2f}x capacity) through "
-          f"{args.replicas} replicas: {s['simulated_s']:,.0f} s simulated")
-    print(f"build (workload + step table) {t_build:.2f} s; event loop {s['wall_s']:.1f} s; "
-          f"{s['events']:,} events, {s['steps']:,} replica steps")
-    print(f"simulated requests/s (wall): {s['simulated_requests_per_wall_s']:,.0f}; "
-          f"scheduler steps/s (wall): {s['steps_per_wall_s']:,.0f}")
-    print(f"TTFT p50/p99 {c['ttft_s']['p50'] * 1e3:,.0f}/{c['ttft_s']['p99'] * 1e3:,.0f} ms, "
-          f"TPOT p50/p99 {c['tpot_s']['p50'] * 1e3:.1f}/{c['tpot_s']['p99'] * 1e3:.1f} ms, "
-          f"utilisation {s['fleet']['utilisation_mean']:.0%}")
+    wall = t_build + s.wall_s
+    c = s.classes["interactive"]
+    print(f"{s.requests:,} requests at {rate:,.0f}/s ({s.offered_load_frac:.2f}x capacity) through "
+          f"{args.replicas} replicas: {s.simulated_s:,.0f} s simulated")
+    print(f"build (workload + step table) {t_build:.2f} s; event loop {s.wall_s:.1f} s; "
+          f"{s.events:,} events, {s.steps:,} replica steps")
+    print(f"simulated requests/s (wall): {s.simulated_requests_per_wall_s:,.0f}; "
+          f"scheduler steps/s (wall): {s.steps_per_wall_s:,.0f}")
+    print(f"TTFT p50/p99 {c.ttft_s.p50 * 1e3:,.0f}/{c.ttft_s.p99 * 1e3:,.0f} ms, "
+          f"TPOT p50/p99 {c.tpot_s.p50 * 1e3:.1f}/{c.tpot_s.p99 * 1e3:.1f} ms, "
+          f"utilisation {s.fleet.utilisation_mean:.0%}")
     print(f"total {wall:.1f} s; goal <= 60 s: {'met' if wall <= 60 else 'NOT met'}")

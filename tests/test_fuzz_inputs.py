@@ -177,4 +177,4 @@ def test_small_simulations_run_or_refuse(fleet, streams, clients, duration_s):
     except InputError as exc:
         assert "\n" not in str(exc)
         return
-    assert result.summary["requests"] >= 0
+    assert result.summary.requests >= 0

@@ -56,7 +56,7 @@ def test_steady_state_matches_analytical_model():
     a = aggregated(m, hw, par, prec, concurrency, 1000, 200, eff)
     assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
     e2e_a = float(a.ttft_s) + 199 * float(a.tpot_s)
-    simulated_tokens_per_s = r.summary["fleet"]["output_tokens_per_s"]
+    simulated_tokens_per_s = r.summary.fleet.output_tokens_per_s
     assert simulated_tokens_per_s == pytest.approx(concurrency * 200 / e2e_a, rel=0.10)
 
 
@@ -69,17 +69,17 @@ def test_deterministic_for_a_seed():
 
 def test_overload_is_reported_not_run_forever():
     r = sim({"workload.streams.0.rate_per_s": 400, "duration_s": 3600, "fleet": {"max_seqs": 64}})
-    assert r.summary["overloaded"] and "grow without bound" in r.summary["overload"]
-    assert r.summary["offered_load_frac"] > 2
-    assert r.summary["simulated_s"] < 3600
+    assert r.summary.overloaded and "grow without bound" in r.summary.overload
+    assert r.summary.offered_load_frac > 2
+    assert r.summary.simulated_s < 3600
 
 
 def test_kv_pressure_preempts_and_everything_still_finishes():
     r = sim({"workload.streams.0.rate_per_s": 20, "duration_s": 120, "fleet": {"kv_tokens": 12_000}})
     f = r.requests_frame()
-    assert r.summary["fleet"]["preemptions"] > 0
+    assert r.summary.fleet.preemptions > 0
     assert f.finish_s.notna().all()
-    assert r.summary["fleet"]["peak_kv_frac"] <= 1.0 + 1e-9
+    assert r.summary.fleet.peak_kv_frac <= 1.0 + 1e-9
 
 
 def test_batch_fills_spare_capacity_without_hurting_interactive():
@@ -88,11 +88,11 @@ def test_batch_fills_spare_capacity_without_hurting_interactive():
                  "workload.streams": [BASE["workload"]["streams"][0] | {"rate_per_s": 3},
                                       {"class": "batch", "rate_per_s": 3, "input_tokens": 1000, "output_tokens": 200,
                                        "deadline_s": 3600}]})
-    ia, im = alone.summary["classes"]["interactive"], mixed.summary["classes"]["interactive"]
-    b = mixed.summary["classes"]["batch"]
-    assert b["deadline_misses"] == 0 and b["completed"] == b["requests"]
-    assert im["ttft_s"]["p99"] < 2.0 * ia["ttft_s"]["p99"]
-    assert mixed.summary["fleet"]["output_tokens_per_s"] > 1.8 * alone.summary["fleet"]["output_tokens_per_s"]
+    ia, im = alone.summary.classes["interactive"], mixed.summary.classes["interactive"]
+    b = mixed.summary.classes["batch"]
+    assert b.deadline_misses == 0 and b.completed == b.requests
+    assert im.ttft_s.p99 < 2.0 * ia.ttft_s.p99
+    assert mixed.summary.fleet.output_tokens_per_s > 1.8 * alone.summary.fleet.output_tokens_per_s
 
 
 def test_interactive_preempts_batch_when_the_replica_is_full():
@@ -115,7 +115,7 @@ def test_disaggregated_first_token_from_the_prefill_pool():
                                                 rel=0.02)
     assert f.finish_s.notna().all() and (f.replica == 1).all()     # decoded in the decode pool
     agg = sim({"workload.streams.0.rate_per_s": 0.05, "duration_s": 2000}).requests_frame()
-    transfer = r.summary["deployment"]["replicas"] and (f.e2e_s.mean() - agg.e2e_s.mean())
+    transfer = r.summary.deployment.replicas and (f.e2e_s.mean() - agg.e2e_s.mean())
     assert transfer > 0.002          # the KV hand-off (2 ms + bytes over the network) shows
 
 
@@ -139,8 +139,8 @@ def test_trace_replay_and_empirical_lengths(tmp_path):
 
 def test_default_deployment_comes_from_plan():
     r = sim({"deployment": None, "speed": 60, "workload.streams.0.rate_per_s": 1, "duration_s": 60})
-    d = r.summary["deployment"]
-    assert d["max_seqs"] > 1 and d["chips_per_replica"] >= 1
+    d = r.summary.deployment
+    assert d.max_seqs > 1 and d.chips_per_replica >= 1
 
 
 @pytest.mark.parametrize("change, words", [
@@ -206,14 +206,14 @@ def test_speculative_decoding_matches_the_analytical_model():
     a = aggregated(m, hw, Parallel(tp=8, ep=8), prec, concurrency, 1000, 300, shipped().get("trtllm", "h200-sxm"),
                    Speculation(1, 0.85))
     assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
-    assert plain.summary["classes"]["interactive"]["tpot_s"]["mean"] > 1.2 * spec.summary["classes"]["interactive"]["tpot_s"]["mean"]
+    assert plain.summary.classes["interactive"].tpot_s.mean > 1.2 * spec.summary.classes["interactive"].tpot_s.mean
 
 
 def test_speculation_with_zero_acceptance_never_helps():
     spec = run(scenario.parse(scenario.apply(MTP, {"speculation": {"draft_tokens": 1, "acceptance_frac": 0.0},
                                                    "duration_s": 200})))
     plain = run(scenario.parse(scenario.apply(MTP, {"duration_s": 200})))
-    assert spec.summary["classes"]["interactive"]["tpot_s"]["mean"] >= plain.summary["classes"]["interactive"]["tpot_s"]["mean"]
+    assert spec.summary.classes["interactive"].tpot_s.mean >= plain.summary.classes["interactive"].tpot_s.mean
 
 
 def test_speculation_needs_mtp_heads():
@@ -228,7 +228,7 @@ def test_closed_loop_keeps_the_clients_busy_and_obeys_littles_law():
                                                       "rate_per_s": 0}]}})
     f = r.requests_frame()
     assert f.finish_s.notna().all() and len(f) == 400
-    assert r.summary["fleet"]["peak_kv_frac"] > 0 and max(r.trace.series["running"]) <= 16
+    assert r.summary.fleet.peak_kv_frac > 0 and max(r.trace.series["running"]) <= 16
     per_request_s = (f.finish_s - f.arrival_s).mean()
     assert len(f) / f.finish_s.max() == pytest.approx(16 / per_request_s, rel=0.05)
 
@@ -289,7 +289,7 @@ def test_shared_prefix_steady_state_matches_analytical_model():
     a = aggregated(m, hw, par, prec, concurrency, 50_000, 200, eff, cache=PrefixCache(0.9, 1.0))
     assert steady.tpot_s.mean() == pytest.approx(float(a.tpot_s), rel=0.10)
     e2e_a = float(a.ttft_s) + 199 * float(a.tpot_s)
-    assert r.summary["fleet"]["output_tokens_per_s"] == pytest.approx(concurrency * 200 / e2e_a, rel=0.10)
+    assert r.summary.fleet.output_tokens_per_s == pytest.approx(concurrency * 200 / e2e_a, rel=0.10)
 
 
 def test_mixed_fleet_prefills_on_its_own_chip():
@@ -297,10 +297,10 @@ def test_mixed_fleet_prefills_on_its_own_chip():
     each pool priced on its own chip."""
     r = sim({"hardware": "b200", "deployment": {"tp": 1}, "workload.streams.0.rate_per_s": 2, "duration_s": 120,
              "fleet": {"replicas": 1, "prefill_replicas": 1, "prefill_hardware": "h100-sxm"}})
-    d = r.summary["deployment"]
-    assert d["prefill_hardware"] == "h100-sxm" and d["chips"] == d["chips_per_replica"] + d["prefill_chips_per_replica"]
+    d = r.summary.deployment
+    assert d.prefill_hardware == "h100-sxm" and d.chips == d.chips_per_replica + d.prefill_chips_per_replica
     f = r.requests_frame()
-    assert f.ttft_s.notna().all() and r.summary["cost"]["usd_per_hour"] > 0
+    assert f.ttft_s.notna().all() and r.summary.cost.usd_per_hour > 0
 
 
 def test_mixed_fleet_needs_a_prefill_pool():

@@ -452,13 +452,13 @@ def simulate(
     files = sim_output.write(result, output) if output else []
     if format == Format.json:
         import json
-        report.emit(json.dumps(result.summary | {"files": files}, indent=2), "json")
+        report.emit(json.dumps(result.as_dict() | {"files": files}, indent=2), "json")
     else:
         report.emit(sim_output.table(result.summary), "table")
         if files:
             report.emit("wrote " + ", ".join(files), "table")
-    if result.summary.get("overload"):
-        print(f"warning: {result.summary['overload']}", file=sys.stderr)
+    if result.summary.overload:
+        print(f"warning: {result.summary.overload}", file=sys.stderr)
 
 
 SWEEP_COLUMNS = {"offered_load_frac": "load", "interactive_ttft_p99_s": "int. TTFT p99 s",

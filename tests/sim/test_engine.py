@@ -90,10 +90,10 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s["requests"], s["events"], s["steps"]) == (1699, 7709, 36435)
-    assert s["simulated_s"] == 180.29208241964133
-    assert s["classes"]["interactive"]["ttft_s"]["p99"] == 6.304767067402243
-    assert s["classes"]["interactive"]["tpot_s"]["p50"] == 0.009899513092650976
+    assert (s.requests, s.events, s.steps) == (1699, 7709, 36435)
+    assert s.simulated_s == 180.29208241964133
+    assert s.classes["interactive"].ttft_s.p99 == 6.304767067402243
+    assert s.classes["interactive"].tpot_s.p50 == 0.009899513092650976
     assert int(a.trace.preemptions.sum()) == 981
     assert a.trace.energy_busy_j == 373015.5743067786
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)

@@ -24,6 +24,8 @@ def replica(prompt, output, klass=None, role=MIXED, **cfg):
     req = Requests(np.zeros(n), np.asarray(prompt), np.asarray(output), klass,
                    np.where(klass == BATCH, 100.0, np.inf), np.zeros(n, dtype=int))
     fleet = Fleet(req, Config(**cfg), 1, 1)
+    for rid in range(n):
+        fleet.enter(rid)                      # as the engine does when each request arrives
     return Replica(0, role, fleet, Table()), fleet
 
 
@@ -118,3 +120,19 @@ def test_speculative_decoding_needs_fewer_steps():
     rep.place(0), rep.prefilling.clear(), rep.prefill_done.clear()
     rep.add_decoding(0)
     assert fleet.finish_at[0] == math.ceil(21 / 2)
+
+
+def test_a_finished_request_drops_its_live_state():
+    """Prompt, output left and decode steps are live from arrival to finish only (memory per request);
+    the times stay."""
+    rep, fleet = replica([250], [20], token_budget=100)
+    rep.enqueue(0)
+    out, t = [], 0.0
+    for _ in range(3):
+        rep.decide(t, out)
+        t = out[-1][0]
+    assert fleet.prompt[0] == 250 and fleet.out_left[0] == 19
+    (end, _, _), = rep.end_step(t)
+    rep.end_step(end)
+    assert fleet.finish[0] == end and fleet.first[0] == t
+    assert (fleet.prompt[0], fleet.out_left[0], fleet.start_d[0], fleet.finish_at[0]) == (0, 0, 0, 0)

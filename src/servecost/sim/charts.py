@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .summary import SloSummary
 from .workload import BATCH, INTERACTIVE
 
 CLASS_STYLE = {INTERACTIVE: ("interactive", "#1565c0"), BATCH: ("batch", "#ef6c00")}
@@ -17,7 +18,7 @@ def _plt():
     return plt
 
 
-def latency_cdf_png(frame, slo: dict, title: str, path: str | Path) -> None:
+def latency_cdf_png(frame, slo: SloSummary, title: str, path: str | Path) -> None:
     """Empirical CDFs of TTFT, TPOT and end-to-end latency, one line per class, SLOs dashed."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
@@ -27,8 +28,9 @@ def latency_cdf_png(frame, slo: dict, title: str, path: str | Path) -> None:
             x = np.sort(frame.loc[frame["class"] == name, col].dropna().to_numpy())
             if x.size:
                 ax.plot(x, np.arange(1, x.size + 1) / x.size, color=colour, lw=1.8, label=f"{name} ({x.size:,})")
-        if col in ("ttft_s", "tpot_s"):
-            ax.axvline(slo[col], color="grey", ls="--", lw=1, label=f"target {slo[col]:g} s")
+        target_s = {"ttft_s": slo.ttft_s, "tpot_s": slo.tpot_s}.get(col)
+        if target_s is not None:
+            ax.axvline(target_s, color="grey", ls="--", lw=1, label=f"target {target_s:g} s")
         ax.axhline(0.99, color="#bbbbbb", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel(label)

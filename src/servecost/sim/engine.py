@@ -112,8 +112,9 @@ class Simulator:
     def arrive(self, i: int, now: float, out: list) -> bool:
         """Request i arrives at now: to the batch queue, or routed to a replica. False: overloaded."""
         fleet = self.fleet
+        fleet.enter(i)
         if fleet.klass[i] == BATCH:
-            heappush(fleet.batch_queue, (fleet.deadline[i], i))
+            heappush(fleet.batch_queue, (fleet.deadline.item(i), i))
             if fleet.idle_entry:
                 self.reps[min(fleet.idle_entry)].wake(now, out)
             return True
@@ -166,16 +167,18 @@ class Simulator:
         horizon = arrival[-1] if arrival else 1.0
         sample_every = horizon / self.cfg.samples if math.isfinite(horizon) else 0.5   # closed loop: end unknown
         next_sample, now, overloaded, events, i = 0.0, 0.0, False, 0, 0
+        next_arrival = arrival[0] if n_static else math.inf
         while i < n_static or heap:
             events += 1
             if guard is not None and not events % CHECK_EVERY:
                 guard(events)
-            if i < n_static and (not heap or arrival[i] <= heap[0][0]):
-                now, caused = arrival[i], []
+            if i < n_static and (not heap or next_arrival <= heap[0][0]):
+                now, caused = next_arrival, []
                 if not self.arrive(i, now, caused):
                     overloaded = True
                     break
                 i += 1
+                next_arrival = arrival[i] if i < n_static else math.inf
                 if progress and not i & 0xFFFF:
                     progress(i)
             else:
@@ -202,13 +205,18 @@ class Simulator:
 
     def trace(self, end_s: float, overloaded: bool) -> Trace:
         f = self.fleet
-        arrival_s = np.array(f.arrival) if self.cfg.closed_loop_clients else self.req.arrival_s
-        itl = {"step_s": np.asarray(f.itl_step), "interactive_tokens": np.asarray(f.itl_i, dtype=float),
-               "batch_tokens": np.asarray(f.itl_b, dtype=float)}
-        return Trace(np.array(f.first), np.array(f.finish), np.array(f.where, dtype=np.int32),
-                     np.array(f.preempt, dtype=np.int32), np.array([x.busy for x in self.reps]),
+        arrival_s = _view(f.arrival, np.float64) if self.cfg.closed_loop_clients else self.req.arrival_s
+        itl = {"step_s": _view(f.itl_step, np.float64), "interactive_tokens": _view(f.itl_i, np.float64),
+               "batch_tokens": _view(f.itl_b, np.float64)}
+        return Trace(_view(f.first, np.float64), _view(f.finish, np.float64), _view(f.where, np.int32),
+                     _view(f.preempt, np.int32), np.array([x.busy for x in self.reps]),
                      f.energy, f.steps, self.events, end_s, overloaded, itl,
                      {k: np.asarray(v, dtype=float) for k, v in self.series.items()}, arrival_s)
+
+
+def _view(values, dtype) -> np.ndarray:
+    """A typed array (array module) as a numpy vector sharing its memory (no copy)."""
+    return np.frombuffer(values, dtype=dtype)
 
 
 def simulate(req: Requests, table: StepTable, cfg: Config,

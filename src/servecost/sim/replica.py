@@ -14,6 +14,7 @@ pushes them on its heap in that order.
 
 import heapq
 import math
+from array import array
 from collections import deque
 
 import numpy as np
@@ -25,33 +26,48 @@ MAX_BLOCK_STEPS = 64        # re-read the step time as contexts grow
 MIXED, PREFILL, DECODE = 0, 1, 2
 
 
+def _typed(code: str, values: np.ndarray) -> array:
+    """A numpy vector as a typed array (`code`: array module type, "d" float64 or "q" int64)."""
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64 if code == "d" else np.int64).tobytes())
+    return out
+
+
 class Fleet:
-    """State the replicas share: per-request lists indexed by request id (scalar access to Python lists
-    is several times faster than numpy's), router state, the fleet-wide batch queue and counters."""
-    __slots__ = ("cfg", "klass", "deadline", "prompt", "cached", "out_left", "first", "finish", "start_d",
-                 "finish_at", "where", "preempt", "prefilled", "arrival", "n_req", "next_closed", "tokens", "load",
-                 "rr", "batch_queue", "idle_entry", "queued", "energy", "steps", "itl_step", "itl_i", "itl_b")
+    """State the replicas share: per-request state indexed by request id, router state, the fleet-wide
+    batch queue and counters.
+
+    What the scheduler reads and writes at every step (class, prompt, output left, decode steps) is in
+    Python lists (scalar access is several times faster than numpy's or array's); the lengths are live
+    only while a request is in the fleet (`enter` to `retire`), so a list slot otherwise holds the shared
+    int 0 (8 bytes, not a 28-byte int object). What is written once or read rarely (times, replica,
+    preemptions, hand-off flag, prefix-cache hits) is in typed arrays, 1 to 8 bytes a request."""
+    __slots__ = ("cfg", "klass", "deadline", "input_tokens", "output_tokens", "prompt", "cached", "out_left", "first",
+                 "finish", "start_d", "finish_at", "where", "preempt", "prefilled", "arrival", "n_req", "next_closed",
+                 "tokens", "load", "rr", "batch_queue", "idle_entry", "queued", "energy", "steps", "itl_step", "itl_i",
+                 "itl_b")
 
     def __init__(self, req, cfg, n_replicas: int, n_entry: int):
         n = self.n_req = len(req)
         self.cfg = cfg
-        self.klass = req.klass.tolist()
-        self.deadline = req.deadline_s.tolist()
-        self.prompt = req.input_tokens.tolist()          # grows on preemption (recompute)
-        self.cached = req.cached_tokens.tolist()         # prefix-cache hits: held in KV, not prefilled
-        self.out_left = req.output_tokens.tolist()
-        self.first = [math.nan] * n
-        self.finish = [math.nan] * n
+        self.klass = req.klass.tolist()                  # INTERACTIVE or BATCH: small ints, shared objects
+        self.deadline = req.deadline_s                   # numpy, read (.item) when a batch request is queued
+        self.input_tokens, self.output_tokens = req.input_tokens, req.output_tokens   # numpy, copied on `enter`
+        self.prompt = [0] * n                            # grows on preemption (recompute)
+        self.out_left = [0] * n
         self.start_d = [0] * n
         self.finish_at = [0] * n                         # the decode step at which the last token is out
-        self.where = [-1] * n
-        self.preempt = [0] * n
-        self.prefilled = [False] * n                     # KV handed over, ready to decode
-        self.arrival = req.arrival_s.tolist()
+        self.cached = _typed("q", req.cached_tokens)     # prefix-cache hits: held in KV, not prefilled
+        self.first = array("d", [math.nan]) * n
+        self.finish = array("d", [math.nan]) * n
+        self.where = array("i", [-1]) * n
+        self.preempt = array("i", [0]) * n
+        self.prefilled = bytearray(n)                    # 1: KV handed over, ready to decode
+        self.arrival = _typed("d", req.arrival_s)
         self.next_closed = n
         if cfg.closed_loop_clients:                      # benchmark clients: the first wave as given, then one per finish
             self.next_closed = min(cfg.closed_loop_clients, n)
-            self.arrival = self.arrival[:self.next_closed] + [math.inf] * (n - self.next_closed)
+            self.arrival[self.next_closed:] = array("d", [math.inf]) * (n - self.next_closed)
         self.tokens = np.zeros(n_replicas)               # tokens each replica still has to process (router state)
         self.load = np.zeros(n_replicas)                 # requests each replica holds or queues (router state)
         self.rr = -1
@@ -60,7 +76,16 @@ class Fleet:
         self.queued = 0                                  # interactive requests waiting
         self.energy = 0.0                                # J, all chips, while stepping
         self.steps = 0
-        self.itl_step, self.itl_i, self.itl_b = [], [], []
+        self.itl_step, self.itl_i, self.itl_b = array("d"), array("d"), array("d")
+
+    def enter(self, rid: int) -> None:
+        """Request rid reaches the fleet: its prompt and output lengths become live state."""
+        self.prompt[rid] = self.input_tokens.item(rid)
+        self.out_left[rid] = self.output_tokens.item(rid)
+
+    def retire(self, rid: int) -> None:
+        """Request rid is finished: drop its live state (the trace keeps its times, replica, preemptions)."""
+        self.prompt[rid] = self.out_left[rid] = self.start_d[rid] = self.finish_at[rid] = 0
 
     def client_next(self, t: float, out: list) -> None:
         """Closed loop: the client whose request just ended sends the next one."""
@@ -152,6 +177,7 @@ class Replica:
             fleet.finish[rid] = t
             self.kv_used -= self.prompt[rid]
             self.release(rid)
+            fleet.retire(rid)
             fleet.client_next(t, out)
         elif self.role == PREFILL:
             self.kv_used -= self.prompt[rid]
@@ -172,6 +198,7 @@ class Replica:
             self.drop_decoding(rid)
             self.fleet.finish[rid] = t
             self.release(rid)
+            self.fleet.retire(rid)
             self.fleet.client_next(t, out)
 
     def preempt(self, batch_only: bool = False) -> bool:
@@ -192,7 +219,7 @@ class Replica:
         fleet.preempt[rid] += 1
         self.tokens[r] -= self.out_left[rid]
         if klass[rid] == BATCH and self.role != DECODE:
-            heapq.heappush(fleet.batch_queue, (fleet.deadline[rid], rid))
+            heapq.heappush(fleet.batch_queue, (fleet.deadline.item(rid), rid))
             return True
         (self.waiting.appendleft if klass[rid] == INTERACTIVE else self.waiting.append)(rid)
         fleet.queued += klass[rid] == INTERACTIVE

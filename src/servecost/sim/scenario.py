@@ -1,196 +1,27 @@
-"""SCENARIO.yaml -> requests, step table and fleet configuration. Bad keys get one line naming the key
-and the allowed values.
-
-    model: llama-3.3-70b          # catalogue id or a Hugging Face config.json
-    hardware: h100-sxm
-    engine: vllm                  # calibrated factors (trtllm | vllm | sglang; empty: all engines)
-    weight_dtype: fp8             # optional; default native
-    kv_dtype: fp8
-    deployment: {tp: 4}           # optional; default: plan's cheapest aggregated deployment at `speed`
-    speed: 50                     # tokens/s per user the default deployment must give
-    fleet: {replicas: 64, router: least_tokens, max_seqs: 256, token_budget: 8192}
-    slo: {ttft_s: 2.0, tpot_s: 0.05}
-    duration_s: 3600
-    seed: 0
-    workload:
-      streams:
-        - {class: interactive, arrival: poisson, rate_per_s: 400, input_tokens: 1000, output_tokens: 500}
-        - {class: batch, arrival: poisson, rate_per_s: 50, deadline_s: 86400}
-      trace: requests.csv         # optional: replayed as well
+"""A checked scenario (schema.ScenarioIn) -> requests, step table and fleet configuration (Built):
+resolve the model, accelerator and factors; draw the requests; pick the deployment and size its KV
+cache; check the work fits the limits; tabulate step times; estimate the fleet's capacity.
 """
 
 import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import hardware, memory, models, serving
-from ..errors import InputError, refuse_special_file, short
-from ..schema import FIXES
+from ..errors import InputError
 from ..parallel import Parallel, check
 from ..profiles import ENGINES, shipped
 from ..roofline import Precision
 from ..serving import aggregated
-from ..speculative import EAGLE3, MTP_ACCEPTANCE_FRAC, Speculation
+from ..speculative import EAGLE3, Speculation
 from . import limits as sim_limits, steptime, workload
-from .engine import ROUTERS, Config
+from .engine import Config
 from .limits import Limits
-
-KV_TRANSFER_LATENCY_S = 2e-3   # RDMA connection setup and first byte; an estimate
-MAX_YAML_BYTES = 1_000_000     # a scenario or sweep file (the examples are under 2 kB)
-MAX_YAML_NODES = 100_000       # values once YAML aliases are expanded (an alias bomb expands to billions)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
-
-
-class StreamIn(_Strict):
-    klass: Literal["interactive", "batch"] = Field("interactive", alias="class")
-    arrival: Literal["poisson", "bursty", "diurnal"] = "poisson"
-    rate_per_s: float = Field(0.0, ge=0, le=1e7)      # open loop: mean arrivals per second (0: off)
-    cv: float = Field(1.0, gt=0, le=100)
-    peak_to_mean: float = Field(2.0, ge=1, le=2)
-    peak_hour: float = Field(14.0, ge=0, lt=24)
-    day_s: float = Field(86400.0, gt=0, le=1e9)
-    input_tokens: float = Field(1000, ge=1, le=workload.MAX_TOKENS)
-    input_spread: float = Field(0.0, ge=0, le=3)
-    output_tokens: float = Field(500, ge=1, le=workload.MAX_TOKENS)
-    output_spread: float = Field(0.0, ge=0, le=3)
-    lengths_from: str = Field("", max_length=4096)    # trace CSV whose (input, output) pairs are resampled
-    prefix_cache_hit: float = Field(0.0, ge=0, le=1)  # share of each prompt served from the prefix cache
-    deadline_s: float = Field(86400.0, gt=0, le=1e9)  # batch requests: done within this long
-    count: int = Field(0, ge=0, le=1_000_000_000)     # requests to draw (closed loop default: 10 per client)
-
-
-class WorkloadIn(_Strict):
-    streams: list[StreamIn] = Field(default_factory=list, max_length=100)
-    trace: str = Field("", max_length=4096)
-    clients: int = Field(0, ge=0, le=100_000)         # > 0: closed loop, as a benchmark with that concurrency
-    ramp_s: float = Field(0.0, ge=0, le=1e9)          # closed loop: the clients start spread over this long
-
-
-class DeploymentIn(_Strict):
-    tp: int = Field(1, ge=1, le=4096)
-    pp: int = Field(1, ge=1, le=4096)
-    ep: int = Field(1, ge=1, le=4096)
-    dp_attn: int = Field(1, ge=1, le=4096)
-
-
-class FleetIn(_Strict):
-    replicas: int = Field(1, ge=1, le=100_000)
-    prefill_replicas: int = Field(0, ge=0, le=100_000)
-    router: Literal[ROUTERS] = "least_tokens"
-    max_seqs: int = Field(0, ge=0, le=65_536)         # 0: the deployment's batch (plan) or 256
-    token_budget: int = Field(8192, ge=16, le=1_000_000)  # per attention-DP rank, as each rank schedules its own
-    kv_tokens: int = Field(0, ge=0, le=10**15)        # 0: what the memory left beside the weights holds
-    batch_max_seqs: int = Field(0, ge=0, le=65_536)
-    kv_transfer_latency_s: float = Field(KV_TRANSFER_LATENCY_S, ge=0, le=3600)
-    prefill_hardware: str = Field("", max_length=64)   # prefill replicas on this accelerator (a mixed fleet)
-    prefill_deployment: DeploymentIn | None = None   # their layout (default: plan's prefill worker search)
-
-
-class SpeculationIn(_Strict):
-    draft_tokens: int = Field(0, ge=0, le=8)          # drafts per step (0: plain decoding)
-    acceptance_frac: float = Field(MTP_ACCEPTANCE_FRAC, ge=0, le=1)
-    method: Literal["mtp", "eagle3"] = "mtp"          # the model's MTP heads, or an EAGLE-3 draft head
-
-
-class SloIn(_Strict):
-    ttft_s: float = Field(2.0, gt=0, le=1e6)
-    tpot_s: float = Field(0.05, gt=0, le=1e6)
-
-
-class ScenarioIn(_Strict):
-    name: str = Field("scenario", max_length=200)
-    model: str = Field(max_length=4096)
-    hardware: str = Field(max_length=64)
-    engine: str = Field("", max_length=16)
-    weight_dtype: str = Field("", max_length=16)
-    expert_dtype: str = Field("", max_length=16)
-    kv_dtype: str = Field("bf16", max_length=16)
-    deployment: DeploymentIn | None = None
-    speed: float = Field(50.0, gt=0, le=10_000)
-    speculation: SpeculationIn = SpeculationIn()
-    fleet: FleetIn = FleetIn()
-    slo: SloIn = SloIn()
-    duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
-    workload: WorkloadIn
-
-
-_MODELS = {"": ScenarioIn, "workload": WorkloadIn, "deployment": DeploymentIn, "fleet": FleetIn, "slo": SloIn,
-           "streams": StreamIn, "speculation": SpeculationIn}
-
-
-def _one_line(exc: ValidationError, source: str) -> InputError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    key = ".".join(loc) or "scenario"
-    if err["type"] == "extra_forbidden":
-        parent = next((p for p in reversed(loc[:-1]) if p in _MODELS), "")
-        allowed = ", ".join(f.alias or n for n, f in _MODELS[parent].model_fields.items())
-        return InputError(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
-    if err["type"] == "missing":
-        return InputError(f"{source}: missing key {key!r}")
-    fix = FIXES.get(err["type"], "see examples/ for a valid scenario")
-    return InputError(f"{source}: {key}={short(err.get('input'))}: {err['msg'][0].lower() + err['msg'][1:]}; {fix}")
-
-
-def _nodes(value, budget: int) -> int:
-    """Values in a parsed YAML document, counting each alias as often as it is used, up to `budget`."""
-    stack, seen = [value], 0
-    while stack and seen <= budget:
-        v = stack.pop()
-        seen += 1
-        if isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return seen
-
-
-def parse(data: dict, source: str = "scenario") -> ScenarioIn:
-    if not isinstance(data, dict):
-        raise InputError(f"{source}: a scenario is a YAML mapping with keys model, hardware, fleet, workload, ...")
-    try:
-        return ScenarioIn(**data)
-    except ValidationError as exc:
-        raise _one_line(exc, source) from None
-
-
-def read(path: str | Path) -> dict:
-    """The YAML mapping of a scenario (or sweep) file."""
-    p = Path(path)
-    try:
-        refuse_special_file(p, "scenario", "the path of a scenario YAML")
-        if p.stat().st_size > MAX_YAML_BYTES:
-            raise InputError(f"{path}: {p.stat().st_size:,} bytes; a scenario is a few kB (at most "
-                             f"{MAX_YAML_BYTES:,}): replay long request lists as a trace CSV")
-        text = p.read_text()
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give the path of a scenario YAML (see examples/)") from None
-    except (OSError, UnicodeDecodeError):
-        raise InputError(f"{path}: no such file; give the path of a scenario YAML (see examples/)") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = str(getattr(exc, 'problem', None) or exc).splitlines()[0][:120]
-        raise InputError(f"{path}:{where} is not valid YAML ({problem})") from None
-    except RecursionError:
-        raise InputError(f"{path}: nests deeper than a scenario does; flatten it") from None
-    if _nodes(data, MAX_YAML_NODES) > MAX_YAML_NODES:
-        raise InputError(f"{path}: over {MAX_YAML_NODES:,} values once its aliases (&, *) are expanded; "
-                         "a scenario has a few dozen: remove the repeated aliases")
-    return data
+from .schema import ScenarioIn, StreamIn, WorkloadIn, apply, load, parse, read  # noqa: F401 (parse/load/... for callers)
+from .summary import DeploymentSummary
 
 
 @dataclass
@@ -200,7 +31,7 @@ class Built:
     requests: workload.Requests
     table: steptime.StepTable
     config: Config
-    deployment: dict
+    deployment: DeploymentSummary
     offered_load_frac: float          # offered requests/s over the analytical capacity of the fleet
     request_overhead_s: float         # HTTP, tokenisation, scheduling before a request reaches a replica
     prefill_table: steptime.StepTable | None = None   # mixed fleet: the prefill replicas' own steps
@@ -280,16 +111,20 @@ def _check_expected(spec: ScenarioIn, limits: Limits) -> None:
     sim_limits.check(sim_limits.Estimate(4.0 * n, sim_limits.REQUEST_BYTES * n), limits)
 
 
-def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
-          limits: Limits = sim_limits.CLI) -> Built:
-    """Requests, step table and fleet configuration of a parsed scenario, within `limits`."""
+
+def _resolve(spec: ScenarioIn) -> tuple:
+    """(model, accelerator, engine name, precision, calibrated factors) the scenario names."""
     m = models.get(spec.model)
     hw = hardware.get(spec.hardware)
     engine = spec.engine.strip().lower()
     if engine and engine not in ENGINES:
         raise InputError(f"engine={spec.engine!r} is not known; use one of {', '.join(ENGINES)} or leave it empty")
     prec = Precision.resolve(m, spec.weight_dtype, spec.expert_dtype, spec.kv_dtype)
-    eff = shipped().get(engine or None, hw.id)
+    return m, hw, engine, prec, shipped().get(engine or None, hw.id)
+
+
+def _requests(spec: ScenarioIn, base: Path, seed: int | None, limits: Limits) -> workload.Requests:
+    """The streams' requests drawn for `seed` (default the scenario's) and the trace's, in arrival order."""
     w = spec.workload
     if not w.streams and not w.trace:
         raise InputError("workload: give streams (a list) or trace (a CSV path), or both")
@@ -306,65 +141,116 @@ def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
         req = _closed_loop(req, w)
     if not len(req):
         raise InputError("workload: no request arrives within duration_s; raise rate_per_s or duration_s")
-    mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
+    return req
+
+
+def _speculation(spec: ScenarioIn, m) -> Speculation:
+    """The decoding the scenario asks for: plain, the model's MTP heads, or an EAGLE-3 draft head."""
     spec_in = spec.speculation
     if spec_in.draft_tokens and spec_in.method == "mtp" and not m.mtp_layers:
         raise InputError(f"speculation.draft_tokens={spec_in.draft_tokens}: {m.id} ships no MTP heads; use 0, "
                          "or method: eagle3 (a draft head)")
-    speculation = (EAGLE3 if spec_in.method == "eagle3" and spec_in.draft_tokens
-                   else Speculation(spec_in.draft_tokens, spec_in.acceptance_frac))
-    par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
-    f = spec.fleet
+    return (EAGLE3 if spec_in.method == "eagle3" and spec_in.draft_tokens
+            else Speculation(spec_in.draft_tokens, spec_in.acceptance_frac))
+
+
+def _kv_tokens(spec: ScenarioIn, m, hw, par: Parallel, prec, ctx: float) -> int:
+    """KV cache tokens per replica: fleet.kv_tokens, or the memory beside the weights over the KV bytes
+    per token at the mean context `ctx`."""
     free = float(memory.free_bytes_per_chip(m, hw.mem_bytes, par, prec.weight, prec.expert))
-    ctx = mean_in + mean_out / 2
     kv_per_token = float(memory.kv_bytes_per_chip(m, par, 1, ctx, prec.kv)) / ctx
     if free <= 0:
         raise InputError(f"deployment: {m.id} weights do not fit on {int(par.chips)} x {hw.id}; "
                          "raise tp/pp/ep or lower weight_dtype")
-    kv_tokens = f.kv_tokens or int(free / kv_per_token)
-    max_seqs = f.max_seqs or plan_batch or 256
-    token_budget = f.token_budget * int(par.dp_attn)
-    cfg = Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=max_seqs,
-                 token_budget=token_budget, kv_tokens=kv_tokens, router=f.router, batch_max_seqs=f.batch_max_seqs,
-                 kv_transfer_latency_s=f.kv_transfer_latency_s, tokens_per_step=speculation.tokens_per_step,
-                 closed_loop_clients=w.clients, closed_loop_delay_s=eff.ttft_overhead_s,
-                 kv_transfer_s_per_token=float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, hw, par.chips, eff)))
-    _fits_kv(req, kv_tokens, cfg.tokens_per_step, w.trace)
+    return spec.fleet.kv_tokens or int(free / kv_per_token)
+
+
+def _config(spec: ScenarioIn, m, hw, prec, eff, par: Parallel, plan_batch: int, kv_tokens: int,
+            speculation: Speculation) -> Config:
+    """The engine's configuration: batch limit (fleet.max_seqs, plan's batch or 256), token budget per
+    replica (per attention-DP rank x ranks), KV capacity, hand-off and closed-loop timing."""
+    f, w = spec.fleet, spec.workload
+    return Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=f.max_seqs or plan_batch or 256,
+                  token_budget=f.token_budget * int(par.dp_attn), kv_tokens=kv_tokens, router=f.router,
+                  batch_max_seqs=f.batch_max_seqs, kv_transfer_latency_s=f.kv_transfer_latency_s,
+                  tokens_per_step=speculation.tokens_per_step, closed_loop_clients=w.clients,
+                  closed_loop_delay_s=eff.ttft_overhead_s,
+                  kv_transfer_s_per_token=float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, hw, par.chips, eff)))
+
+
+def _capacity_rps(m, hw, par: Parallel, prec, eff, speculation: Speculation, cfg: Config,
+                  table: steptime.StepTable, prefill_table: steptime.StepTable, mean_in: float, mean_out: float,
+                  mean_cached: float) -> float:
+    """Requests/s the fleet serves in steady state: a disaggregated fleet's slower pool (from the step
+    tables), else the aggregated roofline (serving.aggregated) x replicas."""
+    if cfg.prefill_replicas:
+        ctx = mean_in + mean_out / 2
+        prefill_rps = cfg.token_budget / prefill_table.lookup(0, 0.0, cfg.token_budget)[0] / mean_in \
+            * cfg.prefill_replicas
+        decode_rps = cfg.max_seqs * cfg.tokens_per_step / table.lookup(cfg.max_seqs, ctx, 0.0)[0] / mean_out \
+            * cfg.replicas
+        return min(prefill_rps, decode_rps)
+    from ..prefix import PrefixCache
+    cap = aggregated(m, hw, par, prec, cfg.max_seqs, mean_in, mean_out, eff, speculation,
+                     PrefixCache(mean_cached / mean_in, 1.0))
+    return float(cap.output_tokens_per_s) / mean_out * cfg.replicas
+
+
+def _deployment_summary(m, hw, engine: str, par: Parallel, prec, speculation: Speculation, cfg: Config,
+                        mixed) -> DeploymentSummary:
+    """What is simulated, as the summary reports it; a mixed fleet adds its prefill pool's layout."""
+    chips = int(par.chips) * (cfg.replicas + cfg.prefill_replicas)
+    prefill = {}
+    if mixed:
+        phw, ppar = mixed[0], mixed[1]
+        chips = int(par.chips) * cfg.replicas + int(ppar.chips) * cfg.prefill_replicas
+        prefill = dict(prefill_hardware=phw.id, prefill_chips_per_replica=int(ppar.chips), prefill_tp=int(ppar.tp),
+                       prefill_dp_attn=int(ppar.dp_attn), prefill_pp=int(ppar.pp), prefill_ep=int(ppar.ep))
+    return DeploymentSummary(
+        model=m.id, hardware=hw.id, engine=engine or "all", tp=int(par.tp), pp=int(par.pp), ep=int(par.ep),
+        dp_attn=int(par.dp_attn), chips_per_replica=int(par.chips), weight_dtype=prec.weight,
+        expert_dtype=prec.expert, kv_dtype=prec.kv, draft_tokens=speculation.draft_tokens, max_seqs=cfg.max_seqs,
+        token_budget=cfg.token_budget, kv_tokens_per_replica=cfg.kv_tokens, replicas=cfg.replicas,
+        prefill_replicas=cfg.prefill_replicas, chips=chips, **prefill)
+
+
+def _step_tables(spec: ScenarioIn, m, hw, prec, eff, par: Parallel, speculation: Speculation, cfg: Config,
+                 req: workload.Requests, limits: Limits):
+    """(decode or aggregated step table, mixed prefill pool or None, estimated events), once the
+    requests fit the KV cache and the work fits `limits`."""
+    _fits_kv(req, cfg.kv_tokens, cfg.tokens_per_step, spec.workload.trace)
+    mean_in, mean_cached = float(req.input_tokens.mean()), float(req.cached_tokens.mean())
     max_ctx = float(np.max(req.input_tokens + req.output_tokens))
-    est = sim_limits.estimate(req.input_tokens, req.output_tokens, token_budget, cfg.tokens_per_step,
-                              sim_limits.table_entries(max_seqs, max_ctx, token_budget))
+    est = sim_limits.estimate(req.input_tokens, req.output_tokens, cfg.token_budget, cfg.tokens_per_step,
+                              sim_limits.table_entries(cfg.max_seqs, max_ctx, cfg.token_budget))
     sim_limits.check(est, limits)
-    table = steptime.build(m, hw, par, prec, eff, max_seqs, max_ctx, token_budget, mean_in, speculation,
-                           float(req.cached_tokens.mean()))
-    mixed = _mixed_prefill(spec, m, prec, eff, mean_in, float(req.cached_tokens.mean()), max_ctx, token_budget)
+    table = steptime.build(m, hw, par, prec, eff, cfg.max_seqs, max_ctx, cfg.token_budget, mean_in, speculation,
+                           mean_cached)
+    mixed = _mixed_prefill(spec, m, prec, eff, mean_in, mean_cached, max_ctx, cfg.token_budget)
+    return table, mixed, est.events
+
+
+def build(spec: ScenarioIn, base: Path = Path("."), seed: int | None = None,
+          limits: Limits = sim_limits.CLI) -> Built:
+    """Requests, step table and fleet configuration of a parsed scenario, within `limits`."""
+    m, hw, engine, prec, eff = _resolve(spec)
+    req = _requests(spec, base, seed, limits)
+    mean_in, mean_out = float(req.input_tokens.mean()), float(req.output_tokens.mean())
+    speculation = _speculation(spec, m)
+    par, plan_batch = _deployment(spec, m, hw, prec, eff, mean_in, mean_out)
+    kv_tokens = _kv_tokens(spec, m, hw, par, prec, mean_in + mean_out / 2)
+    cfg = _config(spec, m, hw, prec, eff, par, plan_batch, kv_tokens, speculation)
+    table, mixed, events = _step_tables(spec, m, hw, prec, eff, par, speculation, cfg, req, limits)
     if mixed:   # the KV hand-off over the slower side of the network the two pools share
         cfg.kv_transfer_s_per_token = float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, mixed[0],
                                                                  mixed[1].chips, eff))
-    if f.prefill_replicas:     # the slower pool bounds the fleet
-        ptable = mixed[2] if mixed else table
-        prefill_rps = token_budget / ptable.lookup(0, 0.0, token_budget)[0] / mean_in * f.prefill_replicas
-        decode_rps = max_seqs * cfg.tokens_per_step / table.lookup(max_seqs, ctx, 0.0)[0] / mean_out * f.replicas
-        capacity_rps = min(prefill_rps, decode_rps)
-    else:
-        from ..prefix import PrefixCache
-        cap = aggregated(m, hw, par, prec, max_seqs, mean_in, mean_out, eff, speculation,
-                         PrefixCache(float(req.cached_tokens.mean()) / mean_in, 1.0))
-        capacity_rps = float(cap.output_tokens_per_s) / mean_out * f.replicas
-    offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9) if not w.clients else 0.0
-    deployment = {"model": m.id, "hardware": hw.id, "engine": engine or "all", "tp": int(par.tp),
-                  "pp": int(par.pp), "ep": int(par.ep), "dp_attn": int(par.dp_attn),
-                  "chips_per_replica": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert,
-                  "kv_dtype": prec.kv, "draft_tokens": speculation.draft_tokens, "max_seqs": max_seqs,
-                  "token_budget": token_budget, "kv_tokens_per_replica": kv_tokens,
-                  "replicas": f.replicas, "prefill_replicas": f.prefill_replicas,
-                  "chips": int(par.chips) * (f.replicas + f.prefill_replicas)}
-    if mixed:
-        deployment |= {"prefill_hardware": mixed[0].id, "prefill_chips_per_replica": int(mixed[1].chips),
-                       "prefill_tp": int(mixed[1].tp), "prefill_dp_attn": int(mixed[1].dp_attn),
-                       "prefill_pp": int(mixed[1].pp), "prefill_ep": int(mixed[1].ep),
-                       "chips": int(par.chips) * f.replicas + int(mixed[1].chips) * f.prefill_replicas}
-    return Built(spec, req, table, cfg, deployment, offered_rps / capacity_rps, eff.ttft_overhead_s,
-                 prefill_table=mixed[2] if mixed else None, estimated_events=est.events)
+    capacity_rps = _capacity_rps(m, hw, par, prec, eff, speculation, cfg, table, mixed[2] if mixed else table,
+                                 mean_in, mean_out, float(req.cached_tokens.mean()))
+    offered_rps = len(req) / max(float(req.arrival_s[-1] - req.arrival_s[0]), 1e-9) if not spec.workload.clients \
+        else 0.0
+    return Built(spec, req, table, cfg, _deployment_summary(m, hw, engine, par, prec, speculation, cfg, mixed),
+                 offered_rps / capacity_rps, eff.ttft_overhead_s, prefill_table=mixed[2] if mixed else None,
+                 estimated_events=events)
 
 
 def _mixed_prefill(spec: ScenarioIn, m, prec, eff_decode, mean_in: float, mean_cached: float, max_ctx: float,
@@ -392,29 +278,3 @@ def _mixed_prefill(spec: ScenarioIn, m, prec, eff_decode, mean_in: float, mean_c
     table = steptime.build(m, phw, ppar, prec, eff, 1, max_ctx, token_budget, mean_in, mean_cached=mean_cached)
     return phw, ppar, table
 
-
-def load(path: str | Path, overrides: dict | None = None) -> ScenarioIn:
-    data = read(path)
-    return parse(apply(data, overrides or {}), str(path))
-
-
-def apply(data: dict, overrides: dict) -> dict:
-    """A copy of `data` with dotted keys set (`fleet.router`, `workload.streams.0.rate_per_s`)."""
-    import copy
-    out = copy.deepcopy(data)
-    for dotted, value in overrides.items():
-        node = out
-        keys = dotted.split(".")
-        for k in keys[:-1]:
-            try:
-                node = node[int(k)] if isinstance(node, list) else node.setdefault(k, {})
-            except (IndexError, ValueError, AttributeError):
-                raise InputError(f"grid key {dotted!r}: {k!r} does not exist in the scenario") from None
-        if isinstance(node, list):
-            try:
-                node[int(keys[-1])] = value
-            except (IndexError, ValueError):
-                raise InputError(f"grid key {dotted!r}: {keys[-1]!r} is not an index of the list") from None
-        else:
-            node[keys[-1]] = value
-    return out

@@ -42,27 +42,37 @@ class StepTable:
         self._pre = [0.0] + self.prefill_grid.tolist()
         self._step, self._power = self.step_s.tolist(), self.power_w.tolist()   # plain floats: fast scalar lookups
 
-    @staticmethod
-    def _bracket(grid: list, x: float) -> tuple[int, float]:
-        """Index i and weight w with x ~ (1 - w) grid[i] + w grid[i + 1], clamped to the grid."""
-        i = bisect_right(grid, x) - 1
-        if i < 0:
-            return 0, 0.0
-        if i >= len(grid) - 1:
-            return len(grid) - 2, 1.0
-        return i, (x - grid[i]) / (grid[i + 1] - grid[i])
-
     def lookup(self, n: int, ctx: float, prefill_tokens: float) -> tuple[float, float]:
         """(step seconds, watts per chip) of a step decoding n sequences at mean context ctx and
-        prefilling prefill_tokens prompt tokens."""
-        ci, cw = self._bracket(self._ctx, ctx)
-        pi, pw = self._bracket(self._pre, prefill_tokens)
-        return self._blend(self._step[n], ci, cw, pi, pw), self._blend(self._power[n], ci, cw, pi, pw)
+        prefilling prefill_tokens prompt tokens, interpolated bilinearly in the table's row n:
 
-    @staticmethod
-    def _blend(t, ci, cw, pi, pw) -> float:
-        lo, hi = t[ci], t[ci + 1]
-        return (lo[pi] * (1 - cw) + hi[pi] * cw) * (1 - pw) + (lo[pi + 1] * (1 - cw) + hi[pi + 1] * cw) * pw
+            c_i <= ctx < c_(i+1), w_c = (ctx - c_i) / (c_(i+1) - c_i)   (clamped: w_c = 0 or 1 off the grid)
+            p_j <= prefill_tokens < p_(j+1), w_p likewise
+            T = ((1 - w_c) T[i, j] + w_c T[i+1, j]) (1 - w_p) + ((1 - w_c) T[i, j+1] + w_c T[i+1, j+1]) w_p
+
+        Written out in one function: the engine looks up every step, and a call costs more than the
+        arithmetic."""
+        grid = self._ctx
+        ci = bisect_right(grid, ctx) - 1
+        if ci < 0:
+            ci, cw = 0, 0.0
+        elif ci >= len(grid) - 1:
+            ci, cw = len(grid) - 2, 1.0
+        else:
+            cw = (ctx - grid[ci]) / (grid[ci + 1] - grid[ci])
+        grid = self._pre
+        pi = bisect_right(grid, prefill_tokens) - 1
+        if pi < 0:
+            pi, pw = 0, 0.0
+        elif pi >= len(grid) - 1:
+            pi, pw = len(grid) - 2, 1.0
+        else:
+            pw = (prefill_tokens - grid[pi]) / (grid[pi + 1] - grid[pi])
+        lo, hi = self._step[n][ci], self._step[n][ci + 1]
+        step_s = (lo[pi] * (1 - cw) + hi[pi] * cw) * (1 - pw) + (lo[pi + 1] * (1 - cw) + hi[pi + 1] * cw) * pw
+        lo, hi = self._power[n][ci], self._power[n][ci + 1]
+        power_w = (lo[pi] * (1 - cw) + hi[pi] * cw) * (1 - pw) + (lo[pi + 1] * (1 - cw) + hi[pi + 1] * cw) * pw
+        return step_s, power_w
 
 
 def build(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, eff: Efficiency, max_seqs: int,

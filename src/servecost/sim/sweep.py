@@ -20,7 +20,7 @@ from typing import Annotated, Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError
-from . import scenario
+from . import schema as scenario
 from .run import run
 
 
@@ -71,19 +71,19 @@ def run_task(base: dict, folder: str, overrides: dict, seed: int) -> dict:
     """One grid point and seed -> one flat row of results."""
     spec = scenario.parse(scenario.apply(base, overrides))
     s = run(spec, Path(folder), seed=seed).summary
-    row = dict(overrides) | {"seed": seed, "requests": s["requests"], "completed": s["completed"],
-                             "overloaded": s["overloaded"], "offered_load_frac": s["offered_load_frac"],
-                             "simulated_s": s["simulated_s"]}
-    for name, c in s["classes"].items():
-        row |= {f"{name}_ttft_p50_s": c["ttft_s"]["p50"], f"{name}_ttft_p99_s": c["ttft_s"]["p99"],
-                f"{name}_tpot_p50_s": c["tpot_s"]["p50"], f"{name}_tpot_p99_s": c["tpot_s"]["p99"],
-                f"{name}_met_target_frac": c["met_target_frac"], f"{name}_goodput_rps": c["goodput_rps"]}
-        if "deadline_misses" in c:
-            row |= {"batch_deadline_misses": c["deadline_misses"], "batch_output_tokens": c["output_tokens_done"]}
-    f = s["fleet"]
-    row |= {"output_tokens_per_s": f["output_tokens_per_s"], "utilisation": f["utilisation_mean"],
-            "preemptions": f["preemptions"], "energy_j_per_output_token": f["energy_j_per_output_token"],
-            "usd_per_mtok_output": s["cost"]["usd_per_mtok_output"]}
+    row = dict(overrides) | {"seed": seed, "requests": s.requests, "completed": s.completed,
+                             "overloaded": s.overloaded, "offered_load_frac": s.offered_load_frac,
+                             "simulated_s": s.simulated_s}
+    for name, c in s.classes.items():
+        row |= {f"{name}_ttft_p50_s": c.ttft_s.p50, f"{name}_ttft_p99_s": c.ttft_s.p99,
+                f"{name}_tpot_p50_s": c.tpot_s.p50, f"{name}_tpot_p99_s": c.tpot_s.p99,
+                f"{name}_met_target_frac": c.met_target_frac, f"{name}_goodput_rps": c.goodput_rps}
+        if c.deadline_misses is not None:
+            row |= {"batch_deadline_misses": c.deadline_misses, "batch_output_tokens": c.output_tokens_done}
+    f = s.fleet
+    row |= {"output_tokens_per_s": f.output_tokens_per_s, "utilisation": f.utilisation_mean,
+            "preemptions": f.preemptions, "energy_j_per_output_token": f.energy_j_per_output_token,
+            "usd_per_mtok_output": s.cost.usd_per_mtok_output}
     return row
 
 

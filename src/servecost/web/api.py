@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from .. import commands, models as model_cat, report
 from ..errors import InputError, short, suggest
 from ..schema import BatchRequest, FrontierRequest, OutlookRequest, PlanRequest, PowerRequest, PredictRequest
-from ..sim.scenario import ScenarioIn
+from ..sim.schema import ScenarioIn
 from .errors import ErrorOut
 from .limits import MAX_BODY_BYTES, MAX_RUNS, cancel_event
 
@@ -159,7 +159,7 @@ def _simulate(spec: ScenarioIn, fmt: str) -> str:
     result = run(spec, limits=sim_limits.API, cancel=cancel_event())
     if fmt == "csv":
         return result.requests_frame().to_csv(index=False, float_format="%.6g")
-    return json.dumps(result.summary, indent=2)
+    return json.dumps(result.as_dict(), indent=2)
 
 
 @router.post("/simulate", summary="Discrete-event simulation of a fleet (servecost simulate SCENARIO.yaml)")
