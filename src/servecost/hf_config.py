@@ -10,6 +10,10 @@ from .errors import short as errors_short
 from .model_spec import ModelSpec
 
 CUSTOM_ID = "custom"   # the id of a pasted config.json
+# Architectures whose transformers config class ties the embeddings unless the config.json says
+# otherwise (GemmaConfig(tie_word_embeddings=True), huggingface/transformers models/gemma*; Llama-class
+# configs default to False); Gemma's config.json files leave the key out.
+TIED_BY_DEFAULT = ("gemma", "gemma2", "gemma3", "gemma3_text")
 
 
 def _first(cfg: dict, *keys, default=None):
@@ -234,7 +238,7 @@ def _parse(cfg: dict, model_id: str, source: str) -> ModelSpec:
     return ModelSpec(
         id=model_id, name=str(cfg.get("_name_or_path") or model_id),
         n_layers=n_layers, d_model=d_model, vocab_size=vocab,
-        tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        tie_embeddings=bool(cfg.get("tie_word_embeddings", cfg.get("model_type") in TIED_BY_DEFAULT)),
         attention="mla" if is_mla else "gqa", n_heads=n_heads,
         n_kv_heads=n_heads if is_mla else n_kv, head_dim=head_dim,
         attn_output_gate=bool(cfg.get("attn_output_gate", False)),

@@ -36,6 +36,8 @@ TWINS = {
     "meta-llama/Llama-2-70b-chat-hf": "llama-2-70b",        # chat fine-tunes of the catalogue's base models
     "meta-llama/Llama-2-13b-chat-hf": "llama-2-13b",
     "meta-llama/Llama-2-7b-chat-hf": "llama-2-7b",
+    "google/gemma-7b-it": "gemma-7b",                        # instruction-tuned Gemma: the base shapes
+    "google/gemma-2b-it": "gemma-2b",
     "mistralai/Mistral-7B-v0.1": "mistral-7b",
     "meta-llama/Meta-Llama-3-70B-Instruct": "llama-3.1-70b",
     "meta-llama/Meta-Llama-3-8B-Instruct": "llama-3.1-8b",
