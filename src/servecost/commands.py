@@ -50,8 +50,10 @@ def _own_chips(req) -> None:
 
 def _scenario(req, m: ModelSpec, **fields) -> Scenario:
     """The core scenario of a fleet request: the model resolved once, named as the request gave it."""
+    chips = tuple(hardware.select(tuple(req.hardware)))
     return Scenario(model=req.label, spec=m, input_tokens=req.input_tokens, output_tokens=req.output_tokens,
-                    hardware=tuple(req.hardware), engine=req.engine, precisions=req.precisions, **fields)
+                    hardware=tuple(req.hardware), accelerators=chips, engine=req.engine, precisions=req.precisions,
+                    **fields)
 
 
 def plan(req: PlanRequest, profiles: Profiles | None = None, progress=None) -> PlanResult:
@@ -125,7 +127,7 @@ def _fleet(req, **fields) -> tuple[ModelSpec, list[Accelerator], Scenario]:
     _own_chips(req)
     m = req.spec()
     sc = _scenario(req, m, **fields)
-    return m, hardware.select(sc.hardware), sc
+    return m, sc.chips(), sc
 
 
 def batch_discount(req: BatchRequest, profiles: Profiles | None = None, curves: bool = False) -> BatchDiscount:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import economics, hardware
+from . import economics
 from .economics import Assumptions
 from .plan import Option, Scenario, choose, search_points
 from .profiles import Profiles, shipped
@@ -73,7 +73,7 @@ def frontier(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | 
     also carries the deployment `plan` picks at that speed."""
     profiles = profiles or shipped()
     m = sc.model_spec()
-    hws = hardware.select(sc.hardware)
+    hws = sc.chips()
     curves = []
     from .plan import check_scenario
     check_scenario(m, sc)

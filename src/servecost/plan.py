@@ -51,14 +51,19 @@ class Scenario:
     daily_users: int = 0              # when sized from daily users: $/user/month per daily user
     expert_rebalancing: bool = True   # EPLB-style expert rebalancing at wide EP (imbalance.py)
     spec: ModelSpec | None = field(default=None, repr=False, compare=False)   # the model, resolved once
+    accelerators: tuple[Accelerator, ...] = field(default=(), repr=False, compare=False)   # `hardware`, resolved once
 
     def model_spec(self) -> ModelSpec:
         """The model: the spec resolved at the boundary, else the catalogue id or config.json path."""
         return self.spec if self.spec is not None else models.get(self.model)
 
+    def chips(self) -> list[Accelerator]:
+        """The accelerators: those resolved at the boundary, else `hardware`'s ids (empty: the catalogue)."""
+        return list(self.accelerators) if self.accelerators else hardware.select(self.hardware)
+
     def as_dict(self) -> dict:
-        """The scenario as outputs print it (the model by the name it was given)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "spec"}
+        """The scenario as outputs print it (the model by the name it was given, chips by id)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("spec", "accelerators")}
 
     @property
     def cache(self) -> "prefix.PrefixCache":
@@ -355,7 +360,7 @@ def plan(sc: Scenario, a: Assumptions = Assumptions(), profiles: Profiles | None
     """Cheapest feasible deployment per accelerator, sorted by $/Mtok; the rest with the reason."""
     profiles = profiles or shipped()
     m = sc.model_spec()
-    hws = hardware.select(sc.hardware)
+    hws = sc.chips()
     efficiency = {hw.id: profiles.get(sc.engine, hw) for hw in hws}
     shown = efficiency[hws[0].id]
     result = PlanResult(scenario=sc.as_dict() | {"hardware": [h.id for h in hws]}, model=model_summary(m),
