@@ -246,7 +246,7 @@ def test_closed_loop_refuses_a_trace(tmp_path):
         sim({"workload": {"clients": 4, "trace": str(tmp_path / "t.csv")}})
 
 
-@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path(__file__).parents[1].joinpath("examples").glob("*.yaml")),
+@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path(__file__).parents[2].joinpath("examples").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_examples_stay_valid(path):
     """Every shipped example parses (scenarios build; sweeps expand every grid point)."""

@@ -9,7 +9,7 @@ from servecost import bands, hardware
 from servecost.calibration import evidence
 from servecost.errors import InputError
 
-TABLE = Path(__file__).parent / "data" / "family_runs.csv"
+TABLE = Path(__file__).parents[1] / "data" / "family_runs.csv"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from servecost.sim.run import run
 from servecost.sim.summary import (ClassSummary, CostSummary, DeploymentSummary, FleetSummary, SloSummary, Stats,
                                    Summary)
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 WALL = ("wall_s", "simulated_requests_per_wall_s", "steps_per_wall_s")   # wall-clock: differ run to run
 # a 60 s, two-replica run with both classes; its summary as the dict-building code wrote it
 # (tests/data/sim_summary_small.json, wall-clock fields dropped)
