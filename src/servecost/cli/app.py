@@ -62,6 +62,11 @@ PrefixTokensOpt = Annotated[int, typer.Option(help="Cached prefix each conversat
                                                    "(0: hit rate x input tokens).")]
 ExpertRebalancingOpt = Annotated[bool, typer.Option(help="Wide expert parallelism rebalances expert load (EPLB); "
                                                          "off: uneven routing slows the busiest rank.")]
+InputTokensOpt = Annotated[int, typer.Option(help="Prompt tokens per request.")]
+OutputTokensOpt = Annotated[int, typer.Option(help="Output tokens per request.")]
+PrefixCacheHitOpt = Annotated[float, typer.Option(help="Share of prompt tokens served from the prefix cache, 0..1.")]
+PrecisionsOpt = Annotated[PrecisionChoice, typer.Option(help="native: the model's (or given) dtypes; all: also fp8 / "
+                                                             "fp4 / int4 weights and fp8 KV where the chip runs them.")]
 
 
 def _request(model_cls, **values):

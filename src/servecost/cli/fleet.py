@@ -7,9 +7,10 @@ import typer
 from .. import report
 from ..errors import InputError
 from .app import (app, DisaggregationOpt, EngineOpt, ExpertRebalancingOpt, ForceOpt, Format, FormatOpt,
-                  HardwareFileOpt, HardwareOpt, ModelOpt, NoSpeculationOpt, Phase, PrecisionChoice,
-                  PrefillHardwareOpt, PrefixTokensOpt, Pricing, PricingOpt, ProfileOpt, PueOpt, SpeculationOpt,
-                  UsdPerKwhOpt, _is_number, _own_chips, _range, _request, _split)
+                  HardwareFileOpt, HardwareOpt, InputTokensOpt, ModelOpt, NoSpeculationOpt, OutputTokensOpt,
+                  Phase, PrecisionChoice, PrecisionsOpt, PrefillHardwareOpt, PrefixCacheHitOpt, PrefixTokensOpt,
+                  Pricing, PricingOpt, ProfileOpt, PueOpt, SpeculationOpt, UsdPerKwhOpt, _is_number, _own_chips,
+                  _range, _request, _split)
 
 
 @app.command()
@@ -25,8 +26,7 @@ def plan(
     expert_dtype: str = typer.Option("", help="Routed-expert dtype; default native (or --weight-dtype)."),
     kv_dtype: str = typer.Option("bf16", help="KV-cache dtype."),
     engine: EngineOpt = "",
-    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native: the model's (or given) dtypes; "
-                                               "all: also fp8 / fp4 / int4 weights and fp8 KV where the chip runs them."),
+    precisions: PrecisionsOpt = PrecisionChoice.native,
     speculation: SpeculationOpt = "auto",
     no_speculation: NoSpeculationOpt = False,
     disaggregation: DisaggregationOpt = True,
@@ -93,15 +93,15 @@ def plan(
 def frontier(
     model: ModelOpt = "kimi-k2",
     hardware: HardwareOpt = "",
-    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    input_tokens: InputTokensOpt = 2000,
+    output_tokens: OutputTokensOpt = 500,
     speed: Optional[float] = typer.Option(None, help="Mark this tokens/s per user and plan's pick at it."),
-    precisions: PrecisionChoice = typer.Option(PrecisionChoice.all, help="native, or all (fp8 / fp4 / int4, fp8 KV)."),
+    precisions: PrecisionsOpt = PrecisionChoice.all,
     speculation: SpeculationOpt = "auto",
     no_speculation: NoSpeculationOpt = False,
     disaggregation: DisaggregationOpt = True,
     prefill_hardware: PrefillHardwareOpt = "",
-    prefix_cache_hit: float = typer.Option(0.0, help="Share of prompt tokens served from the prefix cache, 0..1."),
+    prefix_cache_hit: PrefixCacheHitOpt = 0.0,
     prefix_tokens: PrefixTokensOpt = 0,
     expert_rebalancing: ExpertRebalancingOpt = True,
     engine: EngineOpt = "",
@@ -140,12 +140,12 @@ def batch_discount(
     model: ModelOpt = "kimi-k2",
     hardware: HardwareOpt = "",
     speed: float = typer.Option(50.0, help="Interactive tier: output tokens/s each user gets."),
-    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(500, help="Output tokens per request."),
+    input_tokens: InputTokensOpt = 2000,
+    output_tokens: OutputTokensOpt = 500,
     deadline_hours: float = typer.Option(24.0, help="Batch tier: each request done within this many hours."),
-    prefix_cache_hit: float = typer.Option(0.0, help="Share of prompt tokens served from the prefix cache, 0..1."),
+    prefix_cache_hit: PrefixCacheHitOpt = 0.0,
     peak_to_mean: float = typer.Option(2.0, help="Interactive load, daily peak / mean (sizes the troughs)."),
-    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native or all."),
+    precisions: PrecisionsOpt = PrecisionChoice.native,
     engine: EngineOpt = "",
     pricing: PricingOpt = Pricing.own,
     usd_per_kwh: UsdPerKwhOpt = 0.08,
@@ -180,9 +180,9 @@ def power(
     model: ModelOpt = "kimi-k2",
     hardware: HardwareOpt = "",
     speeds: str = typer.Option("10,20,30,50,75,100,150,200,300", help="Output tokens/s per user to tabulate."),
-    input_tokens: int = typer.Option(2000, help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(500, help="Output tokens per request."),
-    precisions: PrecisionChoice = typer.Option(PrecisionChoice.native, help="native or all."),
+    input_tokens: InputTokensOpt = 2000,
+    output_tokens: OutputTokensOpt = 500,
+    precisions: PrecisionsOpt = PrecisionChoice.native,
     engine: EngineOpt = "",
     pue: PueOpt = 1.2,
     profile: ProfileOpt = None,

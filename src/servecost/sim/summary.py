@@ -41,20 +41,25 @@ def record_dict(record) -> dict:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Stats:
-    """Mean and percentiles of a latency over the finished requests of a class, s (None: none finished)."""
-    mean: float | None
-    p50: float | None
-    p90: float | None
-    p99: float | None
+class _Record:
+    """A summary record: `as_dict()` is its fields in declaration order (record_dict)."""
+    __slots__ = ()
 
     def as_dict(self) -> dict:
         return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
-class ClassSummary:
+class Stats(_Record):
+    """Mean and percentiles of a latency over the finished requests of a class, s (None: none finished)."""
+    mean: float | None
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary(_Record):
     """One class of requests (interactive or batch): counts, latencies, targets met, goodput."""
     requests: int
     completed: int
@@ -68,12 +73,9 @@ class ClassSummary:
     deadline_misses: int | None = field(default=None, metadata=OMIT_NONE)      # batch only
     output_tokens_done: int | None = field(default=None, metadata=OMIT_NONE)   # batch only
 
-    def as_dict(self) -> dict:
-        return record_dict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class FleetSummary:
+class FleetSummary(_Record):
     """The whole fleet over the simulated time."""
     output_tokens_per_s: float
     requests_per_s: float
@@ -87,24 +89,18 @@ class FleetSummary:
     energy_j_per_output_token: float | None
     slot_occupancy_mean: float
 
-    def as_dict(self) -> dict:
-        return record_dict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CostSummary:
+class CostSummary(_Record):
     """Fleet cost at the simulated mean chip power (own hardware; economics.py)."""
     mean_chip_power_w: float
     usd_per_hour: float
     usd_per_mtok_output: float | None
     assumptions: Assumptions
 
-    def as_dict(self) -> dict:
-        return record_dict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class DeploymentSummary:
+class DeploymentSummary(_Record):
     """What was simulated: model, accelerator, layout, dtypes, batch limits and chips; the prefill_*
     fields only for a mixed fleet (prefill replicas on another accelerator)."""
     model: str
@@ -137,22 +133,16 @@ class DeploymentSummary:
         """Replicas of both pools."""
         return self.replicas + self.prefill_replicas
 
-    def as_dict(self) -> dict:
-        return record_dict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class SloSummary:
+class SloSummary(_Record):
     """The interactive targets the run was measured against, s."""
     ttft_s: float
     tpot_s: float
 
-    def as_dict(self) -> dict:
-        return record_dict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(_Record):
     """One simulation run. `classes` maps "interactive" / "batch" to a ClassSummary (only the classes
     the workload has); `overload` is the one-line warning of an overloaded run, else None."""
     scenario: str
@@ -174,6 +164,3 @@ class Summary:
     steps_per_wall_s: float
     cost: CostSummary
     overload: str | None = field(default=None, metadata=OMIT_NONE)
-
-    def as_dict(self) -> dict:
-        return record_dict(self)
