@@ -72,7 +72,7 @@ def plan(
     given = {k: v for k, v in {"input_tokens": input_tokens, "output_tokens": output_tokens,
                                "prefix_cache_hit": prefix_cache_hit, "daily_users": daily_users}.items()
              if v is not None}
-    req = _request(schema.PlanRequest, model=model, users=users, speed=speed, workload=workload,
+    req = _request(schema.PlanRequest, model=model, users=users, speed=speed, workload=workload or None,
                    hardware=list(_split(hardware)), weight_dtype=weight_dtype, expert_dtype=expert_dtype,
                    kv_dtype=kv_dtype, engine=engine.strip().lower(), precisions=precisions.value,
                    speculation_method="none" if no_speculation else speculative.check(speculation),

@@ -172,7 +172,7 @@ class PlanRequest(FleetRequest, Costs, Serving):
     sessions_per_day: float = Field(3.0, gt=0, le=1000)
     requests_per_session: float = Field(5.0, gt=0, le=1000)
     peak_to_mean: float = Field(2.0, ge=1, le=100)
-    monte_carlo: int = Field(0, ge=0, le=MAX_MONTE_CARLO["cli"], description="Samples (0: off, else at least 100).")
+    monte_carlo: int = Field(0, description="Samples (0: off, else 100 to 200,000 over HTTP, 10M from the CLI).")
     price_range: Range = (0.8, 1.2)
     kwh_range: Range = (0.05, 0.12)
     load_range: Range = (0.6, 1.0)
