@@ -3,6 +3,7 @@
 import os
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -36,7 +37,8 @@ def kimi():
 @pytest.fixture
 def ideal():
     """Peak rates, perfect overlap (max), no overheads: the textbook roofline."""
-    return replace(DEFAULT, gemm_flops_frac=1.0, attn_flops_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0,
+    return replace(DEFAULT, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, kv_stream_bytes_per_s=np.inf,
+                   mem_bw_frac=1.0, link_bw_frac=1.0,
                    overlap_p=200.0, layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0,
                    ttft_overhead_s=0.0, prefill_queue_frac=0.0)
 

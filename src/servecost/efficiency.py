@@ -15,8 +15,18 @@ class Efficiency:
     # Matmul FLOP/s achieved / dense peak. H100 bf16 best-shape MAMF is 80% of peak
     # (stas00/ml-engineering mamf-finder); serving shapes are smaller, so below that.
     gemm_flops_frac: float = 0.70
-    # Attention kernels (FlashAttention/FlashInfer) reach ~50-75% of peak on H100 (FlashAttention-3 paper).
+    # Prefill attention kernels (FlashAttention/FlashInfer) reach ~50-75% of peak on H100 (FlashAttention-3 paper).
     attn_flops_frac: float = 0.55
+    # Decode attention, one query per sequence over its cache (compute-bound for absorbed MLA): FlashMLA
+    # reaches 660 TFLOP/s bf16 on H800 SXM5, 0.67 of its dense peak (deepseek-ai/FlashMLA README, 2025-02).
+    decode_attn_flops_frac: float = 0.67
+    # Grouped expert GEMMs over the dense GEMM rate: each expert's GEMM has few rows at decode and
+    # uneven rows at prefill (estimate; calibration fits it).
+    expert_gemm_frac: float = 1.0
+    # Bytes/s one (sequence, KV head) stream of decode attention reads: a kernel that does not split a
+    # sequence's cache over thread blocks keeps few SMs busy at small batch (Flash-Decoding, Dao et al.
+    # 2023). No cap (1e15) until `servecost calibrate` fits it or a profile states it.
+    kv_stream_bytes_per_s: float = 1e15
     # Memory bandwidth achieved / peak: aiconfigurator's mem_bw_empirical_scaling_factor is 0.8.
     mem_bw_frac: float = 0.80
     # Scale-up link bandwidth achieved / peak: H100 NVLink p2p measures 376-380 of 450 GB/s (NCCL #1264).
@@ -37,6 +47,9 @@ class Efficiency:
     ttft_overhead_s: float = 0.03
     # Share of the other running requests' prefills a new prompt waits behind (serving.py).
     prefill_queue_frac: float = 0.1
+    # Engine steps a new request waits, at the loaded step time, before its prompt is scheduled: the
+    # scheduler admits new requests between steps, behind the running batch (serving.py).
+    admission_steps: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -44,7 +57,8 @@ class Efficiency:
 
 DEFAULT = Efficiency()
 # Fixed costs a family may not pay at all (a dataflow machine has no host in its step).
-MAY_BE_ZERO = frozenset({"layer_overhead_s", "step_overhead_s", "seq_overhead_s", "host_overlap_frac"})
+MAY_BE_ZERO = frozenset({"layer_overhead_s", "step_overhead_s", "seq_overhead_s", "host_overlap_frac",
+                         "admission_steps"})
 
 
 def from_dict(values: dict, source: str = "profile") -> Efficiency:

@@ -1,4 +1,9 @@
-"""`servecost predict`: one decode or prefill step of a model on a chip, for checking the engine."""
+"""`servecost predict`: one decode or prefill step of a model on a chip, for checking the engine.
+
+It reports the step's device time (`device_s`: kernels, collectives and hand-offs, what a CUDA-graph
+replay or a profiler's kernel sum measures) and its host time (`host_s`: the engine's scheduling,
+sampling and detokenising) apart, and the step an engine runs (`step_s` / `time_s`: the two with the
+share of host time the engine overlaps taken off)."""
 
 from . import memory
 from .bands import rate_band, time_band
@@ -7,7 +12,7 @@ from .errors import InputError
 from .hardware import Accelerator
 from .models import ModelSpec
 from .parallel import Parallel, check
-from .roofline import Precision, decode_step_s, prefill_s
+from .roofline import Precision, step
 from .units import GB
 
 
@@ -45,13 +50,17 @@ def predict(m: ModelSpec, hw: Accelerator, prec: Precision, par: Parallel, phase
            "chips": int(par.chips), "weight_dtype": prec.weight, "expert_dtype": prec.expert, "kv_dtype": prec.kv,
            "weight_gb_per_chip": weights / GB, "kv_gb_per_chip": kv / GB}
     if phase == "decode":
-        step = float(decode_step_s(m, hw, par, prec, batch, context_tokens, eff))
-        return out | {"context": context_tokens, "step_s": step, "step_s_band": time_band(step, "tpot"),
-                      "tokens_per_s": batch / step, "tokens_per_s_band": rate_band(batch / step),
-                      "tokens_per_s_per_user": 1 / step}
-    time = float(prefill_s(m, hw, par, prec, batch, seq_tokens, eff))
-    return out | {"seq": seq_tokens, "time_s": time, "time_s_band": time_band(time, "ttft"),
-                  "tokens_per_s": batch * seq_tokens / time}
+        s = step(m, hw, par, prec, decode_seqs=batch, context_tokens=context_tokens, eff=eff)
+        t = float(s.step_s)
+        return out | {"context": context_tokens, "step_s": t, "step_s_band": time_band(t, "tpot"),
+                      "device_s": float(s.device_s), "host_s": float(s.host_s),
+                      "tokens_per_s": batch / t, "tokens_per_s_band": rate_band(batch / t),
+                      "tokens_per_s_per_user": 1 / t}
+    s = step(m, hw, par, prec, prefill_seqs=batch, prefill_tokens=seq_tokens, eff=eff, pipelined=False)
+    t = float(s.step_s)
+    return out | {"seq": seq_tokens, "time_s": t, "time_s_band": time_band(t, "ttft"),
+                  "device_s": float(s.device_s), "host_s": float(s.host_s),
+                  "tokens_per_s": batch * seq_tokens / t}
 
 
 def default_parallel(m: ModelSpec, hw: Accelerator, prec: Precision, tp, pp, ep, dp_attn) -> Parallel:

@@ -2,6 +2,8 @@
 
 Per chip of one pipeline stage, every operator class is a roofline:
     t_op = max(FLOPs / (C_peak * eff_flops), bytes / (W_mem * eff_bw))
+    (decode attention: W_mem * eff_bw capped at n_streams * r_stream, the (sequence, KV head) streams
+     a kernel that does not split the cache runs at once; Flash-Decoding, Dao et al. 2023)
     t_stage  = sum_op t_op + t_comm + (L / pp) * t_layer
     t_device = pp * (t_stage(B / pp) + t_handoff)
     t_host   = t_step_overhead + t_seq_overhead * B / dp_attn
@@ -57,13 +59,17 @@ class Precision:
 
 @dataclass(frozen=True)
 class Work:
-    """FLOPs and bytes per chip for one stage, by operator class (arrays)."""
+    """FLOPs and bytes per chip for one stage, by operator class (arrays). Decode attention (one query
+    per sequence over its cache) and prefill attention (a prompt over itself) are separate kernels."""
     dense_flops: Array
     dense_bytes: Array
     expert_flops: Array
     expert_bytes: Array
-    attn_flops: Array
-    attn_bytes: Array
+    attn_flops: Array                  # decode attention
+    attn_bytes: Array                  # its KV (and recurrent state) read
+    prefill_attn_flops: Array = 0.0
+    prefill_attn_bytes: Array = 0.0    # the prompts' KV written
+    kv_streams: Array = np.inf         # (sequence, KV head) pairs decode attention reads, per chip
 
 
 def experts_touched(m: ModelSpec, tokens):
@@ -140,17 +146,28 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
     kv_elems = P.kv_elements_per_token_layer(m)
     decode_keys = _attended_tokens(m, context_tokens)
     heads_share = 1 / (np.asarray(tp, dtype=float) * dp)   # heads split tp ways, sequences dp ways
-    attn_flops = layer_frac * heads_share * (
-        q_tokens * decode_keys * _attn_flops_per_query_key(m, decode=True)
-        + np.asarray(prefill_seqs) * _attention_pairs(m, prefill_tokens) * _attn_flops_per_query_key(m, decode=False))
+    attn_flops = layer_frac * heads_share * q_tokens * decode_keys * _attn_flops_per_query_key(m, decode=True)
+    prefill_attn_flops = layer_frac * heads_share * np.asarray(prefill_seqs) * _attention_pairs(m, prefill_tokens) \
+        * _attn_flops_per_query_key(m, decode=False)
     kv_read = np.asarray(decode_seqs) * decode_keys * kv_elems * kv_b
     if m.attention == "mla" and m.sparse_topk_tokens:   # the indexer scans every cached key
         kv_read = kv_read + np.asarray(decode_seqs) * m.n_full_layers * np.asarray(context_tokens) * m.index_head_dim * kv_b
     state_rw = 2 * m.n_linear_layers * P.linear_state_elements_per_layer(m) * kv_b * (
         np.asarray(decode_seqs) + np.asarray(prefill_seqs))  # read and write the recurrent state
     kv_write = np.asarray(prefill_seqs) * kv_bytes_per_seq(m, prefill_tokens, prec.kv)
-    attn_bytes = layer_frac * (kv_read + kv_write + state_rw) / (kv_shards(m, par) * dp)
-    return Work(dense_flops, dense_bytes, expert_flops, expert_bytes, attn_flops, attn_bytes)
+    shards = kv_shards(m, par) * dp
+    return Work(dense_flops, dense_bytes, expert_flops, expert_bytes, attn_flops,
+                layer_frac * (kv_read + state_rw) / shards, prefill_attn_flops, layer_frac * kv_write / shards,
+                kv_streams(m, par, decode_seqs, dp))
+
+
+def kv_streams(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
+    """(sequence, KV head) pairs one chip's decode attention reads: the thread blocks a kernel that does
+    not split a sequence's cache can run. MLA kernels split it (FlashMLA's tile scheduler), so no cap."""
+    if m.attention == "mla" or not m.n_full_layers + m.n_window_layers:
+        return np.full_like(np.asarray(decode_seqs, dtype=float), np.inf)
+    heads_per_chip = m.n_kv_heads / kv_shards(m, par)
+    return np.asarray(decode_seqs, dtype=float) / dp * heads_per_chip
 
 
 def roofline_s(t_math_s, t_mem_s, overlap_p: float):
@@ -170,10 +187,16 @@ def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DE
     p = eff.overlap_p
     t_dense = roofline_s(work.dense_flops / (hw.flops_per_s(prec.weight) * eff.gemm_flops_frac),
                          work.dense_bytes / bw, p)
-    t_expert = roofline_s(work.expert_flops / (hw.flops_per_s(prec.expert) * eff.gemm_flops_frac),
+    t_expert = roofline_s(work.expert_flops / (hw.flops_per_s(prec.expert) * eff.gemm_flops_frac * eff.expert_gemm_frac),
                           work.expert_bytes / bw, p)
-    t_attn = roofline_s(work.attn_flops / (hw.flops_per_s(prec.act) * eff.attn_flops_frac), work.attn_bytes / bw, p)
-    return t_dense + t_expert + t_attn
+    streams = np.asarray(work.kv_streams)
+    with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
+        kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)
+    t_decode_attn = roofline_s(work.attn_flops / (hw.flops_per_s(prec.act) * eff.decode_attn_flops_frac),
+                               work.attn_bytes / kv_bw, p)
+    t_prefill_attn = roofline_s(work.prefill_attn_flops / (hw.flops_per_s(prec.act) * eff.attn_flops_frac),
+                                work.prefill_attn_bytes / bw, p)
+    return t_dense + t_expert + t_decode_attn + t_prefill_attn
 
 
 def _link(hw: Accelerator, chips, eff: Efficiency):
@@ -233,6 +256,8 @@ class Step:
     step_s: Array
     flops_util_frac: object   # achieved FLOP/s over dense peak, per chip
     mem_util_frac: object     # achieved memory bytes/s over peak, per chip
+    device_s: Array = 0.0     # the accelerators' part: kernels, collectives, hand-offs (a CUDA-graph replay)
+    host_s: Array = 0.0       # the host's scheduling, sampling and detokenising, before overlap
 
 
 def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_seqs=0.0, context_tokens=0.0,
@@ -250,10 +275,11 @@ def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_s
     t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
     passes = pp if pipelined else 1.0   # micro-batches each stage runs per step
     t_device = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff))
-    t_step = with_host_s(t_device, host_s(par, decode_seqs, prefill_seqs, eff), eff)
-    flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops)
-    mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes)
-    return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * stream_bw))
+    t_host = host_s(par, decode_seqs, prefill_seqs, eff)
+    t_step = with_host_s(t_device, t_host, eff)
+    flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops + work.prefill_attn_flops)
+    mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes + work.prefill_attn_bytes)
+    return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * stream_bw), t_device, t_host)
 
 
 def _stream_bytes_per_s(m, hw, par, prec, decode_seqs, context_tokens):

@@ -147,7 +147,8 @@ def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, ba
     prefills = running * spec.tokens_per_step / output_tokens     # prompts started per step
     s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills, cache,
                                 rebalanced)
-    ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff, cache) + step_s
+    ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff, cache) \
+        + (1 + eff.admission_steps) * step_s
     kv_wait_s = (batch - running) / running * e2e_s(ttft_running_s, tpot_s, output_tokens)
     _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
                                   rebalanced)

@@ -21,16 +21,28 @@ from .measured import Run
 from ..profiles import Profiles, generation
 from .validate import predict_runs
 
-FITTED = {  # factor: (lower, upper) bounds
-    "gemm_flops_frac": (0.2, 1.0),
-    "attn_flops_frac": (0.05, 1.0),
-    "mem_bw_frac": (0.3, 1.0),
+# factor: (lower, upper) bounds. The device factors stay below what the kernels can reach, so a fit
+# cannot trade one rate against another past the chip: GEMMs <= 0.80 of dense peak (best-shape MAMF on
+# H100 bf16, stas00/ml-engineering mamf-finder, 2024), attention <= 0.80 (FlashAttention-3 forward,
+# 740 of 989 TFLOP/s fp16 on H100, Shah et al. 2024: 0.75), memory <= 0.95 of peak (a device-to-device
+# copy; `servecost measure` measures it), the prefill attention >= 0.30 of peak (FlashAttention-2-class).
+FITTED = {
+    "gemm_flops_frac": (0.3, 0.8),
+    "attn_flops_frac": (0.3, 0.8),
+    "decode_attn_flops_frac": (0.1, 0.8),
+    "kv_stream_bytes_per_s": (5e9, 1e13),
+    "mem_bw_frac": (0.3, 0.95),
     "layer_overhead_s": (1e-7, 3e-4),
     "step_overhead_s": (1e-6, 3e-2),
     "seq_overhead_s": (1e-8, 2e-4),
     "ttft_overhead_s": (1e-4, 2.0),
     "prefill_queue_frac": (1e-3, 1.0),
+    "admission_steps": (1e-2, 100.0),
 }
+TTFT_FACTORS = ("ttft_overhead_s", "prefill_queue_frac", "admission_steps")
+ADMISSION_START_STEPS = 1.0   # the TTFT stage starts the admission wait from one step
+# The KV-stream cap starts from about two SMs' share of H100 HBM3 (3.35 TB/s / 132 SMs = 25 GB/s each; estimate).
+KV_STREAM_START_BYTES_PER_S = 50e9
 MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
 MIN_GENERATION_RUNS = 8   # runs on another vendor's generation that make a set of its own
 ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's chips (CUDA builds)
@@ -74,7 +86,7 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
     if not runs:
         return base
     bounds = np.log([FITTED[k] for k in names]).T
-    x0 = np.clip(np.log([getattr(base, k) for k in names]), bounds[0] + 1e-6, bounds[1] - 1e-6)
+    x0 = np.clip(np.log(np.maximum([getattr(base, k) for k in names], 1e-300)), bounds[0] + 1e-6, bounds[1] - 1e-6)
     weight = prior_weight * np.sqrt(len(runs))
 
     def residuals(x):
@@ -83,6 +95,17 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
     result = least_squares(residuals, x0, bounds=(bounds[0], bounds[1]), loss="soft_l1", f_scale=0.25,
                            diff_step=0.02, max_nfev=200)
     return _with(result.x, base, names)
+
+
+def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT) -> Efficiency:
+    """All factors on TPOT and TTFT, then the serving layer's TTFT terms alone on TTFT with the device
+    and host factors held: the request overhead, the prefill-queue share and the admission wait."""
+    if base.kv_stream_bytes_per_s >= FITTED["kv_stream_bytes_per_s"][1]:   # uncapped: start from one stream's share
+        base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
+    first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
+                names=tuple(k for k in FITTED if k != "admission_steps"))
+    start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
+    return fit(runs, start, prior_weight, names=TTFT_FACTORS, metrics=("ttft",))
 
 
 def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None = None) -> Profiles:
@@ -105,11 +128,11 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     on_vendor = [r for r in runs if hardware.get(r.hardware).vendor == ENGINE_VENDOR]
     others = [r for r in runs if hardware.get(r.hardware).vendor != ENGINE_VENDOR] if on_vendor else []
     on_vendor = on_vendor or runs
-    default = fit(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
+    default = fit_staged(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
     by_engine: dict[str, list[Run]] = {}
     for run in on_vendor:
         by_engine.setdefault(run.engine, []).append(run)
-    groups = {engine: fit(members, default) for engine, members in sorted(by_engine.items())
+    groups = {engine: fit_staged(members, default) for engine, members in sorted(by_engine.items())
               if len(members) >= MIN_GROUP_RUNS}
     by_generation: dict[str, list[Run]] = {}
     for run in others:

@@ -1,11 +1,14 @@
 """`servecost measure`: a one-minute microbenchmark of the local accelerator that writes a profile.
 
-It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), and (3) a
-decode step and (4) a prefill of a Llama-shaped stack of layers with random weights. With PyTorch
+It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), (3) attention
+alone: a prompt over itself (FLOP/s) and one query per sequence over a cache at batch 1 (bytes/s per
+(sequence, KV head) stream), and (4) a decode step and (5) a prefill of a Llama-shaped stack of layers
+with random weights. With PyTorch
 installed (`pip install servecost[gpu]`) it runs on the GPU, or on the CPU when none is present;
 without PyTorch it runs the same kernels in numpy on the CPU. Against a catalogue chip
-(--hardware) the copy and GEMM rates become mem_bw_frac and gemm_flops_frac, and the decode step
-left over after those fixes the per-layer overhead: a profile that --profile applies.
+(--hardware) the copy, GEMM and prefill-attention rates become mem_bw_frac, gemm_flops_frac and
+attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, and the decode step left over
+after those fixes the per-layer overhead: a profile that --profile applies.
 """
 
 import math
@@ -107,6 +110,28 @@ def gemm_flops_per_s(be: Backend, size: int, dtype: str, budget_s: float, deadli
     return 2 * size**3 / _time_s(lambda: a @ b, be, budget_s, deadline=deadline)
 
 
+def _attention(be: Backend, q, k, v, hd: int):
+    return be.softmax((q @ (k.transpose(0, 1, 3, 2) if be.name == "numpy" else k.transpose(-1, -2))) / np.sqrt(hd)) @ v
+
+
+def attention_rates(be: Backend, m: ModelSpec, prompt_tokens: int, context: int, dtype: str, budget_s: float,
+                    deadline: float = math.inf) -> dict:
+    """Attention alone, one layer's heads: a prompt of `prompt_tokens` over itself (FLOP/s, all query-key
+    pairs: the stand-in does not skip the causal half), and one query per KV-head group over `context`
+    cached keys at batch 1 (bytes/s of K and V read, per KV head: one stream each)."""
+    H, KV, hd = m.n_heads, m.n_kv_heads, m.head_dim
+    q = be.randn((1, KV, prompt_tokens * (H // KV), hd), dtype)
+    k, v = be.randn((1, KV, prompt_tokens, hd), dtype), be.randn((1, KV, prompt_tokens, hd), dtype)
+    prefill_s = _time_s(lambda: _attention(be, q, k, v, hd), be, budget_s, deadline=deadline)
+    qd = be.randn((1, KV, H // KV, hd), dtype)
+    kc, vc = be.randn((1, KV, context, hd), dtype), be.randn((1, KV, context, hd), dtype)
+    decode_s = _time_s(lambda: _attention(be, qd, kc, vc, hd), be, budget_s, deadline=deadline)
+    kv_bytes = 2 * KV * context * hd * kc.dtype.itemsize if be.name == "numpy" else 2 * KV * context * hd * kc.element_size()
+    return {"prompt_tokens": prompt_tokens, "context": context,
+            "prefill_flops_per_s": 2 * 2 * H * prompt_tokens**2 * hd / prefill_s,
+            "decode_bytes_per_s_per_kv_head": kv_bytes / decode_s / KV}
+
+
 def _layer_weights(be: Backend, m: ModelSpec, dtype: str) -> dict:
     d, hd = m.d_model, m.head_dim
     return {"qkv": be.randn((d, (m.n_heads + 2 * m.n_kv_heads) * hd), dtype),
@@ -190,6 +215,7 @@ def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
     return {"backend": be.name, "device": be.device, "dtype": dtype, "model": m.id, "layers": s.layers,
             "copy_bytes_per_s": copy_bytes_per_s(be, s.copy_bytes, s.budget_s, end),
             "gemm_flops_per_s": gemm,
+            "attention": attention_rates(be, stack, s.prefill_tokens, s.context, dtype, s.budget_s, end),
             "decode": {"batch": s.batch, "context": s.context,
                        "step_s": stack_step_s(be, stack, s.batch, 1, s.context, dtype, s.budget_s, end, weights)},
             "prefill": {"tokens": s.prefill_tokens,
@@ -205,6 +231,10 @@ def fit_factors(measured: dict, m: ModelSpec, hw: Accelerator, base: Efficiency)
     eff = replace(base, mem_bw_frac=float(np.clip(measured["copy_bytes_per_s"] / hw.mem_bytes_per_s, 1e-4, 1.0)),
                   gemm_flops_frac=float(np.clip(gemm / hw.bf16_flops_per_s, 1e-4, 1.0)),
                   layer_overhead_s=1e-9, step_overhead_s=1e-9, seq_overhead_s=1e-9)
+    attn = measured.get("attention")
+    if attn:
+        eff = replace(eff, attn_flops_frac=float(np.clip(attn["prefill_flops_per_s"] / hw.flops_per_s(dtype), 1e-4, 1.0)),
+                      kv_stream_bytes_per_s=float(attn["decode_bytes_per_s_per_kv_head"]))
     stack, prec = llama_stack(m, measured["layers"]), Precision(weight=dtype, expert=dtype, kv=dtype)
     dec = measured["decode"]
     predicted = float(decode_step_s(stack, hw, Parallel(), prec, dec["batch"], dec["context"], eff))
@@ -219,7 +249,7 @@ def predict_errors(measured: dict, m: ModelSpec, hw: Accelerator, effs: dict[str
     dec, pre = measured["decode"], measured["prefill"]
     out = {}
     for name, eff in effs.items():
-        eff0 = replace(eff, step_overhead_s=1e-9, seq_overhead_s=1e-9)   # no serving engine around the kernels
+        eff0 = replace(eff, step_overhead_s=0.0, seq_overhead_s=0.0)   # device time: no serving engine around the kernels
         d = float(decode_step_s(stack, hw, Parallel(), prec, dec["batch"], dec["context"], eff0))
         p = float(prefill_s(stack, hw, Parallel(), prec, 1, pre["tokens"], eff0))
         out[name] = {"decode_error": d / dec["step_s"] - 1, "prefill_error": p / pre["time_s"] - 1}

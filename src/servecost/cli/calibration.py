@@ -43,7 +43,8 @@ def calibrate(
     from .. import __version__
     meta = {"format": 1, "servecost": __version__, "fitted": date.today().isoformat(),
             "fitted_on": [Path(f).name for f in files], "runs": len(runs),
-            "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT; "
+            "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT, device factors "
+                      "bounded by the kernels' ceilings, then the TTFT terms on TTFT; "
                       "default on the NVIDIA runs, then one set per engine; other vendors' generations: "
                       "kernel factors on TPOT (servecost.calibration.calibrate)"}
     fitted = fit_profiles(runs, meta=meta)
@@ -80,12 +81,16 @@ def measure(
     shipped = profiles.shipped()
     rows = {"backend": f"{be.name} on {be.device}", "copy GB/s": measured["copy_bytes_per_s"] / 1e9}
     rows |= {f"GEMM {dt} TFLOP/s": v / 1e12 for dt, v in measured["gemm_flops_per_s"].items()}
+    attn = measured["attention"]
+    rows |= {"prefill attention TFLOP/s": attn["prefill_flops_per_s"] / 1e12,
+             "decode attention GB/s per KV head (batch 1)": attn["decode_bytes_per_s_per_kv_head"] / 1e9}
     rows |= {"decode step ms": measured["decode"]["step_s"] * 1e3, "prefill ms": measured["prefill"]["time_s"] * 1e3}
     default = shipped.default
     if hw:
         default = bench.fit_factors(measured, m, hw, shipped.default)
         errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
         rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
+                 "attn_flops_frac": default.attn_flops_frac, "kv_stream_bytes_per_s": default.kv_stream_bytes_per_s,
                  "layer_overhead_s": default.layer_overhead_s}
         rows |= {f"{name} profile: {k}": f"{v:+.1%}".replace("-0.0%", "+0.0%") for name, e in errors.items()
                  for k, v in e.items()}
