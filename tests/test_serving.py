@@ -5,29 +5,63 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from servecost import memory
+from servecost import hardware, memory, models
 from servecost import params as P
 from servecost.parallel import Parallel
-from servecost.roofline import Precision, prefill_s
-from servecost.serving import aggregated
+from servecost.roofline import Precision, experts_touched, prefill_s, step
+from servecost.serving import aggregated, mixed_steps_frac
 
 BF16 = Precision()
 
 
-def test_tpot_is_weights_plus_kv_over_bandwidth(llama8b, h100, ideal):
-    """B=64 in flight, I=1000, O=500: each step decodes 64 tokens and prefills 64/500 prompts
-    (128 tokens). Memory-bound: weights 15.0 GB (embedding table excluded, a lookup) + KV read
-    64 x 1250 tokens x 131,072 B = 10.5 GB + activations 192 tokens x (10 x 4096 + 3 x 14336) x 32
-    layers x 2 B = 1.0 GB, over 3.35 TB/s = 4.48 + 3.13 + 0.31 = 7.92 ms. The math,
-    2 x 192 tokens x 7.5e9 = 2.9 TFLOP = 2.9 ms, hides under the reads."""
+def test_tpot_is_weights_plus_kv_over_bandwidth_with_the_prompts_chunked_in(llama8b, h100, ideal):
+    """B=64 in flight, I=1000, O=500: 64/500 = 0.128 prompts start per step. The 8,192-token budget
+    leaves 8,128 tokens beside the 64 decode tokens, so each prompt runs whole in one step: a share
+    f = 0.128 of the steps is mixed, the rest decode alone.
+    Decode step, memory-bound: weights 15.0 GB (embedding table excluded, a lookup) + KV read
+    64 x 1250 tokens x 131,072 B = 10.5 GB + activations 64 tokens x (10 x 4096 + 3 x 14336) x 32
+    layers x 2 B = 0.34 GB, over 3.35 TB/s = 4.48 + 3.13 + 0.10 = 7.71 ms.
+    Mixed step, its GEMMs compute-bound: 2 x 1,064 tokens x 6.98e9 body params + 2 x 65 x 0.525e9
+    LM head = 14.9 TFLOP / 989 TFLOP/s = 15.1 ms, plus the KV read 3.13 ms and the prompt's own
+    attention 2 x 2 x 32 heads x 128 x 500,500 pairs x 32 layers = 0.26 TFLOP = 0.26 ms: 18.5 ms.
+    TPOT = 0.128 x 18.5 + 0.872 x 7.71 = 9.09 ms."""
     weights_b = 2 * (P.total_params(llama8b) - P.embedding_params(llama8b))
     kv_b = 64 * 1250 * 2 * 8 * 128 * 2 * 32
-    act_b = 192 * (10 * 4096 + 3 * 14336) * 32 * 2
-    by_hand_s = (weights_b + kv_b + act_b) / h100.hbm_bytes_per_s
-    assert by_hand_s == pytest.approx(7.92e-3, rel=0.01)
+    act_b = 64 * (10 * 4096 + 3 * 14336) * 32 * 2
+    decode_s = (weights_b + kv_b + act_b) / h100.hbm_bytes_per_s
+    assert decode_s == pytest.approx(7.71e-3, rel=0.01)
+    body = P.total_params(llama8b) - P.embedding_params(llama8b) - P.lm_head_params(llama8b)
+    gemm_s = 2 * (1064 * body + 65 * P.lm_head_params(llama8b)) / h100.bf16_flops_per_s
+    prompt_attn_s = 2 * 2 * 32 * 128 * 500_500 * 32 / h100.bf16_flops_per_s
+    mixed_s = gemm_s + kv_b / h100.hbm_bytes_per_s + prompt_attn_s
+    assert mixed_s == pytest.approx(18.5e-3, rel=0.01)
     sp = aggregated(llama8b, h100, Parallel(), BF16, 64, 1000, 500, ideal)
-    assert float(sp.tpot_s) == pytest.approx(by_hand_s, rel=0.01)   # + the prefill's KV writes (17 MB)
+    assert float(sp.tpot_s) == pytest.approx(0.128 * mixed_s + 0.872 * decode_s, rel=0.01)
     assert float(sp.output_tokens_per_s) == pytest.approx(64 / float(sp.tpot_s))
+
+
+def test_a_share_of_the_steps_carries_the_prompts():
+    """f = p S / chunk with chunk = min(N - B, S max(1, p)): a lone long prompt in the steps that run
+    it; a budget the decode tokens fill leaves every step mixed (the prompts smeared)."""
+    assert float(mixed_steps_frac(4 / 1000, 8000, 4)) == pytest.approx(0.004)     # one step per prompt
+    assert float(mixed_steps_frac(4 / 1000, 20000, 4)) == pytest.approx(80 / 8188)   # three chunks each
+    assert float(mixed_steps_frac(2.0, 1000, 64)) == pytest.approx(1.0)           # two prompts every step
+    assert float(mixed_steps_frac(0.5, 1000, 8192)) == 1.0                         # no room: all steps mixed
+    assert float(mixed_steps_frac(0.0, 1000, 64)) == 0.0
+
+
+def test_low_concurrency_moe_wakes_few_experts_between_prompts():
+    """DeepSeek-R1 at 4 in flight with 8k-token prompts: smearing 4/1000 prompts over every step wakes
+    174 of 256 experts per layer per step; run as the scheduler runs them, 0.4% of the steps carry a
+    prompt and the rest wake about 31, so TPOT comes out well below the smeared step's."""
+    dsr1, h200 = models.get("deepseek-r1"), hardware.get("h200-sxm")
+    par, prec = Parallel(tp=8, ep=8), Precision(weight="fp8", expert="fp8", kv="bf16")
+    assert float(experts_touched(dsr1, 4 + 0.004 * 8000)) == pytest.approx(174, abs=1)
+    assert float(experts_touched(dsr1, 4)) == pytest.approx(31, abs=1)
+    sp = aggregated(dsr1, h200, par, prec, 4, 8000, 1000)
+    smeared = step(dsr1, h200, par, prec, decode_seqs=4, context_tokens=8500, prefill_seqs=0.004,
+                   prefill_tokens=8000).step_s
+    assert float(sp.tpot_s) < 0.85 * float(smeared)
 
 
 def test_ttft_is_overhead_lone_prefill_queue_share_and_a_step(llama8b, h100, ideal):

@@ -23,6 +23,10 @@ class Efficiency:
     # Grouped expert GEMMs over the dense GEMM rate: each expert's GEMM has few rows at decode and
     # uneven rows at prefill (estimate; calibration fits it).
     expert_gemm_frac: float = 1.0
+    # Bytes/s streaming routed-expert weights over the dense weight stream's: a grouped GEMM reads each
+    # woken expert's tiles for a few rows, where a dense GEMM streams one large matrix (estimate: 1 until
+    # `servecost calibrate` fits it on MoE runs).
+    expert_mem_bw_frac: float = 1.0
     # Bytes/s one (sequence, KV head) stream of decode attention reads: a kernel that does not split a
     # sequence's cache over thread blocks keeps few SMs busy at small batch (Flash-Decoding, Dao et al.
     # 2023). No cap (1e15) until `servecost calibrate` fits it or a profile states it.

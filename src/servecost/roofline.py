@@ -188,7 +188,7 @@ def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DE
     t_dense = roofline_s(work.dense_flops / (hw.flops_per_s(prec.weight) * eff.gemm_flops_frac),
                          work.dense_bytes / bw, p)
     t_expert = roofline_s(work.expert_flops / (hw.flops_per_s(prec.expert) * eff.gemm_flops_frac * eff.expert_gemm_frac),
-                          work.expert_bytes / bw, p)
+                          work.expert_bytes / (bw * eff.expert_mem_bw_frac), p)
     streams = np.asarray(work.kv_streams)
     with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
         kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)

@@ -3,12 +3,18 @@
 With c requests in flight (closed loop), at most B = min(c, B_mem) run at once (the KV cache holds
 B_mem at the mean context I + O/2, paged, plus the cached prefixes waiting conversations keep:
 prefix.py); each produces O output tokens after an I-token prompt, of which S = (1 - h) I are
-computed (a share h is served from the prefix cache). B/O requests finish per step and as many new
-prompts are prefilled in the same steps (chunked prefill), so
-    t_step = step(decode B seqs at I + O/2, prefill B/O prompts of S) + cross(B/O, S, hI) + t_imb
+computed (a share h is served from the prefix cache). p = B/O requests finish per step and as many
+new prompts are prefilled in decode steps (chunked prefill). The scheduler gives a step's token
+budget N (8,192) to the decode tokens first and runs the prompts in chunks of what is left,
+    chunk = min(N - B, S max(1, p)),      f = min(1, p S / chunk)
+so a share f of the steps carries a chunk (p / f prompts' worth) and the rest decode alone: at low
+concurrency a long prompt wakes the experts of the few steps that run it, not of every step:
+    t_step = f t_mixed + (1 - f) t_decode,   t_mixed = step(decode B at I + O/2, prefill p/f of S)
+                                                       + cross(p/f, S, hI) + t_imb
     TPOT   = t_step,        tokens/s per user = 1 / TPOT,      output tokens/s = B / TPOT
-    TTFT   = t_req + prefill(1) + f_q * (prefill(B) - prefill(1)) + t_step + W_mem
-t_req is the fixed request overhead (HTTP, tokenisation, scheduling); a new prompt waits for a share
+    TTFT   = t_req + prefill(1) + f_q * (prefill(B) - prefill(1)) + (1 + k) t_step + W_mem
+t_req is the fixed request overhead (HTTP, tokenisation, scheduling); k the engine steps a new
+request waits to be admitted, at the loaded step time (efficiency.py); a new prompt waits for a share
 f_q of the other running requests' prefills (0: arrivals perfectly staggered; 1/2: arrivals in
 synchronised waves, as closed-loop benchmarks with fixed lengths start); W_mem is the wait for a KV
 slot when c > B_mem: by Little's law W_mem = (c - B) / X with X = B / E2E. cross() is the new tokens'
@@ -30,7 +36,7 @@ from .imbalance import imbalance
 from .models import ModelSpec
 from .parallel import Parallel
 from .prefix import NO_CACHE, PrefixCache, attention_cross_s
-from .roofline import Precision, Work, compute_s, prefill_s, step, step_work
+from .roofline import Precision, Step, Work, compute_s, prefill_s, step, step_work
 from .speculative import NONE, Speculation
 from .units import Array
 
@@ -110,18 +116,53 @@ def expert_wait_s(m, hw, par, prec, running, context_tokens, eff, tokens_per_seq
     return (imbalance(par.ep, rebalanced) - 1) * pp * t_expert
 
 
-def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefill_seqs, cache=NO_CACHE,
-            rebalanced=True):
-    """(step, TPOT, step time) of decoding `running` sequences, with `prefill_seqs` prompts mixed in."""
-    context = input_tokens + output_tokens / 2
-    new, cached = cache.computed_tokens(input_tokens), cache.cached_prefix_tokens(input_tokens)
+def mixed_steps_frac(prefill_seqs, new_tokens, decode_tokens, budget_tokens=PREFILL_TOKEN_BUDGET):
+    """f, the share of decode steps that carry a prompt chunk: p S prompt tokens per step, run in
+    chunks of what the token budget leaves the decode tokens, at most the prompts waiting,
+        chunk = min(N - B, S max(1, p)),   f = min(1, p S / chunk)
+    (vLLM and TensorRT-LLM schedule decode tokens first and chunk prompts into the rest; a budget
+    the decode tokens fill leaves every step mixed)."""
+    prompt_tokens = np.asarray(prefill_seqs, dtype=float) * new_tokens
+    room = np.asarray(budget_tokens, dtype=float) - decode_tokens
+    chunk = np.minimum(room, new_tokens * np.maximum(1.0, prefill_seqs))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(chunk > 0, prompt_tokens / chunk, 1.0)
+    return np.where(prompt_tokens > 0, np.clip(f, 0.0, 1.0), 0.0)
+
+
+def _one_step(m, hw, par, prec, running, context, new, cached, eff, spec, prefill_seqs, rebalanced):
+    """(Step, seconds) of one step decoding `running` sequences with `prefill_seqs` prompts' chunks in it."""
     tps = spec.draft_tokens + 1
     s = step(m, hw, par, prec, decode_seqs=running, context_tokens=context,
              prefill_seqs=prefill_seqs, prefill_tokens=new, eff=eff, tokens_per_seq=tps)
     step_s = s.step_s + attention_cross_s(m, hw, par, prec, prefill_seqs, new, cached, eff) \
         + expert_wait_s(m, hw, par, prec, running, context, eff, tps, rebalanced)
-    step_s = step_s + spec.draft_s(m, step_s)
-    return s, step_s / spec.tokens_per_step, step_s
+    return s, step_s + spec.draft_s(m, step_s)
+
+
+def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefill_seqs, cache=NO_CACHE,
+            rebalanced=True):
+    """(mixed step, TPOT, mean step time, decode-only step time) of decoding `running` sequences with
+    `prefill_seqs` prompts started per step, chunked into a share f of the steps (mixed_steps_frac)."""
+    context = input_tokens + output_tokens / 2
+    new, cached = cache.computed_tokens(input_tokens), cache.cached_prefix_tokens(input_tokens)
+    s_decode, decode_s = _one_step(m, hw, par, prec, running, context, new, cached, eff, spec, 0.0, rebalanced)
+    if not np.any(np.asarray(prefill_seqs) > 0):
+        return s_decode, decode_s / spec.tokens_per_step, decode_s, decode_s
+    f = mixed_steps_frac(prefill_seqs, new, np.asarray(running, dtype=float) * (spec.draft_tokens + 1))
+    s, mixed_s = _one_step(m, hw, par, prec, running, context, new, cached, eff, spec,
+                           np.asarray(prefill_seqs) / np.where(f > 0, f, 1.0), rebalanced)
+    step_s = f * mixed_s + (1 - f) * decode_s
+    return _blend(f, s, s_decode), step_s / spec.tokens_per_step, step_s, decode_s
+
+
+def _blend(f, mixed: Step, decode: Step) -> Step:
+    """The mean of a share f of mixed steps and 1 - f of decode-only ones (utilisations time-weighted)."""
+    t_m, t_d = f * mixed.step_s, (1 - f) * decode.step_s
+    t = t_m + t_d
+    return Step(t, (mixed.flops_util_frac * t_m + decode.flops_util_frac * t_d) / t,
+                (mixed.mem_util_frac * t_m + decode.mem_util_frac * t_d) / t,
+                f * mixed.device_s + (1 - f) * decode.device_s, f * mixed.host_s + (1 - f) * decode.host_s)
 
 
 def decode_tpot_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
@@ -145,13 +186,11 @@ def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, ba
     batch = np.asarray(batch, dtype=float)
     running = _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache)
     prefills = running * spec.tokens_per_step / output_tokens     # prompts started per step
-    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, prefills, cache,
-                                rebalanced)
+    s, tpot_s, step_s, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec,
+                                               prefills, cache, rebalanced)
     ttft_running_s = _queued_prefill_s(m, hw, par, prec, running, input_tokens, eff, cache) \
         + (1 + eff.admission_steps) * step_s
     kv_wait_s = (batch - running) / running * e2e_s(ttft_running_s, tpot_s, output_tokens)
-    _, _, decode_only_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
-                                  rebalanced)
     return ServingPoint(tpot_s=tpot_s, ttft_s=ttft_running_s + kv_wait_s, tokens_per_s_per_user=1 / tpot_s,
                         output_tokens_per_s=running / tpot_s,
                         flops_util_frac=s.flops_util_frac, mem_util_frac=s.mem_util_frac,
@@ -188,8 +227,8 @@ def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision,
     """
     batch = np.asarray(batch, dtype=float)
     running = _running(m, hw, par, prec, batch, input_tokens, output_tokens, cache)
-    s, tpot_s, step_s = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
-                                rebalanced)
+    s, tpot_s, step_s, _ = _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, 0.0, cache,
+                                   rebalanced)
     if pool is None:
         rate_per_chip, queued_s = same_shape_pool(m, hw, par, prec, input_tokens, eff, cache)
         prefill_hw, prefill_chips = hw, par.chips

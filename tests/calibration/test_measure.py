@@ -31,6 +31,7 @@ def test_numpy_run_and_fit(tiny):
     hw = hardware.get("h100-sxm")
     eff = bench.fit_factors(measured, m, hw, profiles.shipped().default)
     assert 0 < eff.mem_bw_frac <= 1 and 0 < eff.gemm_flops_frac <= 1
+    assert measured["experts"]["grouped_s"] > 0 and 0 < eff.expert_mem_bw_frac <= 1
     errors = bench.predict_errors(measured, m, hw, {"measured": eff})
     assert abs(errors["measured"]["decode_error"]) < 0.05 or errors["measured"]["decode_error"] > 0
 

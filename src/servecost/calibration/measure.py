@@ -2,12 +2,14 @@
 
 It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), (3) attention
 alone: a prompt over itself (FLOP/s) and one query per sequence over a cache at batch 1 (bytes/s per
-(sequence, KV head) stream), and (4) a decode step and (5) a prefill of a Llama-shaped stack of layers
-with random weights. With PyTorch
+(sequence, KV head) stream), (4) routed-expert weights streamed by a batched GEMM of a few rows per
+expert against a dense GEMM of the same bytes, and (5) a decode step and (6) a prefill of a
+Llama-shaped stack of layers with random weights. With PyTorch
 installed (`pip install servecost[gpu]`) it runs on the GPU, or on the CPU when none is present;
 without PyTorch it runs the same kernels in numpy on the CPU. Against a catalogue chip
 (--hardware) the copy, GEMM and prefill-attention rates become mem_bw_frac, gemm_flops_frac and
-attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, and the decode step left over
+attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, the expert stream's share
+expert_mem_bw_frac, and the decode step left over
 after those fixes the per-layer overhead: a profile that --profile applies.
 """
 
@@ -132,6 +134,20 @@ def attention_rates(be: Backend, m: ModelSpec, prompt_tokens: int, context: int,
             "decode_bytes_per_s_per_kv_head": kv_bytes / decode_s / KV}
 
 
+def expert_stream_frac(be: Backend, d_model: int, expert_ffn: int, n_experts: int, rows: int, dtype: str,
+                       budget_s: float, deadline: float = math.inf) -> dict:
+    """Routed-expert weights streamed at a few rows each: one batched GEMM over `n_experts` expert
+    matrices (d x f, `rows` tokens each, what a grouped GEMM runs at decode) against one dense GEMM that
+    reads the same bytes ((rows, d) @ (d, n f)); the ratio of their times is expert_mem_bw_frac."""
+    w_experts = be.randn((n_experts, d_model, expert_ffn), dtype)
+    x_experts = be.randn((n_experts, rows, d_model), dtype)
+    w_dense, x_dense = be.randn((d_model, n_experts * expert_ffn), dtype), be.randn((rows, d_model), dtype)
+    grouped_s = _time_s(lambda: x_experts @ w_experts, be, budget_s, deadline=deadline)
+    dense_s = _time_s(lambda: x_dense @ w_dense, be, budget_s, deadline=deadline)
+    return {"experts": n_experts, "rows": rows, "d_model": d_model, "expert_ffn": expert_ffn,
+            "grouped_s": grouped_s, "dense_s": dense_s, "stream_frac": dense_s / grouped_s}
+
+
 def _layer_weights(be: Backend, m: ModelSpec, dtype: str) -> dict:
     d, hd = m.d_model, m.head_dim
     return {"qkv": be.randn((d, (m.n_heads + 2 * m.n_kv_heads) * hd), dtype),
@@ -197,13 +213,14 @@ class Settings:
     prefill_tokens: int
     budget_s: float
     seconds: float = math.inf          # the whole benchmark's budget: later steps take one repeat once it is spent
+    experts: int = 8                   # routed experts the grouped-GEMM timing streams
 
     @classmethod
     def for_backend(cls, be: Backend, seconds: float) -> "Settings":
         if be.on_gpu:
-            return cls(2**30, 8192, 8, 64, 2048, 2048, seconds / 8, seconds)
+            return cls(2**30, 8192, 8, 64, 2048, 2048, seconds / 9, seconds, experts=64)
         # the CPU: one layer (a Llama-8B layer's weights are 0.9 GB of fp32), a short prefill
-        return cls(2**26, 1024, 1, 8, 512, 128, seconds / 8, seconds)
+        return cls(2**26, 1024, 1, 8, 512, 128, seconds / 9, seconds, experts=8)
 
 
 def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
@@ -216,6 +233,9 @@ def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
             "copy_bytes_per_s": copy_bytes_per_s(be, s.copy_bytes, s.budget_s, end),
             "gemm_flops_per_s": gemm,
             "attention": attention_rates(be, stack, s.prefill_tokens, s.context, dtype, s.budget_s, end),
+            # fine-grained experts of the model's width (an eighth of its FFN, as DeepSeek's and Qwen3's are)
+            "experts": expert_stream_frac(be, stack.d_model, max(stack.dense_ffn_dim // 8, 1), s.experts, 4, dtype,
+                                          s.budget_s, end),
             "decode": {"batch": s.batch, "context": s.context,
                        "step_s": stack_step_s(be, stack, s.batch, 1, s.context, dtype, s.budget_s, end, weights)},
             "prefill": {"tokens": s.prefill_tokens,
@@ -235,6 +255,9 @@ def fit_factors(measured: dict, m: ModelSpec, hw: Accelerator, base: Efficiency)
     if attn:
         eff = replace(eff, attn_flops_frac=float(np.clip(attn["prefill_flops_per_s"] / hw.flops_per_s(dtype), 1e-4, 1.0)),
                       kv_stream_bytes_per_s=float(attn["decode_bytes_per_s_per_kv_head"]))
+    experts = measured.get("experts")
+    if experts:
+        eff = replace(eff, expert_mem_bw_frac=float(np.clip(experts["stream_frac"], 1e-4, 1.0)))
     stack, prec = llama_stack(m, measured["layers"]), Precision(weight=dtype, expert=dtype, kv=dtype)
     dec = measured["decode"]
     predicted = float(decode_step_s(stack, hw, Parallel(), prec, dec["batch"], dec["context"], eff))
