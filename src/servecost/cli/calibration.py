@@ -83,7 +83,9 @@ def measure(
     rows |= {f"GEMM {dt} TFLOP/s": v / 1e12 for dt, v in measured["gemm_flops_per_s"].items()}
     attn = measured["attention"]
     rows |= {"prefill attention TFLOP/s": attn["prefill_flops_per_s"] / 1e12,
-             "decode attention GB/s per KV head (batch 1)": attn["decode_bytes_per_s_per_kv_head"] / 1e9}
+             "decode attention GB/s per KV head (batch 1)": attn["decode_bytes_per_s_per_kv_head"] / 1e9,
+             f"expert weights, {measured['experts']['experts']} experts x {measured['experts']['rows']} rows: "
+             "share of the dense stream": measured["experts"]["stream_frac"]}
     rows |= {"decode step ms": measured["decode"]["step_s"] * 1e3, "prefill ms": measured["prefill"]["time_s"] * 1e3}
     default = shipped.default
     if hw:
@@ -91,7 +93,7 @@ def measure(
         errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
         rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
                  "attn_flops_frac": default.attn_flops_frac, "kv_stream_bytes_per_s": default.kv_stream_bytes_per_s,
-                 "layer_overhead_s": default.layer_overhead_s}
+                 "expert_mem_bw_frac": default.expert_mem_bw_frac, "layer_overhead_s": default.layer_overhead_s}
         rows |= {f"{name} profile: {k}": f"{v:+.1%}".replace("-0.0%", "+0.0%") for name, e in errors.items()
                  for k, v in e.items()}
         measured["predict_errors"] = errors
