@@ -10,7 +10,7 @@ from .app import (app, DisaggregationOpt, EngineOpt, ExpertRebalancingOpt, Force
                   HardwareFileOpt, HardwareOpt, InputTokensOpt, ModelOpt, NoSpeculationOpt, OutputTokensOpt,
                   Phase, PrecisionChoice, PrecisionsOpt, PrefillHardwareOpt, PrefixCacheHitOpt, PrefixTokensOpt,
                   Pricing, PricingOpt, ProfileOpt, PueOpt, SpeculationOpt, UsdPerKwhOpt, _is_number, _own_chips,
-                  _range, _request, _split)
+                  _own_chips_and_chart, _range, _request, _split)
 
 
 @app.command()
@@ -60,11 +60,8 @@ def plan(
     format: FormatOpt = Format.table,
 ):
     """Cheapest deployment per accelerator that gives every user the speed; sorted by $/Mtok."""
-    _own_chips(hardware_file)
+    _own_chips_and_chart(hardware_file, png, force)
     from .. import commands, schema, speculative
-
-    if png:
-        schema.output_file(png, "--png", (".png",), force)
     ranges = {}
     if monte_carlo:
         ranges = {"price_range": _range(price_range, "price_range"), "kwh_range": _range(kwh_range, "kwh_range"),
@@ -114,13 +111,11 @@ def frontier(
     format: FormatOpt = Format.table,
 ):
     """Throughput vs interactivity per accelerator: the Pareto frontier of every deployment searched."""
-    _own_chips(hardware_file)
+    _own_chips_and_chart(hardware_file, png, force)
     from .. import charts, commands, schema, speculative
 
     if output:
         schema.output_file(output, "--output", (".html",), force)
-    if png:
-        schema.output_file(png, "--png", (".png",), force)
     req = _request(schema.FrontierRequest, model=model, hardware=list(_split(hardware)), input_tokens=input_tokens,
                    output_tokens=output_tokens, speed=speed, precisions=precisions.value,
                    speculation_method="none" if no_speculation else speculative.check(speculation),
@@ -157,11 +152,8 @@ def batch_discount(
     format: FormatOpt = Format.table,
 ):
     """Justified batch discount: batch work with a deadline vs interactive work, per accelerator."""
-    _own_chips(hardware_file)
+    _own_chips_and_chart(hardware_file, png, force)
     from .. import commands, schema
-
-    if png:
-        schema.output_file(png, "--png", (".png",), force)
     req = _request(schema.BatchRequest, model=model, hardware=list(_split(hardware)), speed=speed,
                    input_tokens=input_tokens, output_tokens=output_tokens, deadline_hours=deadline_hours,
                    prefix_cache_hit=prefix_cache_hit, peak_to_mean=peak_to_mean, precisions=precisions.value,
@@ -217,11 +209,8 @@ def outlook(
     format: FormatOpt = Format.table,
 ):
     """Will today's hardware serve the coming years' models, and at what cost per token?"""
-    _own_chips(hardware_file)
+    _own_chips_and_chart(hardware_file, png, force)
     from .. import commands, schema
-
-    if png:
-        schema.output_file(png, "--png", (".png",), force)
     req = _request(schema.OutlookRequest, years=years, speed=speed, hardware=list(_split(hardware)),
                    engine=engine.strip().lower(), lifetime_years=lifetime_years)
     data = commands.outlook(req, commands.profiles_from(profile), roster)
