@@ -4,6 +4,7 @@ handlers that return events, a cut decode block's stale event skipped, fixed-see
 import heapq
 
 import numpy as np
+import pytest
 
 from servecost.sim import engine, scenario
 from servecost.sim.engine import Config, Kind, Simulator, simulate
@@ -91,12 +92,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7640, 36241)
-    assert s.simulated_s == 175.79101566194726
-    assert s.classes["interactive"].ttft_s.p99 == 5.155684758944174
-    assert s.classes["interactive"].tpot_s.p50 == 0.009716736373574241
-    assert int(a.trace.preemptions.sum()) == 963
-    assert a.trace.energy_busy_j == 366810.40943364555
+    assert (s.requests, s.events, s.steps) == (1699, 7506, 36344)
+    assert s.simulated_s == 175.73019678607943
+    assert s.classes["interactive"].ttft_s.p99 == 5.57129627250214
+    assert s.classes["interactive"].tpot_s.p50 == 0.009703610547773205
+    assert int(a.trace.preemptions.sum()) == 931
+    assert a.trace.energy_busy_j == 366808.5006160142
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 
@@ -105,3 +106,22 @@ def test_batch_arrival_wakes_the_lowest_idle_replica():
     req = requests([0.0], klass=BATCH)
     tr = simulate(req, Table(), Config(replicas=3))
     assert tr.replica.tolist() == [0]
+
+
+def test_a_request_at_a_busy_replica_waits_its_admission_steps():
+    """With an admission wait of k = 3 steps, a request arriving mid-block is admitted three step
+    boundaries after the step in progress ends, so its first token comes three decode steps
+    (11 ms each, one sequence running) later than with k = 0; at an idle replica nothing is waited."""
+    arrivals = requests([0.0, 0.05], output=50)
+    now, later = simulate(arrivals, Table(), Config()), simulate(arrivals, Table(), Config(admission_steps=3))
+    assert later.first_token_s[1] - now.first_token_s[1] == pytest.approx(3 * 0.011, abs=1e-9)
+    assert later.first_token_s[0] == now.first_token_s[0]          # it found the replica idle
+    assert np.isfinite(later.finish_s).all()
+
+
+def test_fractional_admission_steps_average_to_k():
+    """k = 1.5: the requests wait one or two extra steps in turn (a golden-ratio sequence): k on average."""
+    from servecost.sim.replica import admission_extra_steps
+    for k in (1.5, 6.46, 0.1):
+        extra = [admission_extra_steps(rid, k) for rid in range(1000)]
+        assert set(extra) <= {int(k), int(k) + 1} and np.mean(extra) == pytest.approx(k, abs=0.01)

@@ -55,6 +55,8 @@ class Config:
     kv_transfer_latency_s: float = 0.0   # disaggregated hand-off: fixed part
     kv_transfer_s_per_token: float = 0.0  # and per prompt token (KV bytes per token / network bytes/s)
     tokens_per_step: float = 1.0         # speculative decoding: mean tokens a sequence emits per decode step
+    admission_steps: float = 0.0         # a request reaching a busy replica waits this many more of its step
+                                         # boundaries before the scheduler may admit it (serving.py's k)
     closed_loop_clients: int = 0         # > 0: that many clients, each sends its next request when the last ends
     closed_loop_delay_s: float = 0.0     # from a request's end to its successor reaching a replica
     overload_queue_factor: float = 20.0  # stop when waiting interactive requests exceed this x replicas x max_seqs
@@ -121,11 +123,12 @@ class Simulator:
         r = self.route(fleet, self.entry, True)
         rep = self.reps[r]
         fleet.where[i] = r
+        fleet.admit_after[i] = rep.admission_boundary(i, now)
         rep.enqueue(i)
         fleet.queued += 1
         fleet.load[r] += 1
         fleet.tokens[r] += fleet.prompt[i] + (0 if self.disagg else fleet.out_left[i])
-        rep.wake(now, out)
+        rep.wake(now, out, fleet.admit_after[i])
         return fleet.queued <= self.overload_at
 
     def on_client(self, rid: int, t: float) -> list:
@@ -140,6 +143,7 @@ class Simulator:
         r = self.route(fleet, self.decode_pool, self.decode_pool is self.entry)
         rep = self.reps[r]
         fleet.where[rid] = r
+        fleet.admit_after[rid] = 0           # its KV is here: the decode replica takes it at its next boundary
         rep.enqueue(rid)
         fleet.queued += fleet.klass[rid] == INTERACTIVE
         fleet.load[r] += 1

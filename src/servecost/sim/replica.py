@@ -24,6 +24,7 @@ from .workload import BATCH, INTERACTIVE
 
 MAX_BLOCK_STEPS = 64        # re-read the step time as contexts grow
 MIXED, PREFILL, DECODE = 0, 1, 2
+GOLDEN = 0.6180339887498949  # (sqrt(5) - 1) / 2: the fractions i x GOLDEN mod 1 spread evenly over [0, 1)
 
 
 def _typed(code: str, values: np.ndarray) -> array:
@@ -45,7 +46,7 @@ class Fleet:
     __slots__ = ("cfg", "klass", "deadline", "input_tokens", "output_tokens", "prompt", "cached", "out_left", "first",
                  "finish", "start_d", "finish_at", "where", "preempt", "prefilled", "arrival", "n_req", "next_closed",
                  "tokens", "load", "rr", "batch_queue", "idle_entry", "queued", "energy", "steps", "itl_step", "itl_i",
-                 "itl_b")
+                 "itl_b", "admit_after")
 
     def __init__(self, req, cfg, n_replicas: int, n_entry: int):
         n = self.n_req = len(req)
@@ -64,6 +65,7 @@ class Fleet:
         self.preempt = array("i", [0]) * n
         self.prefilled = bytearray(n)                    # 1: KV handed over, ready to decode
         self.arrival = _typed("d", req.arrival_s)
+        self.admit_after = array("q", [0]) * n           # the replica step boundary from which it may be admitted
         self.next_closed = n
         if cfg.closed_loop_clients:                      # benchmark clients: the first wave as given, then one per finish
             self.next_closed = min(cfg.closed_loop_clients, n)
@@ -95,12 +97,19 @@ class Fleet:
             self.next_closed += 1
 
 
+def admission_extra_steps(rid: int, k: float) -> int:
+    """Whole steps request `rid` waits for an admission wait of k steps: floor(k), plus one for a share
+    frac(k) of the requests, taken in turn by a golden-ratio sequence (deterministic, mean k)."""
+    return math.floor(k) + (((rid + 1) * GOLDEN) % 1.0 < k % 1.0)
+
+
 class Replica:
     """One replica's queue, running sequences, KV use and the step or decode block in progress."""
     __slots__ = ("r", "role", "fleet", "table", "decode_table", "max_seqs", "kv_tokens", "token_budget", "batch_cap",
                  "tps", "klass", "prompt", "out_left", "start_d", "finish_at", "tokens", "load", "waiting", "prefilling",
                  "prefill_done", "heap", "decoding", "n_batch", "n_batch_dec", "D", "sum_prompt", "sum_start",
-                 "kv_used", "pending", "blk_t0", "blk_step", "blk_k", "blk_power", "busy", "until")
+                 "kv_used", "pending", "blk_t0", "blk_step", "blk_k", "blk_power", "busy", "until", "n_steps",
+                 "admission_steps")
 
     def __init__(self, r: int, role: int, fleet: Fleet, table, prefill_table=None):
         cfg = fleet.cfg
@@ -131,11 +140,24 @@ class Replica:
         self.blk_power = 0.0
         self.busy = 0.0
         self.until = -1.0                  # end of the step or block in progress (-1: idle)
+        self.n_steps = 0                   # steps started (a decode block's, as far as it runs)
+        self.admission_steps = cfg.admission_steps
 
     def ctx_mean(self) -> float:
         """Mean context of the decoding sequences after the next step, tokens."""
         n = len(self.decoding)
         return (self.sum_prompt + self.tps * (n * (self.D + 1) - self.sum_start)) / n if n else 0.0
+
+    def admission_boundary(self, rid: int, t: float) -> int:
+        """The step boundary from which a request reaching this replica at t may be admitted: the end of
+        the step in progress plus k more (serving.py's admission wait; k's fraction taken by every
+        request in turn, a golden-ratio sequence, so that k steps is the mean); 0 when it is idle."""
+        if self.until < 0:
+            return 0
+        current = self.n_steps
+        if self.blk_step:                 # in a decode block: the step that ends next
+            current += max(1, min(math.ceil((t - self.blk_t0) / self.blk_step - 1e-12), self.blk_k)) - self.blk_k
+        return current + admission_extra_steps(rid, self.admission_steps)
 
     def enqueue(self, rid: int) -> None:
         """Interactive requests queue ahead of batch ones (FIFO within a class)."""
@@ -237,16 +259,20 @@ class Replica:
             self.prefilling.append(rid)
             self.prefill_done[rid] = min(self.fleet.cached[rid], self.prompt[rid] - 1)
 
-    def admit(self) -> None:
-        """Admit waiting requests, then batch requests from the fleet's queue, while there is room."""
+    def admit(self) -> float:
+        """Admit waiting requests, then batch requests from the fleet's queue, while there is room (a
+        request in its admission wait stops the queue, unless nothing runs). Returns the step boundary at
+        which the first waiting request's wait ends (inf: none waits)."""
         fleet, klass, prompt, waiting = self.fleet, self.klass, self.prompt, self.waiting
         batch_queue = fleet.batch_queue
         while True:
             running = len(self.decoding) + len(self.prefilling)
             if waiting:
                 rid = waiting[0]
+                if fleet.admit_after[rid] > self.n_steps and running:
+                    return fleet.admit_after[rid]
                 if klass[rid] == BATCH and self.n_batch >= self.batch_cap:
-                    return
+                    return math.inf
                 if running < self.max_seqs and (self.kv_used + prompt[rid] + 1 <= self.kv_tokens or not running):
                     waiting.popleft()
                     fleet.queued -= klass[rid] == INTERACTIVE
@@ -254,12 +280,12 @@ class Replica:
                     continue
                 if klass[rid] == INTERACTIVE and self.preempt(batch_only=True):
                     continue
-                return
+                return math.inf
             if not batch_queue or self.role == DECODE or running >= self.max_seqs or self.n_batch >= self.batch_cap:
-                return
+                return math.inf
             _, rid = batch_queue[0]
             if self.kv_used + prompt[rid] + 1 > self.kv_tokens and running:
-                return
+                return math.inf
             heapq.heappop(batch_queue)
             fleet.where[rid] = self.r
             self.load[self.r] += 1
@@ -274,7 +300,7 @@ class Replica:
 
     def step_or_block(self, t: float, out: list) -> bool:
         """Start the next step or block at t; True when it preempted a sequence instead (try again)."""
-        self.admit()
+        admit_at = self.admit()
         n = len(self.decoding)
         if self.prefilling:
             if n and self.kv_used + n * self.tps > self.kv_tokens:
@@ -290,7 +316,7 @@ class Replica:
         room = int((self.kv_tokens - self.kv_used) // (n * self.tps))
         if room <= 0:
             return self.preempt()
-        self.start_block(t, n, room, out)
+        self.start_block(t, n, room, out, admit_at)
         return False
 
     def mixed_step(self, t: float, n: int, out: list) -> None:
@@ -305,6 +331,7 @@ class Replica:
             plan.append((rid, take))
             chunk += take
         step_s, power = self.table.lookup(n, self.ctx_mean(), chunk)
+        self.n_steps += 1
         end = t + step_s
         if n:
             self.D += 1
@@ -327,11 +354,14 @@ class Replica:
         self.until = end
         out.append((end, STEP, self.r))
 
-    def start_block(self, t: float, n: int, room: int, out: list) -> None:
+    def start_block(self, t: float, n: int, room: int, out: list, admit_at: float = math.inf) -> None:
         """Start a decode block at t: k steps of the n running sequences, up to the next finish, `room`
-        steps of free KV or MAX_BLOCK_STEPS."""
-        k = max(int(min(self.heap[0][0] - self.D if self.heap else 1, room, MAX_BLOCK_STEPS)), 1)
+        steps of free KV, MAX_BLOCK_STEPS, or the step boundary at which a waiting request's admission
+        wait ends (`admit_at`)."""
+        k = max(int(min(self.heap[0][0] - self.D if self.heap else 1, room, MAX_BLOCK_STEPS,
+                        admit_at - self.n_steps)), 1)
         step_s, power = self.decode_table.lookup(n, self.ctx_mean() + k / 2, 0)
+        self.n_steps += k
         self.blk_t0, self.blk_step, self.blk_k, self.blk_power = t, step_s, k, power
         self.until = t + k * step_s
         out.append((self.until, STEP, self.r))
@@ -357,14 +387,17 @@ class Replica:
         self.decide(t, out)
         return out
 
-    def wake(self, t: float, out: list) -> None:
-        """New work at t: start it if idle, else cut a decode block short at its next step boundary."""
+    def wake(self, t: float, out: list, boundary: int = 0) -> None:
+        """New work at t: start it if idle, else cut a decode block short at its next step boundary, or at
+        `boundary` (a replica step count: where an admission wait ends) if that is later."""
         if self.until < 0:
             self.fleet.idle_entry.discard(self.r)
             self.decide(t, out)
         elif self.blk_step and self.until > t:
             done = max(1, min(math.ceil((t - self.blk_t0) / self.blk_step - 1e-12), self.blk_k))
+            done = max(done, min(boundary - (self.n_steps - self.blk_k), self.blk_k))
             if done < self.blk_k:
+                self.n_steps -= self.blk_k - done
                 self.blk_k = done
                 self.until = self.blk_t0 + done * self.blk_step
                 out.append((self.until, STEP, self.r))

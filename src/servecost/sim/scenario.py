@@ -168,13 +168,14 @@ def _kv_tokens(spec: ScenarioIn, m, hw, par: Parallel, prec, ctx: float) -> int:
 def _config(spec: ScenarioIn, m, hw, prec, eff, par: Parallel, plan_batch: int, kv_tokens: int,
             speculation: Speculation) -> Config:
     """The engine's configuration: batch limit (fleet.max_seqs, plan's batch or 256), token budget per
-    replica (per attention-DP rank x ranks), KV capacity, hand-off and closed-loop timing."""
+    replica (per attention-DP rank x ranks), KV capacity, hand-off and closed-loop timing, and the engine's
+    admission wait (the profile's admission_steps)."""
     f, w = spec.fleet, spec.workload
     return Config(replicas=f.replicas, prefill_replicas=f.prefill_replicas, max_seqs=f.max_seqs or plan_batch or 256,
                   token_budget=f.token_budget * int(par.dp_attn), kv_tokens=kv_tokens, router=f.router,
                   batch_max_seqs=f.batch_max_seqs, kv_transfer_latency_s=f.kv_transfer_latency_s,
                   tokens_per_step=speculation.tokens_per_step, closed_loop_clients=w.clients,
-                  closed_loop_delay_s=eff.ttft_overhead_s,
+                  closed_loop_delay_s=eff.ttft_overhead_s, admission_steps=eff.admission_steps,
                   kv_transfer_s_per_token=float(serving.kv_handoff_s(m, prec, 1.0, hw, par.chips, hw, par.chips, eff)))
 
 
