@@ -65,6 +65,11 @@ MAY_BE_ZERO = frozenset({"layer_overhead_s", "step_overhead_s", "seq_overhead_s"
                          "admission_steps"})
 
 
+# Achieved shares of a peak, or shares of a time: none can exceed 1.
+SHARES = frozenset({"gemm_flops_frac", "attn_flops_frac", "decode_attn_flops_frac", "expert_gemm_frac",
+                    "expert_mem_bw_frac", "mem_bw_frac", "link_bw_frac", "host_overlap_frac", "prefill_queue_frac"})
+
+
 def from_dict(values: dict, source: str = "profile") -> Efficiency:
     """Efficiency from a mapping; unknown keys or non-positive values raise InputError."""
     if not isinstance(values, dict):
@@ -77,4 +82,7 @@ def from_dict(values: dict, source: str = "profile") -> Efficiency:
                 or value < 0 or (value == 0 and key not in MAY_BE_ZERO) or value == float("inf"):
             limit = "a number >= 0" if key in MAY_BE_ZERO else "a positive number"
             raise InputError(f"{source}: {key}={value!r} must be {limit}")
+        if key in SHARES and value > 1:
+            raise InputError(f"{source}: {key}={value!r} is a share of a peak or of a time and must be <= 1 "
+                             f"(e.g. {getattr(DEFAULT, key)})")
     return replace(DEFAULT, **{k: float(v) for k, v in values.items()})

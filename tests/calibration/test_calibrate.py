@@ -103,3 +103,12 @@ def test_bad_profile_is_an_input_error(tmp_path):
     path.write_text("default: {mem_bw_frac: -1}\n")
     with pytest.raises(InputError, match="mem_bw_frac"):
         profiles.load(path)
+
+
+@pytest.mark.parametrize("factor", ["mem_bw_frac", "gemm_flops_frac", "expert_mem_bw_frac", "prefill_queue_frac"])
+def test_a_share_above_one_is_refused(tmp_path, factor):
+    """A share of a peak (or of a time) above 1 would let a chip beat its datasheet: one line, the field."""
+    path = tmp_path / "p.yaml"
+    path.write_text(f"{factor}: 1.5\n")
+    with pytest.raises(InputError, match=f"{factor}=1.5 is a share .* must be <= 1"):
+        profiles.load(path)
