@@ -20,7 +20,7 @@ from .parallel import Parallel
 from .power import chip_power_w
 from .roofline import Precision
 from .prefix import NO_CACHE, PrefixCache
-from .serving import PrefillPool, aggregated, disaggregated, pool_figures
+from .serving import PrefillPool, aggregated, disaggregated, pool_figures, queued_prefill_s
 from .speculative import NONE, Speculation
 
 BATCHES = np.unique(np.round(2 ** np.arange(0, 16.01, 0.5)))   # 1 .. 65536, steps of sqrt(2)
@@ -171,7 +171,7 @@ def prefill_pool(m: ModelSpec, hw: Accelerator, prec: Precision, input_tokens: f
     rate = np.where(kv_slots >= per_step, per_step / step_s / par.chips, 0.0)
     if not (rate > 0).any():
         return None
-    queued_s = lone_s + eff.prefill_queue_frac * np.maximum(step_s - lone_s, 0)
+    queued_s = queued_prefill_s(lone_s, step_s, eff, request_overhead=False)
     i, j = np.unravel_index(np.argmin(np.where(rate >= 0.9 * rate.max(), queued_s, np.inf)), rate.shape)
     worker = Parallel(tp=int(flat.tp[i]), dp_attn=int(flat.dp_attn[i]), pp=int(flat.pp[i]), ep=int(flat.ep[i]))
     computed = float(np.broadcast_to(per_step, rate.shape)[i, j] * cache.computed_tokens(input_tokens))

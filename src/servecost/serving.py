@@ -172,11 +172,19 @@ def decode_tpot_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision,
     return _decode(m, hw, par, prec, batch, input_tokens, output_tokens, eff, spec, 0.0, rebalanced=rebalanced)[1]
 
 
+def queued_prefill_s(lone_s, wave_s, eff: Efficiency = DEFAULT, request_overhead: bool = True):
+    """t_req + prefill(1) + f_q * (prefill(wave) - prefill(1)): a new prompt's own prefill and its share
+    f_q of the others' it queues behind (`wave_s`: the prefill of all of them), after the fixed request
+    overhead t_req (left out with request_overhead=False)."""
+    t_req = eff.ttft_overhead_s if request_overhead else 0.0
+    return t_req + lone_s + eff.prefill_queue_frac * np.maximum(np.asarray(wave_s) - lone_s, 0.0)
+
+
 def _queued_prefill_s(m, hw, par, prec, prompts, input_tokens, eff, cache=NO_CACHE):
-    """A new prompt's prefill plus its share of the other prompts' prefills it queues behind."""
+    """A new prompt's prefill plus its share of the other running prompts' prefills (queued_prefill_s)."""
     lone_s = prompt_prefill_s(m, hw, par, prec, 1.0, input_tokens, eff, cache, spread_over_dp=False)
     wave_s = prompt_prefill_s(m, hw, par, prec, prompts, input_tokens, eff, cache)
-    return eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(wave_s - lone_s, 0)
+    return queued_prefill_s(lone_s, wave_s, eff)
 
 
 def aggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, batch, input_tokens,
@@ -201,8 +209,7 @@ def same_shape_pool(m, hw, par, prec, input_tokens, eff: Efficiency = DEFAULT, c
     """(prompts/s per chip, queued prefill seconds) of prefill workers shaped like the decode replica with an
     8,192-token budget: how a stated deployment of measured runs prefills (benchmarks, validation)."""
     per_step, step_s, lone_s = pool_figures(m, hw, par, prec, input_tokens, PREFILL_TOKEN_BUDGET, eff, cache)
-    queued_s = eff.ttft_overhead_s + lone_s + eff.prefill_queue_frac * np.maximum(step_s - lone_s, 0)
-    return per_step / step_s / par.chips, queued_s
+    return per_step / step_s / par.chips, queued_prefill_s(lone_s, step_s, eff)
 
 
 def kv_handoff_s(m, prec, input_tokens, decode_hw, decode_chips, prefill_hw, prefill_chips, eff: Efficiency = DEFAULT):
@@ -234,7 +241,7 @@ def disaggregated(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision,
         prefill_hw, prefill_chips = hw, par.chips
     else:
         rate_per_chip = pool.prompts_per_s_per_chip
-        queued_s = eff.ttft_overhead_s + pool.lone_s + eff.prefill_queue_frac * max(pool.step_s - pool.lone_s, 0.0)
+        queued_s = queued_prefill_s(pool.lone_s, pool.step_s, eff)
         prefill_hw, prefill_chips = pool.hw, pool.chips
     request_rate = running / (output_tokens * tpot_s)
     frac = request_rate / rate_per_chip / par.chips

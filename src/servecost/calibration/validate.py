@@ -18,7 +18,7 @@ from .measured import Run
 from ..parallel import Parallel
 from ..profiles import ENGINES, Profiles, shipped
 from ..roofline import Precision, prefill_s
-from ..serving import aggregated, decode_tpot_s
+from ..serving import aggregated, decode_tpot_s, kv_handoff_s, queued_prefill_s
 from ..speculative import MTP_ONE_DRAFT as MTP
 from ..speculative import NONE
 
@@ -126,13 +126,11 @@ def _predict_disagg(run: Run, eff) -> tuple[float, float]:
         workers = dec["num_workers"]
     tpot = float(decode_tpot_s(m, hw, decode_par, prec, run.concurrency / workers, run.input_tokens,
                                run.output_tokens, eff, MTP if run.speculative else NONE))
-    kv_transfer_s = float(memory.kv_bytes_per_seq(m, run.input_tokens, prec.kv)) / (
-        hw.scaleout_bytes_per_s * eff.link_bw_frac * int(prefill_par.chips))
+    kv_transfer_s = float(kv_handoff_s(m, prec, run.input_tokens, hw, decode_par.chips, hw, prefill_par.chips, eff))
     lone = float(prefill_s(m, hw, prefill_par, prec, 1.0, run.input_tokens, eff, spread_over_dp=False))
     prefill_workers = pre.get("num_workers") or workers   # assumed: as many prefill as decode workers
     wave = float(prefill_s(m, hw, prefill_par, prec, run.concurrency / prefill_workers, run.input_tokens, eff))
-    prefill = lone + eff.prefill_queue_frac * max(wave - lone, 0.0)
-    return eff.ttft_overhead_s + prefill + kv_transfer_s + tpot, tpot
+    return float(queued_prefill_s(lone, wave, eff)) + kv_transfer_s + tpot, tpot
 
 
 def predict_runs(runs: list[Run], profiles: Profiles | None = None) -> list[tuple[float, float] | str]:
