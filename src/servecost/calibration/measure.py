@@ -113,6 +113,7 @@ def gemm_flops_per_s(be: Backend, size: int, dtype: str, budget_s: float, deadli
 
 
 def _attention(be: Backend, q, k, v, hd: int):
+    """softmax(q k^T / sqrt(hd)) v over the last two axes (the attention of `_layer` and of attention_rates)."""
     return be.softmax((q @ (k.transpose(0, 1, 3, 2) if be.name == "numpy" else k.transpose(-1, -2))) / np.sqrt(hd)) @ v
 
 
@@ -164,8 +165,7 @@ def _layer(be: Backend, m: ModelSpec, w: dict, x, k, v):
     q = qkv[..., : H * hd].reshape(B, T, KV, H // KV, hd)
     q = q.transpose(0, 2, 1, 3, 4) if be.name == "numpy" else q.permute(0, 2, 1, 3, 4)
     q = q.reshape(B, KV, T * (H // KV), hd)
-    kt = k.transpose(0, 1, 3, 2) if be.name == "numpy" else k.transpose(-1, -2)
-    attn = be.softmax((q @ kt) / np.sqrt(hd)) @ v                      # (B, KV, T*G, hd)
+    attn = _attention(be, q, k, v, hd)                                 # (B, KV, T*G, hd)
     x = x + _mm(attn.reshape(B, T, H * hd), w["o"])
     gate_up = _mm(x, w["gate_up"])
     f = m.dense_ffn_dim

@@ -89,6 +89,8 @@ def _own_chips(path: Optional[str]) -> None:
     if path:
         from .. import hardware as hw_cat, schema
         hw_cat.use_own(schema.load_hardware_file(path))
+
+
 def _own_chips_and_chart(hardware_file: Optional[str], png: Optional[str], force: bool) -> None:
     """What a command with a chart checks before any work: the chips of its --hardware-file known, and a
     --png path it may write (a .png, not there unless --force)."""

@@ -156,8 +156,12 @@ class Replica:
             return 0
         current = self.n_steps
         if self.blk_step:                 # in a decode block: the step that ends next
-            current += max(1, min(math.ceil((t - self.blk_t0) / self.blk_step - 1e-12), self.blk_k)) - self.blk_k
+            current += self._block_step_at(t) - self.blk_k
         return current + admission_extra_steps(rid, self.admission_steps)
+
+    def _block_step_at(self, t: float) -> int:
+        """Which step of the decode block in progress runs at t (1 .. blk_k): the boundary it ends at."""
+        return max(1, min(math.ceil((t - self.blk_t0) / self.blk_step - 1e-12), self.blk_k))
 
     def enqueue(self, rid: int) -> None:
         """Interactive requests queue ahead of batch ones (FIFO within a class)."""
@@ -394,8 +398,7 @@ class Replica:
             self.fleet.idle_entry.discard(self.r)
             self.decide(t, out)
         elif self.blk_step and self.until > t:
-            done = max(1, min(math.ceil((t - self.blk_t0) / self.blk_step - 1e-12), self.blk_k))
-            done = max(done, min(boundary - (self.n_steps - self.blk_k), self.blk_k))
+            done = max(self._block_step_at(t), min(boundary - (self.n_steps - self.blk_k), self.blk_k))
             if done < self.blk_k:
                 self.n_steps -= self.blk_k - done
                 self.blk_k = done
