@@ -35,7 +35,7 @@ def capacity_tokens_per_s(d: DeploymentSummary, mean_in: float, mean_out: float)
     return float(aggregated(m, hw, par, prec, d.max_seqs, mean_in, mean_out, eff).output_tokens_per_s) * d.replicas
 
 
-def chart(df: pd.DataFrame, path: Path) -> None:
+def chart(df: pd.DataFrame, path: Path, d: DeploymentSummary) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,8 +62,8 @@ def chart(df: pd.DataFrame, path: Path) -> None:
              title="targets: TTFT 2 s, TPOT 50 ms", title_fontsize=8)
     b.set_xlabel("batch requests offered per second")
     b.grid(True, alpha=0.3)
-    fig.suptitle("Kimi K2 on GB200 NVL72 (one 64-GPU replica of the headline fleet, compressed day): "
-                 "batch tier in the troughs", fontsize=11)
+    fig.suptitle(f"Kimi K2 on GB200 NVL72 (one {d.chips_per_replica}-GPU replica: PP {d.pp}, attention-DP {d.dp_attn}, "
+                 f"EP {d.ep}; compressed day): batch tier in the troughs", fontsize=11)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -101,7 +101,7 @@ if __name__ == "__main__":
               f"{r.ttft_p99_s * 1e3:,.0f} ms | {r.tpot_p99_s * 1e3:.1f} ms | {r.met_slo:.1%} | {r.preempted:,} | "
               f"{r.j_per_token:.2f} | ${r.usd_per_mtok:.3f} |")
     docs = ROOT / "docs"
-    chart(df, docs / "batch_tier.png")
+    chart(df, docs / "batch_tier.png", built.deployment)
     with tempfile.TemporaryDirectory() as tmp:
         output.write(run(spec, SCENARIO.parent, built=built), tmp)
         shutil.copy(Path(tmp) / "timeline.png", docs / "sim_timeline.png")
