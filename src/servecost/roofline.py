@@ -180,15 +180,24 @@ def roofline_s(t_math_s, t_mem_s, overlap_p: float):
     return hi * (1 + ratio**overlap_p) ** (1 / overlap_p)
 
 
+def matmul_s(flops, bytes_, hw: Accelerator, weight_dtype: str, eff: Efficiency = DEFAULT, stream_bytes_per_s=None,
+             gemm_share: float = 1.0, stream_share: float = 1.0):
+    """Weight matmuls at the achieved shares of the peaks, math and traffic overlapped (roofline_s):
+    t = ||(F / (C_peak f_gemm s_g), B / (W f_mem s_w))||_p, F their FLOPs, B their weight and
+    activation bytes; s_g, s_w the routed experts' own shares (1 for dense weights)."""
+    bw = hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s
+    return roofline_s(flops / (hw.flops_per_s(weight_dtype) * eff.gemm_flops_frac * gemm_share),
+                      bytes_ / (bw * eff.mem_bw_frac * stream_share), eff.overlap_p)
+
+
 def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT, stream_bytes_per_s=None):
     """Roofline time of the operators of one stage (no communication, no overheads).
     `stream_bytes_per_s`: the bandwidth of the tiers the resident bytes live in (default: the fastest)."""
     bw = (hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s) * eff.mem_bw_frac
     p = eff.overlap_p
-    t_dense = roofline_s(work.dense_flops / (hw.flops_per_s(prec.weight) * eff.gemm_flops_frac),
-                         work.dense_bytes / bw, p)
-    t_expert = roofline_s(work.expert_flops / (hw.flops_per_s(prec.expert) * eff.gemm_flops_frac * eff.expert_gemm_frac),
-                          work.expert_bytes / (bw * eff.expert_mem_bw_frac), p)
+    t_dense = matmul_s(work.dense_flops, work.dense_bytes, hw, prec.weight, eff, stream_bytes_per_s)
+    t_expert = matmul_s(work.expert_flops, work.expert_bytes, hw, prec.expert, eff, stream_bytes_per_s,
+                        eff.expert_gemm_frac, eff.expert_mem_bw_frac)
     streams = np.asarray(work.kv_streams)
     with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
         kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)

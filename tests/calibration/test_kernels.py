@@ -1,0 +1,65 @@
+"""Kernel-level check: measured matmul kernel times against the engine's matmul roofline."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from servecost import hardware, models
+from servecost.calibration import kernels
+from servecost.errors import InputError
+from servecost.profiles import shipped
+
+TABLE = Path(__file__).parents[1] / "data" / "kernel_timings.csv"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return kernels.read(TABLE)
+
+
+def test_every_row_is_a_sourced_matmul_of_a_catalogue_model(rows):
+    assert len(rows) == 608
+    assert {r.model for r in rows} == {"llama-2-7b", "llama-2-70b"}
+    assert {r.tp for r in rows} == {1, 2, 4, 8}
+    for r in rows:
+        assert r.source.startswith("https://github.com/microsoft/vidur/blob/") and r.op in kernels.OPS
+
+
+def test_a_decode_matmul_is_its_weights_at_the_memory_share_plus_its_share_of_the_layer_cost():
+    eff = shipped().default
+    m, hw = models.get("llama-2-70b"), hardware.get("h100-sxm")
+    row = kernels.KernelRow("h100-sxm", "llama-2-70b", "fp16", 1, 1, "gate_up", 3e-4, "")
+    weights = m.d_model * 2 * m.dense_ffn_dim * 2
+    stream_s = weights / (hw.mem_bytes_per_s * eff.mem_bw_frac)
+    assert kernels.predict_s(row, eff) == pytest.approx(stream_s + eff.layer_overhead_s / kernels.KERNELS_PER_LAYER,
+                                                        rel=1e-3)
+
+
+def test_tensor_parallel_splits_the_weight_but_not_the_fixed_share():
+    eff = replace(shipped().default, layer_overhead_s=0.0)
+    one, eight = (kernels.predict_s(kernels.KernelRow("h100-sxm", "llama-2-70b", "fp16", tp, 1, "down", 1e-4, ""), eff)
+                  for tp in (1, 8))
+    assert one / eight == pytest.approx(8, rel=0.01)
+
+
+def test_the_shipped_engine_predicts_the_measured_kernels(rows):
+    err = np.abs(kernels.errors(rows))
+    assert np.median(err) < 0.10      # README: 7.0% median, p90 21%
+
+
+@pytest.mark.parametrize("text, says", [
+    ("hardware,model,dtype,tp,tokens,op,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,x\n", "column 'measured_s'"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,fast,x\n", "line 2"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1,1,attn,1e-4,x\n", "op='attn'"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,0,x\n", "measured_s=0.0"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh900,llama-2-7b,fp16,1,1,qkv,1e-4,x\n", "hardware='h900'"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp17,1,1,qkv,1e-4,x\n", "line 2: "),
+])
+def test_a_bad_kernel_table_gets_one_line_naming_the_field(tmp_path, text, says):
+    path = tmp_path / "k.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        kernels.read(path)
+    assert says in str(exc.value) and "\n" not in str(exc.value)
