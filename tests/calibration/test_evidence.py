@@ -1,5 +1,6 @@
 """Published measurements per family: every row sourced, predicted or skipped with a reason."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,17 @@ def test_fp4_weights_of_a_16_bit_model_are_fp4():
     llama, oss = models.get("llama-2-70b"), models.get("gpt-oss-120b")
     assert evidence._precision(llama, "fp4").weight == "fp4"
     assert evidence._precision(oss, "fp4") == evidence._precision(oss, "")
+
+
+def test_a_stream_faster_than_the_chip_allows_at_every_peak_is_skipped_with_its_bound(rows):
+    """The physical bound: every share of a peak at 1, no fixed cost. A published speed above it cannot
+    have been measured under the stated conditions (a technique or system the row does not state)."""
+    row = next(r for r in rows if r.hardware == "sn40l" and r.model == "llama-3.1-405b"
+               and r.metric == "output_tokens_per_s_per_user")
+    bound = evidence.physical_bound(row)
+    assert bound < row.value
+    why = evidence.skip_reason(row)
+    assert why.startswith("beyond what the chip allows") and f"{bound:.3g} tok/s" in why
+    slower = replace(row, value=bound * 0.9)
+    assert evidence.skip_reason(slower) is None
+    assert evidence.predict(slower) <= bound

@@ -9,12 +9,14 @@ lengths. A row is predicted from the deployments servecost searches on that chip
     output_tokens_per_s_per_chip  the highest throughput per chip at that replica size and
     / _total, tpot_s              concurrency (the layout the vendor tuned), and its TPOT;
     ttft_s                        the TTFT of the fastest deployment (as above).
-Rows measured with speculative decoding by a draft model, or of models outside the catalogue that no
-catalogue model shares an architecture with, are skipped with the reason. Lengths not published are
+Rows measured with speculative decoding by a draft model, of models outside the catalogue that no
+catalogue model shares an architecture with, or of a stream faster than the chip allows at every peak
+with no fixed cost (physical_bound: the row's conditions are incomplete), are skipped with the reason. Lengths not published are
 taken as 1,000 in / 500 out (estimate: Artificial Analysis's standard workload is ~1,000 prompt tokens).
 """
 
 import csv
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +120,31 @@ def skip_reason(row: Row) -> str | None:
         return f"hardware {row.hardware!r} not in the catalogue"
     if _model_id(row) is None:
         return f"model {row.model!r}: no catalogue model of its architecture"
+    if row.metric in BOUNDED_METRICS:
+        bound = physical_bound(row)
+        if ratio(row, bound) < 1:
+            unit = "s" if row.metric == "tpot_s" else "tok/s"
+            return (f"beyond what the chip allows at the stated precision in any replica servecost builds, at every "
+                    f"peak with no fixed cost ({bound:.3g} {unit}): an unstated technique (speculative decoding, "
+                    "fewer bits) or a larger system")
     return None
+
+
+BOUNDED_METRICS = ("output_tokens_per_s_per_user", "tpot_s")
+
+
+@functools.lru_cache(maxsize=4096)
+def physical_bound(row: Row) -> float:
+    """The row's metric with every achieved share of a peak at 1 and no fixed cost (layer, step,
+    sequence; no KV-stream cap): a single stream's speed no deployment on the chip can beat."""
+    from dataclasses import replace
+
+    hw = hardware.get(row.hardware)
+    base = families.get(hw.family).efficiency(shipped().default)
+    ideal = replace(base, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, expert_gemm_frac=1.0,
+                    expert_mem_bw_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0, kv_stream_bytes_per_s=1e15,
+                    layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)
+    return predict(row, eff=ideal)
 
 
 def _model_id(row: Row) -> str | None:
