@@ -1,5 +1,5 @@
 """Kernel-level check: measured weight-matmul kernel times (tests/data/kernel_timings.csv, Vidur's
-H100 profiles of Llama-2-7B and -70B at tensor-parallel 1-8 and 1-4,096 tokens) against the
+H100 profiles of six dense models at tensor-parallel 1-8 and 1-4,096 tokens) against the
 engine's matmul roofline with the shipped factors (servecost.calibration.kernels). None of these
 timings is used by any fit.
 

@@ -20,11 +20,12 @@ def rows():
 
 
 def test_every_row_is_a_sourced_matmul_of_a_catalogue_model(rows):
-    assert len(rows) == 608
-    assert {r.model for r in rows} == {"llama-2-7b", "llama-2-70b"}
+    assert len(rows) >= 608
+    assert {"llama-2-7b", "llama-2-70b"} <= {r.model for r in rows}
     assert {r.tp for r in rows} == {1, 2, 4, 8}
     for r in rows:
         assert r.source.startswith("https://github.com/microsoft/vidur/blob/") and r.op in kernels.OPS
+        assert r.d_model and r.n_heads % r.n_kv_heads == 0
 
 
 def test_a_decode_matmul_is_its_weights_at_the_memory_share_plus_its_share_of_the_layer_cost():
@@ -37,6 +38,16 @@ def test_a_decode_matmul_is_its_weights_at_the_memory_share_plus_its_share_of_th
                                                         rel=1e-3)
 
 
+def test_a_layer_given_by_its_shape_is_predicted_as_the_catalogue_model_of_that_shape():
+    m = models.get("llama-2-70b")
+    named = kernels.KernelRow("h100-sxm", "llama-2-70b", "fp16", 2, 64, "qkv", 1e-4, "")
+    shaped = kernels.KernelRow("h100-sxm", "my-70b", "fp16", 2, 64, "qkv", 1e-4, "", m.d_model, m.n_heads,
+                               m.n_kv_heads, m.head_dim, m.dense_ffn_dim)
+    assert kernels.predict_s(shaped) == kernels.predict_s(named)
+    ungated = replace(shaped, op="gate_up", gated=False)
+    assert kernels.shape(ungated)[1] * 2 == kernels.shape(replace(shaped, op="gate_up"))[1]
+
+
 def test_tensor_parallel_splits_the_weight_but_not_the_fixed_share():
     eff = replace(shipped().default, layer_overhead_s=0.0)
     one, eight = (kernels.predict_s(kernels.KernelRow("h100-sxm", "llama-2-70b", "fp16", tp, 1, "down", 1e-4, ""), eff)
@@ -46,7 +57,7 @@ def test_tensor_parallel_splits_the_weight_but_not_the_fixed_share():
 
 def test_the_shipped_engine_predicts_the_measured_kernels(rows):
     err = np.abs(kernels.errors(rows))
-    assert np.median(err) < 0.10      # README: 7.0% median, p90 21%
+    assert np.median(err) < 0.10      # README: 6.9% median, p90 21%
 
 
 @pytest.mark.parametrize("text, says", [
@@ -56,6 +67,10 @@ def test_the_shipped_engine_predicts_the_measured_kernels(rows):
     ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,0,x\n", "measured_s=0.0"),
     ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh900,llama-2-7b,fp16,1,1,qkv,1e-4,x\n", "hardware='h900'"),
     ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp17,1,1,qkv,1e-4,x\n", "line 2: "),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source,d_model,n_heads,n_kv_heads,head_dim,ffn_dim\n"
+     "h100-sxm,mine,fp16,1,1,qkv,1e-4,x,4096,32,5,128,11008\n", "n_kv_heads=5"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source,d_model\nh100-sxm,mine,fp16,1,1,qkv,1e-4,x,4096\n",
+     "give all of d_model"),
 ])
 def test_a_bad_kernel_table_gets_one_line_naming_the_field(tmp_path, text, says):
     path = tmp_path / "k.csv"

@@ -1,12 +1,14 @@
 """Measured kernel times of one decoder layer's weight matmuls against the engine's matmul roofline.
 
 A kernel table (tests/data/kernel_timings.csv: a published profile, its URL and commit) gives, per
-GPU, model, tensor-parallel size and tokens in the step (M), the device time of each weight matmul
-of a dense decoder layer on one GPU:
+GPU, layer shape, tensor-parallel size and tokens in the step (M), the device time of each weight
+matmul of a dense decoder layer on one GPU:
     qkv      x[M, d] @ W[d, (h + 2 h_kv) d_h / tp]
     o        x[M, h d_h / tp] @ W[h d_h / tp, d]
-    gate_up  x[M, d] @ W[d, 2 F / tp]          (gated FFN)
+    gate_up  x[M, d] @ W[d, 2 F / tp]          (gated FFN; F / tp wide when not gated)
     down     x[M, F / tp] @ W[F / tp, d]
+The shape (d, h, h_kv, d_h, F, gated) is the row's own columns, or the catalogue model's where they
+are blank.
 Each is predicted as the engine times its dense matmuls (roofline.matmul_s), with the profile's GEMM
 and memory shares, plus the kernel's share of the engine's per-layer cost t_layer:
     t = ||(2 M K N / (C_peak f_gemm), (K N w + M (K + N) a) / (W f_mem))||_p + t_layer / n_k
@@ -18,7 +20,7 @@ M <= 256 are decode-sized steps (the weights stream), larger ones prefill-sized 
 """
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +38,25 @@ DECODE_MAX_TOKENS = 256     # steps of at most this many tokens count as decode-
 KERNELS_PER_LAYER = 10      # a dense decoder layer's kernels in vLLM (see above)
 
 
+SHAPE_COLUMNS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim")
+
+
 @dataclass(frozen=True)
 class KernelRow:
     hardware: str
-    model: str
+    model: str                 # a catalogue id, or any name when the shape columns are given
     dtype: str
     tp: int
     tokens: int
     op: str
     measured_s: float
     source: str
+    d_model: int = 0           # the layer's shape (0: the catalogue model's)
+    n_heads: int = 0
+    n_kv_heads: int = 0
+    head_dim: int = 0
+    ffn_dim: int = 0
+    gated: bool = True         # gate and up projections in one matmul (SwiGLU); else one up projection
 
 
 def read(path: str | Path) -> list[KernelRow]:
@@ -54,9 +65,12 @@ def read(path: str | Path) -> list[KernelRow]:
     with open(path, newline="") as f:
         for line, r in enumerate(csv.DictReader(f), start=2):
             try:
+                shape = {c: int(r[c]) for c in SHAPE_COLUMNS if r.get(c)}
+                if r.get("gated"):
+                    shape["gated"] = _flag(r["gated"])
                 row = KernelRow(hardware=r["hardware"], model=r["model"], dtype=canonical(r["dtype"], "dtype"),
                                 tp=int(r["tp"]), tokens=int(r["tokens"]), op=r["op"],
-                                measured_s=float(r["measured_s"]), source=r["source"])
+                                measured_s=float(r["measured_s"]), source=r["source"], **shape)
             except KeyError as exc:
                 raise InputError(f"{path}: column {exc} missing (columns: hardware, model, dtype, tp, tokens, op, "
                                  "measured_s, source)") from None
@@ -69,11 +83,23 @@ def read(path: str | Path) -> list[KernelRow]:
     return rows
 
 
+def _flag(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false", "1", "0"):
+        raise ValueError(f"gated={text!r}: give true or false")
+    return text.strip().lower() in ("true", "1")
+
+
 def _invalid(row: KernelRow) -> str | None:
     if row.hardware not in hardware.known():
         return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
-    if row.model not in models.catalogue():
-        return f"model={row.model!r} is not in the catalogue (servecost models lists it)"
+    given = [getattr(row, c) for c in SHAPE_COLUMNS]
+    if not any(given) and row.model not in models.catalogue():
+        return (f"model={row.model!r} is not in the catalogue (servecost models lists it); or give the layer's "
+                f"{', '.join(SHAPE_COLUMNS)}")
+    if any(given) and not all(1 <= v <= 10**6 for v in given):
+        return f"give all of {', '.join(SHAPE_COLUMNS)} as whole numbers 1..1,000,000 (got {given})"
+    if any(given) and row.n_heads % row.n_kv_heads:
+        return f"n_kv_heads={row.n_kv_heads} does not divide n_heads={row.n_heads}"
     if row.op not in OPS:
         return f"op={row.op!r} is not one of {', '.join(OPS)}"
     if not 1 <= row.tp <= 1024 or not 1 <= row.tokens <= 10**7:
@@ -83,19 +109,30 @@ def _invalid(row: KernelRow) -> str | None:
     return None
 
 
-def shape(m: ModelSpec, op: str, tp: int) -> tuple[int, int]:
-    """(K, N) of the layer's weight matmul `op` on one of `tp` GPUs."""
-    q_width, kv_width = m.n_heads * m.head_dim, m.n_kv_heads * m.head_dim
-    return {"qkv": (m.d_model, (q_width + 2 * kv_width) // tp), "o": (q_width // tp, m.d_model),
-            "gate_up": (m.d_model, 2 * m.dense_ffn_dim // tp), "down": (m.dense_ffn_dim // tp, m.d_model)}[op]
+def layer_shape(row: KernelRow) -> KernelRow:
+    """The row with its layer's shape filled from the catalogue model where its columns are blank."""
+    if row.d_model:
+        return row
+    m: ModelSpec = models.get(row.model)
+    return replace(row, d_model=m.d_model, n_heads=m.n_heads, n_kv_heads=m.n_kv_heads, head_dim=m.head_dim,
+                   ffn_dim=m.dense_ffn_dim, gated=True)
+
+
+def shape(row: KernelRow) -> tuple[int, int]:
+    """(K, N) of the row's weight matmul on one of its `tp` GPUs."""
+    r, tp = layer_shape(row), row.tp
+    q_width, kv_width = r.n_heads * r.head_dim, r.n_kv_heads * r.head_dim
+    up = (2 if r.gated else 1) * r.ffn_dim
+    return {"qkv": (r.d_model, (q_width + 2 * kv_width) // tp), "o": (q_width // tp, r.d_model),
+            "gate_up": (r.d_model, up // tp), "down": (r.ffn_dim // tp, r.d_model)}[row.op]
 
 
 def predict_s(row: KernelRow, eff: Efficiency | None = None) -> float:
     """The engine's time for the row's matmul: its FLOPs and bytes (weights once, activations in and
     out) through roofline.matmul_s, plus its share of the per-layer cost."""
-    m, hw = models.get(row.model), hardware.get(row.hardware)
+    hw = hardware.get(row.hardware)
     eff = eff or shipped().get(None, hw)
-    k, n = shape(m, row.op, row.tp)
+    k, n = shape(row)
     w = a = bytes_per_element(row.dtype)
     flops = 2.0 * row.tokens * k * n
     bytes_ = k * n * w + row.tokens * (k + n) * a
