@@ -26,7 +26,7 @@ from .. import families, hardware, models
 from ..errors import InputError
 from ..profiles import Profiles, shipped
 from ..roofline import Precision
-from ..efficiency import Efficiency
+from ..efficiency import Efficiency, ideal
 from ..search import BATCHES, Variant, evaluate
 
 DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS = 1000, 500
@@ -137,14 +137,8 @@ BOUNDED_METRICS = ("output_tokens_per_s_per_user", "tpot_s")
 def physical_bound(row: Row) -> float:
     """The row's metric with every achieved share of a peak at 1 and no fixed cost (layer, step,
     sequence; no KV-stream cap): a single stream's speed no deployment on the chip can beat."""
-    from dataclasses import replace
-
     hw = hardware.get(row.hardware)
-    base = families.get(hw.family).efficiency(shipped().default)
-    ideal = replace(base, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, expert_gemm_frac=1.0,
-                    expert_mem_bw_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0, kv_stream_bytes_per_s=1e15,
-                    layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)
-    return predict(row, eff=ideal)
+    return predict(row, eff=ideal(families.get(hw.family).efficiency(shipped().default)))
 
 
 def _model_id(row: Row) -> str | None:
