@@ -32,6 +32,9 @@ from ..search import BATCHES, Variant, evaluate
 DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS = 1000, 500
 METRICS = ("output_tokens_per_s_per_user", "output_tokens_per_s_per_chip", "output_tokens_per_s_total",
            "tpot_s", "ttft_s")
+# Published metrics a row may record that are not predicted (skipped with the reason): input and
+# output tokens together, where the source gives no lengths to split them.
+RECORDED_METRICS = ("input_output_tokens_per_s_total",)
 # Published models that are not in the catalogue but have the architecture of one that is (same
 # layers, widths, heads and KV heads; only the vocabulary or training differ).
 TWINS = {
