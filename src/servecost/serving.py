@@ -5,7 +5,8 @@ B_mem at the mean context I + O/2, paged, plus the cached prefixes waiting conve
 prefix.py); each produces O output tokens after an I-token prompt, of which S = (1 - h) I are
 computed (a share h is served from the prefix cache). p = B/O requests finish per step and as many
 new prompts are prefilled in decode steps (chunked prefill). The scheduler gives a step's token
-budget N (8,192) to the decode tokens first and runs the prompts in chunks of what is left,
+budget N (8,192 per attention-DP rank, each rank scheduling its own) to the decode tokens first and
+runs the prompts in chunks of what is left,
     chunk = min(N - B, S max(1, p)),      f = min(1, p S / chunk)
 so a share f of the steps carries a chunk (p / f prompts' worth) and the rest decode alone: at low
 concurrency a long prompt wakes the experts of the few steps that run it, not of every step:
@@ -149,7 +150,8 @@ def _decode(m, hw, par, prec, running, input_tokens, output_tokens, eff, spec, p
     s_decode, decode_s = _one_step(m, hw, par, prec, running, context, new, cached, eff, spec, 0.0, rebalanced)
     if not np.any(np.asarray(prefill_seqs) > 0):
         return s_decode, decode_s / spec.tokens_per_step, decode_s, decode_s
-    f = mixed_steps_frac(prefill_seqs, new, np.asarray(running, dtype=float) * (spec.draft_tokens + 1))
+    f = mixed_steps_frac(prefill_seqs, new, np.asarray(running, dtype=float) * (spec.draft_tokens + 1),
+                         PREFILL_TOKEN_BUDGET * np.asarray(par.dp_attn, dtype=float))
     s, mixed_s = _one_step(m, hw, par, prec, running, context, new, cached, eff, spec,
                            np.asarray(prefill_seqs) / np.where(f > 0, f, 1.0), rebalanced)
     step_s = f * mixed_s + (1 - f) * decode_s
