@@ -116,3 +116,11 @@ def test_a_stream_faster_than_the_chip_allows_at_every_peak_is_skipped_with_its_
     slower = replace(row, value=bound * 0.9)
     assert evidence.skip_reason(slower) is None
     assert evidence.predict(slower) <= bound
+
+
+def test_a_throughput_is_held_to_the_bound_only_where_its_lengths_are_published(rows):
+    gaudi = next(r for r in rows if r.hardware == "gaudi3" and r.model == "meta-llama/Llama-2-7b-chat-hf"
+                 and r.concurrency == 75)
+    assert evidence.skip_reason(gaudi).startswith("beyond what the chip allows")
+    assert evidence.skip_reason(replace(gaudi, input_tokens=0)) is None     # an assumed prompt would set it
+    assert evidence.skip_reason(replace(gaudi, kv_dtype="fp8")) is None     # FP8 KV: within the bound

@@ -123,17 +123,23 @@ def skip_reason(row: Row) -> str | None:
         return f"hardware {row.hardware!r} not in the catalogue"
     if _model_id(row) is None:
         return f"model {row.model!r}: no catalogue model of its architecture"
-    if row.metric in BOUNDED_METRICS:
+    if _bounded(row):
         bound = physical_bound(row)
         if ratio(row, bound) < 1:
             unit = "s" if row.metric == "tpot_s" else "tok/s"
             return (f"beyond what the chip allows at the stated precision in any replica servecost builds, at every "
                     f"peak with no fixed cost ({bound:.3g} {unit}): an unstated technique (speculative decoding, "
-                    "fewer bits) or a larger system")
+                    "fewer bits in weights or KV cache) or a larger system")
     return None
 
 
-BOUNDED_METRICS = ("output_tokens_per_s_per_user", "tpot_s")
+def _bounded(row: Row) -> bool:
+    """Rows held to the physical bound: a stream's speed or latency (the weights a step streams set it,
+    whatever the lengths), and a throughput whose lengths are published (an assumed prompt length
+    would set the bound, not the row)."""
+    if row.metric in ("output_tokens_per_s_per_user", "tpot_s"):
+        return True
+    return row.metric.startswith("output_tokens_per_s_") and bool(row.input_tokens and row.output_tokens)
 
 
 @functools.lru_cache(maxsize=4096)
