@@ -1,16 +1,19 @@
 """Kernel-level check: measured weight-matmul kernel times (tests/data/kernel_timings.csv, Vidur's
 H100 profiles of six dense models at tensor-parallel 1-8 and 1-4,096 tokens) against the
-engine's matmul roofline with the shipped factors (servecost.calibration.kernels). None of these
-timings is used by any fit.
+engine's matmul roofline with the shipped factors (servecost.calibration.kernels), then without each
+kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
+the kernels (each model predicted by the factors fitted without it). No shipped fit uses these timings.
 
 Run: python benchmarks/kernels.py [TABLE.csv]   (your own table: the same columns, see
 tests/data/kernel_timings.md)
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from servecost.calibration import kernels
 from servecost.profiles import shipped
@@ -21,6 +24,34 @@ TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings
 def _line(label: str, q: np.ndarray) -> str:
     e = np.abs(q - 1)
     return f"| {label} | {q.size} | {np.median(e):.1%} | {np.quantile(e, 0.9):.1%} | x{np.median(q):.2f} |"
+
+
+def _kernel_set(base, x):
+    """`base` with GEMM share, memory share and a fixed time per kernel (as t_layer / n_k) set to x."""
+    gemm, mem, per_kernel_s = x
+    return replace(base, gemm_flops_frac=gemm, mem_bw_frac=mem, layer_overhead_s=per_kernel_s * kernels.KERNELS_PER_LAYER)
+
+
+def _fit(rows, base):
+    """The three kernel factors fitted to `rows` (least squares on log predicted / measured)."""
+    res = least_squares(lambda x: np.log(1 + kernels.errors(rows, _kernel_set(base, x))), [0.75, 0.9, 4e-6],
+                        bounds=([0.3, 0.3, 0.0], [1.0, 1.0, 3e-5]), x_scale=[0.1, 0.1, 1e-6])
+    return res.x
+
+
+def fitted_to_kernels(rows, base) -> None:
+    """What the formula reaches with its factors fitted to kernels: fitted on all, and each model
+    predicted by the factors fitted without it."""
+    x = _fit(rows, base)
+    print(f"\nfitted to these kernels: GEMM share {x[0]:.2f}, memory share {x[1]:.2f}, {x[2] * 1e6:.1f} us per kernel")
+    q = np.empty(len(rows))
+    for model in sorted({r.model for r in rows}):
+        held = np.array([r.model == model for r in rows])
+        x = _fit([r for r, h in zip(rows, held) if not h], base)
+        q[held] = 1 + kernels.errors([r for r, h in zip(rows, held) if h], _kernel_set(base, x))
+    e = np.abs(q - 1)
+    print(f"each model predicted by the factors fitted without it: median error {np.median(e):.1%}, "
+          f"p90 {np.quantile(e, 0.9):.1%}")
 
 
 def main() -> None:
@@ -39,10 +70,16 @@ def main() -> None:
         print(_line(f"{model}, decode (<= {kernels.DECODE_MAX_TOKENS})", q[of & decode]))
         print(_line(f"{model}, prefill (> {kernels.DECODE_MAX_TOKENS})", q[of & ~decode]))
     print(_line("all", q))
+    bare = 1 + kernels.errors(rows, replace(profiles.default, layer_overhead_s=0.0))
+    print(f"\nwithout each kernel's share of the layer cost: median error {np.median(np.abs(bare - 1)):.1%}, "
+          f"x{np.median(bare):.2f} ("
+          + ", ".join(f"{m} x{np.median(bare[[r.model == m for r in rows]]):.2f}" for m in sorted({r.model for r in rows}))
+          + ")")
     print("\nby tensor-parallel size (median pred/meas):")
     for tp in sorted({r.tp for r in rows}):
         of = np.array([r.tp == tp for r in rows])
         print(f"  tp={tp}: decode x{np.median(q[of & decode]):.2f}, prefill x{np.median(q[of & ~decode]):.2f}")
+    fitted_to_kernels(rows, profiles.default)
 
 
 if __name__ == "__main__":
