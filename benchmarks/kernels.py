@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from servecost.calibration import kernels
+from servecost.errors import InputError
 from servecost.profiles import shipped
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings.csv"
@@ -54,14 +55,19 @@ def fitted_to_kernels(rows, base) -> None:
           f"p90 {np.quantile(e, 0.9):.1%}")
 
 
-def main() -> None:
-    rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
+def main() -> int:
+    try:
+        rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     profiles = shipped()
     print(f"{len(rows)} measured matmul kernels; predicted / measured (> 1: servecost too slow)\n")
     print("| profile | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
-    for name, eff in [("default", profiles.default)] + [(g, profiles.groups[g]) for g in ("vllm", "trtllm", "sglang")]:
-        print(_line(name, 1 + kernels.errors(rows, eff)))
     q = 1 + kernels.errors(rows, profiles.default)
+    print(_line("default", q))
+    for name in ("vllm", "trtllm", "sglang"):
+        print(_line(name, 1 + kernels.errors(rows, profiles.groups[name])))
     decode = np.array([r.tokens <= kernels.DECODE_MAX_TOKENS for r in rows])
     print("\nshipped default, by model and step size:")
     print("| model, tokens | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
@@ -80,7 +86,8 @@ def main() -> None:
         of = np.array([r.tp == tp for r in rows])
         print(f"  tp={tp}: decode x{np.median(q[of & decode]):.2f}, prefill x{np.median(q[of & ~decode]):.2f}")
     fitted_to_kernels(rows, profiles.default)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

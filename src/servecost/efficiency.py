@@ -72,8 +72,8 @@ SHARES = frozenset({"gemm_flops_frac", "attn_flops_frac", "decode_attn_flops_fra
 
 def ideal(eff: Efficiency) -> Efficiency:
     """`eff` with every achieved share of a peak at 1 and no fixed device or host cost (no per-layer,
-    per-step or per-sequence time, no KV-stream cap): the fastest the chip could run the work, a
-    physical bound no measurement can beat under the same conditions."""
+    per-step or per-sequence time, no KV-stream cap; the links keep their latency, a physical time):
+    the fastest the chip could run the work, a bound no measurement can beat under the same conditions."""
     return replace(eff, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, expert_gemm_frac=1.0,
                    expert_mem_bw_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0, kv_stream_bytes_per_s=1e15,
                    layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)

@@ -71,6 +71,10 @@ def test_the_shipped_engine_predicts_the_measured_kernels(rows):
      "h100-sxm,mine,fp16,1,1,qkv,1e-4,x,4096,32,5,128,11008\n", "n_kv_heads=5"),
     ("hardware,model,dtype,tp,tokens,op,measured_s,source,d_model\nh100-sxm,mine,fp16,1,1,qkv,1e-4,x,4096\n",
      "give all of d_model"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,two,1,qkv,1e-4,x\n",
+     "tp='two' is not a whole number"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1\n", "no cell for tokens"),
+    ("hardware,model,dtype,tp,tokens,op,measured_s,source\n", "no kernel rows"),
 ])
 def test_a_bad_kernel_table_gets_one_line_naming_the_field(tmp_path, text, says):
     path = tmp_path / "k.csv"
@@ -78,3 +82,9 @@ def test_a_bad_kernel_table_gets_one_line_naming_the_field(tmp_path, text, says)
     with pytest.raises(InputError) as exc:
         kernels.read(path)
     assert says in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_missing_kernel_table_gets_one_line(tmp_path):
+    with pytest.raises(InputError) as exc:
+        kernels.read(tmp_path / "absent.csv")
+    assert "cannot read a kernel table (FileNotFoundError)" in str(exc.value) and "\n" not in str(exc.value)

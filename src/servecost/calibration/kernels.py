@@ -31,13 +31,11 @@ from ..efficiency import Efficiency
 from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
-from ..roofline import matmul_s
+from ..roofline import FLOPS_PER_MAC, matmul_s
 
 OPS = ("qkv", "o", "gate_up", "down")
 DECODE_MAX_TOKENS = 256     # steps of at most this many tokens count as decode-sized
 KERNELS_PER_LAYER = 10      # a dense decoder layer's kernels in vLLM (see above)
-
-
 SHAPE_COLUMNS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim")
 
 
@@ -60,27 +58,52 @@ class KernelRow:
 
 
 def read(path: str | Path) -> list[KernelRow]:
-    """Rows of a kernel table; a malformed row raises an InputError naming its line and field."""
-    rows = []
-    with open(path, newline="") as f:
-        for line, r in enumerate(csv.DictReader(f), start=2):
-            try:
-                shape = {c: int(r[c]) for c in SHAPE_COLUMNS if r.get(c)}
-                if r.get("gated"):
-                    shape["gated"] = _flag(r["gated"])
-                row = KernelRow(hardware=r["hardware"], model=r["model"], dtype=canonical(r["dtype"], "dtype"),
-                                tp=int(r["tp"]), tokens=int(r["tokens"]), op=r["op"],
-                                measured_s=float(r["measured_s"]), source=r["source"], **shape)
-            except KeyError as exc:
-                raise InputError(f"{path}: column {exc} missing (columns: hardware, model, dtype, tp, tokens, op, "
-                                 "measured_s, source)") from None
-            except (ValueError, InputError) as exc:
-                raise InputError(f"{path} line {line}: {exc}") from None
-            why = _invalid(row)
-            if why:
-                raise InputError(f"{path} line {line}: {why}")
-            rows.append(row)
+    """Rows of a kernel table; a missing or unreadable file, an empty table or a malformed row raises
+    an InputError naming the file, and the line and field."""
+    try:
+        with open(path, newline="") as f:
+            rows = _rows(path, f)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read a kernel table ({exc.__class__.__name__}); give a CSV file with "
+                         "the columns of tests/data/kernel_timings.md") from None
+    if not rows:
+        raise InputError(f"{path}: no kernel rows; give at least one (columns: tests/data/kernel_timings.md)")
     return rows
+
+
+def _rows(path, f) -> list[KernelRow]:
+    """The validated rows of an open kernel table."""
+    rows = []
+    for line, r in enumerate(csv.DictReader(f), start=2):
+        try:
+            short = [k for k, v in r.items() if v is None]
+            if short:
+                raise ValueError(f"no cell for {', '.join(short)} (the row is shorter than the header)")
+            shape = {c: _number(r, c, int) for c in SHAPE_COLUMNS if r.get(c)}
+            if r.get("gated"):
+                shape["gated"] = _flag(r["gated"])
+            row = KernelRow(hardware=r["hardware"], model=r["model"], dtype=canonical(r["dtype"], "dtype"),
+                            tp=_number(r, "tp", int), tokens=_number(r, "tokens", int), op=r["op"],
+                            measured_s=_number(r, "measured_s", float), source=r["source"], **shape)
+        except KeyError as exc:
+            raise InputError(f"{path}: column {exc} missing (columns: hardware, model, dtype, tp, tokens, op, "
+                             "measured_s, source)") from None
+        except (ValueError, InputError) as exc:
+            raise InputError(f"{path} line {line}: {exc}") from None
+        why = _invalid(row)
+        if why:
+            raise InputError(f"{path} line {line}: {why}")
+        rows.append(row)
+    return rows
+
+
+def _number(r: dict, column: str, kind):
+    """The cell as an int or a float, or a ValueError naming the column."""
+    try:
+        return kind(r[column])
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{column}={r[column]!r} is not {what}") from None
 
 
 def _flag(text: str) -> bool:
@@ -134,7 +157,7 @@ def predict_s(row: KernelRow, eff: Efficiency | None = None) -> float:
     eff = eff or shipped().get(None, hw)
     k, n = shape(row)
     w = a = bytes_per_element(row.dtype)
-    flops = 2.0 * row.tokens * k * n
+    flops = FLOPS_PER_MAC * row.tokens * k * n
     bytes_ = k * n * w + row.tokens * (k + n) * a
     return float(matmul_s(flops, bytes_, hw, row.dtype, eff)) + eff.layer_overhead_s / KERNELS_PER_LAYER
 
