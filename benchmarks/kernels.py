@@ -1,7 +1,7 @@
 """Kernel-level check: measured weight-matmul kernel times (tests/data/kernel_timings.csv, Vidur's
 H100 profiles of six dense models at tensor-parallel 1-8 and 1-4,096 tokens) against the
-engine's matmul roofline with the shipped factors (servecost.calibration.kernels), then without each
-kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
+engine's matmul roofline with the shipped factors (servecost.calibration.kernels), then per layer step
+(the four matmuls of a layer in one step summed), then without each kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
 the kernels (each model predicted by the factors fitted without it). No shipped fit uses these timings.
 
 Run: python benchmarks/kernels.py [TABLE.csv]   (your own table: the same columns, see
@@ -55,6 +55,21 @@ def fitted_to_kernels(rows, base) -> None:
           f"p90 {np.quantile(e, 0.9):.1%}")
 
 
+def layer_step_check(rows, profiles) -> None:
+    """The four matmuls of each layer step summed (kernels.layer_steps): per profile, and the default
+    set by step size."""
+    print("\nper layer step (its four matmuls summed, measured against predicted):")
+    print("| profile, steps | steps | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
+    for name, eff in [("default", profiles.default)] + [(n, profiles.groups[n]) for n in ("vllm", "trtllm", "sglang")]:
+        steps = kernels.layer_steps(rows, eff)
+        q = np.array([s.predicted_s / s.measured_s for s in steps])
+        print(_line(f"{name}, all", q))
+        if name == "default":
+            decode = np.array([s.tokens <= kernels.DECODE_MAX_TOKENS for s in steps])
+            print(_line(f"{name}, decode (<= {kernels.DECODE_MAX_TOKENS})", q[decode]))
+            print(_line(f"{name}, prefill (> {kernels.DECODE_MAX_TOKENS})", q[~decode]))
+
+
 def main() -> int:
     try:
         rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
@@ -85,6 +100,7 @@ def main() -> int:
     for tp in sorted({r.tp for r in rows}):
         of = np.array([r.tp == tp for r in rows])
         print(f"  tp={tp}: decode x{np.median(q[of & decode]):.2f}, prefill x{np.median(q[of & ~decode]):.2f}")
+    layer_step_check(rows, profiles)
     fitted_to_kernels(rows, profiles.default)
     return 0
 

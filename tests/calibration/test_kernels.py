@@ -60,6 +60,21 @@ def test_the_shipped_engine_predicts_the_measured_kernels(rows):
     assert np.median(err) < 0.10      # README: 6.9% median, p90 21%
 
 
+def test_a_layer_step_sums_its_four_matmuls_and_leaves_out_incomplete_steps(rows):
+    one = [r for r in rows if r.model == "llama-2-70b" and r.tp == 2 and r.tokens == 64]
+    assert len(one) == 4
+    step, = kernels.layer_steps(one)
+    assert step.measured_s == pytest.approx(sum(r.measured_s for r in one))
+    assert step.predicted_s == pytest.approx(sum(kernels.predict_s(r) for r in one))
+    assert kernels.layer_steps(one[:3]) == []
+
+
+def test_the_shipped_engine_predicts_the_measured_layer_steps(rows):
+    q = np.array([s.predicted_s / s.measured_s for s in kernels.layer_steps(rows)])
+    assert len(q) == len(rows) // 4
+    assert np.median(np.abs(q - 1)) < 0.07      # README: 4.6% median, p90 12%
+
+
 @pytest.mark.parametrize("text, says", [
     ("hardware,model,dtype,tp,tokens,op,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,x\n", "column 'measured_s'"),
     ("hardware,model,dtype,tp,tokens,op,measured_s,source\nh100-sxm,llama-2-7b,fp16,1,1,qkv,fast,x\n", "line 2"),

@@ -165,3 +165,26 @@ def predict_s(row: KernelRow, eff: Efficiency | None = None) -> float:
 def errors(rows: list[KernelRow], eff: Efficiency | None = None) -> np.ndarray:
     """predicted / measured - 1 per row."""
     return np.array([predict_s(r, eff) / r.measured_s - 1 for r in rows])
+
+
+@dataclass(frozen=True)
+class LayerStep:
+    """The four weight matmuls of one decoder layer in one step: (GPU, layer, dtype, tp, tokens)."""
+    key: tuple
+    tokens: int
+    measured_s: float
+    predicted_s: float
+
+
+def layer_steps(rows: list[KernelRow], eff: Efficiency | None = None) -> list[LayerStep]:
+    """Each step whose four matmuls (qkv, o, gate_up, down) are all in `rows`, their measured and
+    predicted times summed: the layer's weight-matmul time in that step, the part of a step's
+    device time the tables measure (attention, norms and activations are not in them)."""
+    groups: dict[tuple, dict[str, KernelRow]] = {}
+    for r in rows:
+        s = layer_shape(r)
+        key = (r.hardware, r.model, r.dtype, r.tp, r.tokens, s.d_model, s.n_heads, s.n_kv_heads, s.head_dim,
+               s.ffn_dim, s.gated)
+        groups.setdefault(key, {})[r.op] = r
+    return [LayerStep(key, key[4], sum(ops[o].measured_s for o in OPS), sum(predict_s(ops[o], eff) for o in OPS))
+            for key, ops in groups.items() if len(ops) == len(OPS)]
