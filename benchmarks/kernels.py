@@ -2,7 +2,9 @@
 H100 profiles of six dense models at tensor-parallel 1-8 and 1-4,096 tokens) against the
 engine's matmul roofline with the shipped factors (servecost.calibration.kernels), then per layer step
 (the four matmuls of a layer in one step summed), then without each kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
-the kernels (each model predicted by the factors fitted without it). No shipped fit uses these timings.
+the kernels (each model predicted by the factors fitted without it); then measured decode-attention
+kernels (tests/data/decode_attention_timings.csv, H200 and B200) against the engine's decode attention.
+No shipped fit uses these timings.
 
 Run: python benchmarks/kernels.py [TABLE.csv]   (your own table: the same columns, see
 tests/data/kernel_timings.md)
@@ -20,6 +22,7 @@ from servecost.errors import InputError
 from servecost.profiles import shipped
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings.csv"
+ATTENTION = Path(__file__).resolve().parents[1] / "tests" / "data" / "decode_attention_timings.csv"
 
 
 def _line(label: str, q: np.ndarray) -> str:
@@ -70,6 +73,40 @@ def layer_step_check(rows, profiles) -> None:
             print(_line(f"{name}, prefill (> {kernels.DECODE_MAX_TOKENS})", q[~decode]))
 
 
+def _attention_pred_s(row, x, base) -> float:
+    """Decode attention with a kernel floor, a time per (sequence, KV head) and a per-stream rate x."""
+    floor_us, item_ns, stream_gb_per_s = x
+    eff = replace(base, kv_stream_bytes_per_s=stream_gb_per_s * 1e9, layer_overhead_s=0.0)
+    return kernels.predict_attention_s(row, eff) + floor_us * 1e-6 + item_ns * 1e-9 * row.streams
+
+
+def _attention_fit(rows, base):
+    res = least_squares(lambda x: np.log([_attention_pred_s(r, x, base) / r.measured_s for r in rows]),
+                        [6.0, 20.0, 100.0], bounds=([0.0, 0.0, 1.0], [30.0, 500.0, 1e5]))
+    return res.x
+
+
+def decode_attention_check(profiles) -> None:
+    """Measured decode-attention kernels against the engine's decode attention, then with a kernel
+    floor, a time per (sequence, KV head) and a per-stream rate fitted per GPU (on every other row,
+    predicting the rest)."""
+    rows = kernels.read_attention(ATTENTION)
+    print(f"\n{len(rows)} measured decode-attention kernels (tests/data/decode_attention_timings.csv):")
+    print("| GPU, kernel | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
+    for hw in sorted({r.hardware for r in rows}):
+        part = [r for r in rows if r.hardware == hw]
+        print(_line(f"{hw}, {part[0].kernel}, shipped set", 1 + kernels.attention_errors(part, profiles.default)))
+    for hw in sorted({r.hardware for r in rows}):
+        part = [r for r in rows if r.hardware == hw]
+        base = profiles.default
+        x = _attention_fit(part, base)
+        fit, held = part[::2], part[1::2]
+        q = np.array([_attention_pred_s(r, _attention_fit(fit, base), base) / r.measured_s for r in held])
+        print(f"{hw}: fitted floor {x[0]:.1f} us, {x[1]:.0f} ns per (sequence, KV head), {x[2]:.0f} GB/s per "
+              f"stream; fitted on every other row, the rest: median error {np.median(np.abs(q - 1)):.1%}, "
+              f"p90 {np.quantile(np.abs(q - 1), 0.9):.1%}")
+
+
 def main() -> int:
     try:
         rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
@@ -102,6 +139,7 @@ def main() -> int:
         print(f"  tp={tp}: decode x{np.median(q[of & decode]):.2f}, prefill x{np.median(q[of & ~decode]):.2f}")
     layer_step_check(rows, profiles)
     fitted_to_kernels(rows, profiles.default)
+    decode_attention_check(profiles)
     return 0
 
 

@@ -190,6 +190,19 @@ def matmul_s(flops, bytes_, hw: Accelerator, weight_dtype: str, eff: Efficiency 
                       bytes_ / (bw * eff.mem_bw_frac * stream_share), eff.overlap_p)
 
 
+def decode_attention_s(flops, kv_bytes, streams, hw: Accelerator, act_dtype: str, eff: Efficiency = DEFAULT,
+                       stream_bytes_per_s=None):
+    """Decode attention reading `kv_bytes` of cache in `streams` (sequence, KV head) pairs:
+    t = ||(F / (C_peak f_attn), B / min(W f_mem, n_streams r_stream))||_p, r_stream the rate one
+    pair streams at when a kernel does not split its cache (Flash-Decoding)."""
+    bw = (hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s) * eff.mem_bw_frac
+    streams = np.asarray(streams)
+    with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
+        kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)
+    return roofline_s(flops / (hw.flops_per_s(act_dtype) * eff.decode_attn_flops_frac), kv_bytes / kv_bw,
+                      eff.overlap_p)
+
+
 def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT, stream_bytes_per_s=None):
     """Roofline time of the operators of one stage (no communication, no overheads).
     `stream_bytes_per_s`: the bandwidth of the tiers the resident bytes live in (default: the fastest)."""
@@ -198,11 +211,8 @@ def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DE
     t_dense = matmul_s(work.dense_flops, work.dense_bytes, hw, prec.weight, eff, stream_bytes_per_s)
     t_expert = matmul_s(work.expert_flops, work.expert_bytes, hw, prec.expert, eff, stream_bytes_per_s,
                         eff.expert_gemm_frac, eff.expert_mem_bw_frac)
-    streams = np.asarray(work.kv_streams)
-    with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
-        kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)
-    t_decode_attn = roofline_s(work.attn_flops / (hw.flops_per_s(prec.act) * eff.decode_attn_flops_frac),
-                               work.attn_bytes / kv_bw, p)
+    t_decode_attn = decode_attention_s(work.attn_flops, work.attn_bytes, work.kv_streams, hw, prec.act, eff,
+                                       stream_bytes_per_s)
     t_prefill_attn = roofline_s(work.prefill_attn_flops / (hw.flops_per_s(prec.act) * eff.attn_flops_frac),
                                 work.prefill_attn_bytes / bw, p)
     return t_dense + t_expert + t_decode_attn + t_prefill_attn

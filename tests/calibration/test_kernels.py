@@ -12,6 +12,7 @@ from servecost.errors import InputError
 from servecost.profiles import shipped
 
 TABLE = Path(__file__).parents[1] / "data" / "kernel_timings.csv"
+ATTENTION = Path(__file__).parents[1] / "data" / "decode_attention_timings.csv"
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,37 @@ def test_a_missing_kernel_table_gets_one_line(tmp_path):
     with pytest.raises(InputError) as exc:
         kernels.read(tmp_path / "absent.csv")
     assert "cannot read a kernel table (FileNotFoundError)" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_decode_attention_rows_are_sourced_and_read_the_cache_they_state():
+    rows = kernels.read_attention(ATTENTION)
+    assert len(rows) >= 100 and {r.hardware for r in rows} == {"h200-sxm", "b200"}
+    assert all(r.source.startswith("https://github.com/ai-dynamo/aiconfigurator/blob/") for r in rows)
+    r = kernels.AttentionRow("b200", "x", 2, 1024, 32, 8, 128, "fp8", 1e-5, "")
+    assert r.kv_bytes == 2 * 1024 * 2 * 8 * 128 * 1 and r.streams == 16
+
+
+def test_a_long_context_decode_attention_is_its_cache_at_the_streaming_rate():
+    eff = replace(shipped().default, kv_stream_bytes_per_s=1e15)
+    hw = hardware.get("b200")
+    r = kernels.AttentionRow("b200", "x", 128, 8192, 1, 1, 256, "bf16", 1.6e-4, "")
+    stream_s = r.kv_bytes / (hw.mem_bytes_per_s * eff.mem_bw_frac)
+    assert kernels.predict_attention_s(r, eff) == pytest.approx(stream_s + eff.layer_overhead_s / kernels.KERNELS_PER_LAYER,
+                                                               rel=0.02)
+    assert kernels.predict_attention_s(r, eff) / r.measured_s == pytest.approx(1.0, abs=0.1)   # measured 156 us
+
+
+@pytest.mark.parametrize("text, says", [
+    ("hardware,kernel,batch,context_tokens,n_heads,n_kv_heads,head_dim,kv_dtype,source\nb200,k,1,1,8,8,128,bf16,x\n",
+     "column 'measured_s'"),
+    ("hardware,kernel,batch,context_tokens,n_heads,n_kv_heads,head_dim,kv_dtype,measured_s,source\n"
+     "b200,k,1,1,8,3,128,bf16,1e-5,x\n", "n_kv_heads=3"),
+    ("hardware,kernel,batch,context_tokens,n_heads,n_kv_heads,head_dim,kv_dtype,measured_s,source\n"
+     "b200,k,many,1,8,8,128,bf16,1e-5,x\n", "batch='many' is not a whole number"),
+    ("hardware,kernel,batch,context_tokens,n_heads,n_kv_heads,head_dim,kv_dtype,measured_s,source\n", "no decode-attention rows"),
+])
+def test_a_bad_decode_attention_table_gets_one_line_naming_the_field(tmp_path, text, says):
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=says):
+        kernels.read_attention(path)

@@ -17,6 +17,12 @@ over its bytes at the streaming rate, in the measured tables), spread over the n
 a dense decoder layer as vLLM runs it (vllm/model_executor/models/llama.py: two fused add-RMSNorms,
 QKV, rotary, KV-cache write, attention, O, gate-up, SiLU-and-mul, down).
 M <= 256 are decode-sized steps (the weights stream), larger ones prefill-sized (the math binds).
+
+A decode-attention table (tests/data/decode_attention_timings.csv) gives the device time of one
+layer's decode attention over a paged KV cache: `batch` sequences, one new token each, attending
+`context_tokens` keys with n_heads query and n_kv_heads KV heads of head_dim. Each is predicted as
+the engine times decode attention (roofline.decode_attention_s) plus its kernel's share of t_layer:
+    bytes = B S 2 h_kv d_h b_kv,  FLOPs = 2 B S h 2 d_h,  streams = B h_kv
 """
 
 import csv
@@ -31,7 +37,7 @@ from ..efficiency import Efficiency
 from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
-from ..roofline import FLOPS_PER_MAC, matmul_s
+from ..roofline import FLOPS_PER_MAC, decode_attention_s, matmul_s
 
 OPS = ("qkv", "o", "gate_up", "down")
 DECODE_MAX_TOKENS = 256     # steps of at most this many tokens count as decode-sized
@@ -188,3 +194,88 @@ def layer_steps(rows: list[KernelRow], eff: Efficiency | None = None) -> list[La
         groups.setdefault(key, {})[r.op] = r
     return [LayerStep(key, key[4], sum(ops[o].measured_s for o in OPS), sum(predict_s(ops[o], eff) for o in OPS))
             for key, ops in groups.items() if len(ops) == len(OPS)]
+
+
+ATTENTION_COLUMNS = ("hardware", "kernel", "batch", "context_tokens", "n_heads", "n_kv_heads", "head_dim",
+                     "kv_dtype", "measured_s", "source")
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    hardware: str
+    kernel: str
+    batch: int                 # sequences decoding one token each
+    context_tokens: int        # keys each attends
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    kv_dtype: str
+    measured_s: float
+    source: str
+
+    @property
+    def kv_bytes(self) -> float:
+        """The KV cache the kernel reads: keys and values of every (sequence, KV head)."""
+        return self.batch * self.context_tokens * 2 * self.n_kv_heads * self.head_dim * bytes_per_element(self.kv_dtype)
+
+    @property
+    def streams(self) -> int:
+        return self.batch * self.n_kv_heads
+
+
+def read_attention(path: str | Path) -> list[AttentionRow]:
+    """Rows of a decode-attention table; a bad file or row raises an InputError naming it."""
+    try:
+        with open(path, newline="") as f:
+            rows = []
+            for line, r in enumerate(csv.DictReader(f), start=2):
+                try:
+                    short = [k for k, v in r.items() if v is None]
+                    if short:
+                        raise ValueError(f"no cell for {', '.join(short)} (the row is shorter than the header)")
+                    row = AttentionRow(hardware=r["hardware"], kernel=r["kernel"], kv_dtype=canonical(r["kv_dtype"], "kv_dtype"),
+                                       measured_s=_number(r, "measured_s", float), source=r["source"],
+                                       **{c: _number(r, c, int) for c in ("batch", "context_tokens", "n_heads",
+                                                                          "n_kv_heads", "head_dim")})
+                except KeyError as exc:
+                    raise InputError(f"{path}: column {exc} missing (columns: {', '.join(ATTENTION_COLUMNS)})") from None
+                except (ValueError, InputError) as exc:
+                    raise InputError(f"{path} line {line}: {exc}") from None
+                why = _attention_invalid(row)
+                if why:
+                    raise InputError(f"{path} line {line}: {why}")
+                rows.append(row)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read a decode-attention table ({exc.__class__.__name__}); give a CSV "
+                         f"file with the columns {', '.join(ATTENTION_COLUMNS)}") from None
+    if not rows:
+        raise InputError(f"{path}: no decode-attention rows; give at least one")
+    return rows
+
+
+def _attention_invalid(row: AttentionRow) -> str | None:
+    if row.hardware not in hardware.known():
+        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    sizes = (row.batch, row.context_tokens, row.n_heads, row.n_kv_heads, row.head_dim)
+    if not all(1 <= v <= 10**7 for v in sizes):
+        return f"batch, context_tokens, n_heads, n_kv_heads, head_dim: give whole numbers 1..10,000,000 (got {sizes})"
+    if row.n_heads % row.n_kv_heads:
+        return f"n_kv_heads={row.n_kv_heads} does not divide n_heads={row.n_heads}"
+    if not 0 < row.measured_s < 10:
+        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
+    return None
+
+
+def predict_attention_s(row: AttentionRow, eff: Efficiency | None = None) -> float:
+    """The engine's decode-attention time for the row (roofline.decode_attention_s), plus its
+    kernel's share of the per-layer cost."""
+    hw = hardware.get(row.hardware)
+    eff = eff or shipped().get(None, hw)
+    flops = FLOPS_PER_MAC * row.batch * row.context_tokens * row.n_heads * 2 * row.head_dim
+    return float(decode_attention_s(flops, row.kv_bytes, row.streams, hw, "bf16", eff)) \
+        + eff.layer_overhead_s / KERNELS_PER_LAYER
+
+
+def attention_errors(rows: list[AttentionRow], eff: Efficiency | None = None) -> np.ndarray:
+    """predicted / measured - 1 per row."""
+    return np.array([predict_attention_s(r, eff) / r.measured_s - 1 for r in rows])
