@@ -100,8 +100,8 @@ def decode_attention_check(profiles) -> None:
         part = [r for r in rows if r.hardware == hw]
         base = profiles.default
         x = _attention_fit(part, base)
-        fit, held = part[::2], part[1::2]
-        q = np.array([_attention_pred_s(r, _attention_fit(fit, base), base) / r.measured_s for r in held])
+        x_half = _attention_fit(part[::2], base)
+        q = np.array([_attention_pred_s(r, x_half, base) / r.measured_s for r in part[1::2]])
         print(f"{hw}: fitted floor {x[0]:.1f} us, {x[1]:.0f} ns per (sequence, KV head), {x[2]:.0f} GB/s per "
               f"stream; fitted on every other row, the rest: median error {np.median(np.abs(q - 1)):.1%}, "
               f"p90 {np.quantile(np.abs(q - 1), 0.9):.1%}")

@@ -63,43 +63,51 @@ class KernelRow:
     gated: bool = True         # gate and up projections in one matmul (SwiGLU); else one up projection
 
 
+KERNEL_COLUMNS = ("hardware", "model", "dtype", "tp", "tokens", "op", "measured_s", "source")
+
+
 def read(path: str | Path) -> list[KernelRow]:
     """Rows of a kernel table; a missing or unreadable file, an empty table or a malformed row raises
     an InputError naming the file, and the line and field."""
+    return _read_table(path, _kernel_row, _invalid, "kernel", "the columns of tests/data/kernel_timings.md",
+                       KERNEL_COLUMNS, " (columns: tests/data/kernel_timings.md)")
+
+
+def _kernel_row(r: dict) -> KernelRow:
+    shape = {c: _number(r, c, int) for c in SHAPE_COLUMNS if r.get(c)}
+    if r.get("gated"):
+        shape["gated"] = _flag(r["gated"])
+    return KernelRow(hardware=r["hardware"], model=r["model"], dtype=canonical(r["dtype"], "dtype"),
+                     tp=_number(r, "tp", int), tokens=_number(r, "tokens", int), op=r["op"],
+                     measured_s=_number(r, "measured_s", float), source=r["source"], **shape)
+
+
+def _read_table(path, build, invalid, what: str, give: str, columns: tuple, empty_hint: str = "") -> list:
+    """The rows `build` makes of each line of a CSV table, each checked by `invalid`; a missing or
+    unreadable file, an empty table, a missing column, a row shorter than its header or a bad cell
+    raises an InputError naming the file, and the line and field."""
+    rows = []
     try:
         with open(path, newline="") as f:
-            rows = _rows(path, f)
+            for line, r in enumerate(csv.DictReader(f), start=2):
+                try:
+                    short = [k for k, v in r.items() if v is None]
+                    if short:
+                        raise ValueError(f"no cell for {', '.join(short)} (the row is shorter than the header)")
+                    row = build(r)
+                except KeyError as exc:
+                    raise InputError(f"{path}: column {exc} missing (columns: {', '.join(columns)})") from None
+                except (ValueError, InputError) as exc:
+                    raise InputError(f"{path} line {line}: {exc}") from None
+                why = invalid(row)
+                if why:
+                    raise InputError(f"{path} line {line}: {why}")
+                rows.append(row)
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read a kernel table ({exc.__class__.__name__}); give a CSV file with "
-                         "the columns of tests/data/kernel_timings.md") from None
+        raise InputError(f"{path}: cannot read a {what} table ({exc.__class__.__name__}); give a CSV file with "
+                         f"{give}") from None
     if not rows:
-        raise InputError(f"{path}: no kernel rows; give at least one (columns: tests/data/kernel_timings.md)")
-    return rows
-
-
-def _rows(path, f) -> list[KernelRow]:
-    """The validated rows of an open kernel table."""
-    rows = []
-    for line, r in enumerate(csv.DictReader(f), start=2):
-        try:
-            short = [k for k, v in r.items() if v is None]
-            if short:
-                raise ValueError(f"no cell for {', '.join(short)} (the row is shorter than the header)")
-            shape = {c: _number(r, c, int) for c in SHAPE_COLUMNS if r.get(c)}
-            if r.get("gated"):
-                shape["gated"] = _flag(r["gated"])
-            row = KernelRow(hardware=r["hardware"], model=r["model"], dtype=canonical(r["dtype"], "dtype"),
-                            tp=_number(r, "tp", int), tokens=_number(r, "tokens", int), op=r["op"],
-                            measured_s=_number(r, "measured_s", float), source=r["source"], **shape)
-        except KeyError as exc:
-            raise InputError(f"{path}: column {exc} missing (columns: hardware, model, dtype, tp, tokens, op, "
-                             "measured_s, source)") from None
-        except (ValueError, InputError) as exc:
-            raise InputError(f"{path} line {line}: {exc}") from None
-        why = _invalid(row)
-        if why:
-            raise InputError(f"{path} line {line}: {why}")
-        rows.append(row)
+        raise InputError(f"{path}: no {what} rows; give at least one{empty_hint}")
     return rows
 
 
@@ -225,32 +233,15 @@ class AttentionRow:
 
 def read_attention(path: str | Path) -> list[AttentionRow]:
     """Rows of a decode-attention table; a bad file or row raises an InputError naming it."""
-    try:
-        with open(path, newline="") as f:
-            rows = []
-            for line, r in enumerate(csv.DictReader(f), start=2):
-                try:
-                    short = [k for k, v in r.items() if v is None]
-                    if short:
-                        raise ValueError(f"no cell for {', '.join(short)} (the row is shorter than the header)")
-                    row = AttentionRow(hardware=r["hardware"], kernel=r["kernel"], kv_dtype=canonical(r["kv_dtype"], "kv_dtype"),
-                                       measured_s=_number(r, "measured_s", float), source=r["source"],
-                                       **{c: _number(r, c, int) for c in ("batch", "context_tokens", "n_heads",
-                                                                          "n_kv_heads", "head_dim")})
-                except KeyError as exc:
-                    raise InputError(f"{path}: column {exc} missing (columns: {', '.join(ATTENTION_COLUMNS)})") from None
-                except (ValueError, InputError) as exc:
-                    raise InputError(f"{path} line {line}: {exc}") from None
-                why = _attention_invalid(row)
-                if why:
-                    raise InputError(f"{path} line {line}: {why}")
-                rows.append(row)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read a decode-attention table ({exc.__class__.__name__}); give a CSV "
-                         f"file with the columns {', '.join(ATTENTION_COLUMNS)}") from None
-    if not rows:
-        raise InputError(f"{path}: no decode-attention rows; give at least one")
-    return rows
+    return _read_table(path, _attention_row, _attention_invalid, "decode-attention",
+                       f"the columns {', '.join(ATTENTION_COLUMNS)}", ATTENTION_COLUMNS)
+
+
+def _attention_row(r: dict) -> AttentionRow:
+    return AttentionRow(hardware=r["hardware"], kernel=r["kernel"], kv_dtype=canonical(r["kv_dtype"], "kv_dtype"),
+                        measured_s=_number(r, "measured_s", float), source=r["source"],
+                        **{c: _number(r, c, int) for c in ("batch", "context_tokens", "n_heads", "n_kv_heads",
+                                                           "head_dim")})
 
 
 def _attention_invalid(row: AttentionRow) -> str | None:
