@@ -134,6 +134,8 @@ def main(write: bool) -> None:
         per = df.groupby("held_out")[["ttft_ape", "tpot_ape"]].median()
         print(f"\nleave-one-{by}-out ({time.perf_counter() - t0:.0f} s), median APE per held-out {by}:")
         print(per.round(3).to_string())
+        print(f"per engine, {by} held out:")
+        print(df.groupby("engine")[["ttft_ape", "tpot_ape"]].median().round(3).to_string())
     print("\n| hold out | metric | runs | median APE | MAPE | p90 APE |\n|---|---|---|---|---|---|")
     for by, res in results.items():
         for metric, s in res.items():

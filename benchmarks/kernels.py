@@ -76,8 +76,9 @@ def layer_step_check(rows, profiles) -> None:
 def _attention_pred_s(row, x, base) -> float:
     """Decode attention with a kernel floor, a time per (sequence, KV head) and a per-stream rate x."""
     floor_us, item_ns, stream_gb_per_s = x
-    eff = replace(base, kv_stream_bytes_per_s=stream_gb_per_s * 1e9, layer_overhead_s=0.0)
-    return kernels.predict_attention_s(row, eff) + floor_us * 1e-6 + item_ns * 1e-9 * row.streams
+    eff = replace(base, kv_stream_bytes_per_s=stream_gb_per_s * 1e9, decode_attn_item_s=item_ns * 1e-9,
+                  layer_overhead_s=0.0)
+    return kernels.predict_attention_s(row, eff) + floor_us * 1e-6
 
 
 def _attention_fit(rows, base):

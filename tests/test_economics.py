@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servecost import economics, hardware, models
+from servecost import bands, economics, hardware, models
 from servecost.studies.batch import batch_tier, deadline_curve
 from servecost.economics import Assumptions
 from servecost.studies.montecarlo import Ranges, summary, usd_per_mtok_samples
@@ -88,7 +88,9 @@ def test_monte_carlo_brackets_the_point_estimate():
     assert s["p05"] < point < s["p95"] and s["samples"] == 20_000
     fixed = Ranges(price_frac=(1, 1), usd_per_kwh=(0.08, 0.08), load_frac=(1, 1))
     spread = summary(usd_per_mtok_samples(breakdown, 0.08, 50_000.0, fixed, 20_000))
-    assert spread["p95"] / spread["p05"] == pytest.approx(np.exp(0.485 + 0.436), rel=0.1)   # the TPOT band only
+    tpot = bands.quantiles()["tpot"]
+    assert spread["p95"] / spread["p05"] == pytest.approx(np.exp(tpot["log_ratio_p95"] - tpot["log_ratio_p05"]),
+                                                          rel=0.1)   # the TPOT band only
 
 
 def test_power_cli_and_batch_cli(capsys):
@@ -212,3 +214,20 @@ def test_tokens_per_mw_is_per_chip_over_provisioned_wall_power():
 def test_end_to_end_latency_counts_the_first_token_once():
     from servecost.serving import e2e_s
     assert e2e_s(0.5, 0.02, 101) == pytest.approx(0.5 + 100 * 0.02)
+
+
+def test_batch_discount_names_the_chips_it_leaves_out(capsys):
+    """A chip with no deployment at the interactive speed is listed with the reason, never dropped
+    silently; with none left the table says so instead of failing."""
+    from servecost.cli import main
+    import json
+    with pytest.raises(SystemExit) as exc:
+        main(["batch-discount", "--hardware", "b200", "--speed", "5000", "--format", "json"])
+        raise SystemExit(0)
+    assert exc.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tiers"] == [] and "5000 tok/s per user" in out["unserved"]["b200"]
+    with pytest.raises(SystemExit) as exc:
+        main(["batch-discount", "--hardware", "b200", "--speed", "5000"])
+        raise SystemExit(0)
+    assert exc.value.code == 0 and "no accelerator in the table: b200" in capsys.readouterr().out

@@ -32,6 +32,7 @@ def test_dataflow_machines_pay_no_gpu_host_overheads(hw_id):
         if name not in fitted:
             assert getattr(eff, name) == value
     assert eff.seq_overhead_s < shipped().default.seq_overhead_s
+    assert eff.decode_attn_item_s == 0.0 < shipped().default.decode_attn_item_s   # no thread block per item
     assert eff.gemm_flops_frac == shipped().default.gemm_flops_frac   # kernel factors carried over
 
 

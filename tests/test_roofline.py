@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from servecost import hardware, memory, models
 from servecost import params as P
 from servecost.parallel import Parallel
-from servecost.roofline import Precision, decode_step_s, experts_touched, prefill_s, step_work
+from servecost.roofline import Precision, decode_step_s, experts_touched, prefill_s, step, step_work
 
 BF16 = Precision()
 
@@ -110,3 +110,43 @@ def test_step_with_ideal_factors_is_the_textbook_step_for_a_dense_model(llama8b,
         book = float(textbook_decode_step_s(llama8b, h100, batch, context))
         engine = float(decode_step_s(llama8b, h100, Parallel(), BF16, batch, context, ideal))
         assert engine == pytest.approx(book, rel=0.05), batch   # activations, norms, LM head: a few %
+
+
+def test_decode_attention_pays_a_time_per_sequence_kv_head_and_layer(llama8b, h100, ideal):
+    """The item term is n_seq x KV heads per chip x softmax layers x t_item, device time in the stage."""
+    from servecost.roofline import attention_items
+    par, item_s = Parallel(tp=2), 20e-9
+    with_items = replace(ideal, decode_attn_item_s=item_s)
+    base = step(llama8b, h100, par, Precision(), decode_seqs=64, context_tokens=1024, eff=ideal)
+    slower = step(llama8b, h100, par, Precision(), decode_seqs=64, context_tokens=1024, eff=with_items)
+    items = 64 * (llama8b.n_kv_heads / 2) * llama8b.n_layers
+    assert float(attention_items(llama8b, par, 64)) == items
+    assert float(slower.device_s - base.device_s) == pytest.approx(items * item_s, rel=1e-9)
+    assert float(attention_items(models.get("deepseek-v3"), Parallel(tp=8), 64)) == 64 * 61   # MLA: one latent head
+
+
+def test_mla_decode_pads_its_query_rows_to_the_mma_tile():
+    """DeepSeek-V3's 128 heads at tp 8 are 16 query rows per sequence, computed as a 64-row tile (x4);
+    unsplit (attention DP) they fill two tiles exactly; MTP's two tokens halve the padding."""
+    from servecost.roofline import mla_tile_padding
+    ds = models.get("deepseek-v3")
+    assert float(mla_tile_padding(ds, 8)) == 4.0
+    assert float(mla_tile_padding(ds, 1)) == 1.0
+    assert float(mla_tile_padding(ds, 8, tokens_per_seq=2)) == 2.0
+    assert mla_tile_padding(models.get("llama-3.1-8b"), 8) == 1.0
+    tp1 = step_work(ds, Parallel(tp=1, dp_attn=8, ep=8), BF16, decode_seqs=64, context_tokens=4096)
+    tp8 = step_work(ds, Parallel(tp=8, ep=8), BF16, decode_seqs=64, context_tokens=4096)
+    assert float(tp8.attn_flops) == pytest.approx(4 * float(tp1.attn_flops))   # same sequences per chip, padded
+
+
+def test_a_layer_pays_for_the_kernels_it_runs(ideal):
+    """A dense GQA layer runs the 10 kernels t_layer is the cost of; DeepSeek-V3's MLA + routed and
+    shared experts run about twice as many, gpt-oss's GQA + routed experts 14."""
+    from servecost.roofline import DENSE_LAYER_KERNELS, kernels_per_layer, layer_cost_s
+    llama, ds, oss = models.get("llama-3.1-8b"), models.get("deepseek-v3"), models.get("gpt-oss-120b")
+    assert kernels_per_layer(llama) == DENSE_LAYER_KERNELS == 10
+    assert kernels_per_layer(oss) == 14
+    assert kernels_per_layer(ds) == pytest.approx((3 * (10 + 3) + 58 * (10 + 7 + 3)) / 61 + 2)
+    eff = replace(ideal, layer_overhead_s=50e-6)
+    assert float(layer_cost_s(llama, eff)) == pytest.approx(32 * 50e-6)
+    assert float(layer_cost_s(ds, eff)) == pytest.approx(61 * 50e-6 * kernels_per_layer(ds) / 10)

@@ -2,7 +2,7 @@
 (cli.py) and the HTTP API (web/api.py) both call these and print the result with report.py, so
 usage sizing, the Monte Carlo, the profile and your own chips are handled here, once."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,7 @@ class BatchDiscount:
     deadline_hours: float
     peak_to_mean: float
     model_name: str
+    unserved: dict = field(default_factory=dict)   # hardware id -> why it has no tier
 
 
 def _fleet(req, **fields) -> tuple[ModelSpec, list[Accelerator], Scenario]:
@@ -137,7 +138,10 @@ def batch_discount(req: BatchRequest, profiles: Profiles | None = None, curves: 
     a = Assumptions(pricing=req.pricing, usd_per_kwh=req.usd_per_kwh, pue=req.pue)
     found, by_hw = batch.tiers(m, hws, sc, a, profiles or shipped(), req.deadline_hours * 3600, req.peak_to_mean,
                                DEADLINES_S if curves else None)
-    return BatchDiscount(found, by_hw, sc, a, req.deadline_hours, req.peak_to_mean, m.name)
+    served = {t.hardware for t in found}
+    unserved = {hw.id: f"no deployment serves {sc.speed_tokens_per_s:g} tok/s per user (plan gives its fastest)"
+                for hw in hws if hw.id not in served}
+    return BatchDiscount(found, by_hw, sc, a, req.deadline_hours, req.peak_to_mean, m.name, unserved)
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,21 @@ class Efficiency:
     # sequence's cache over thread blocks keeps few SMs busy at small batch (Flash-Decoding, Dao et al.
     # 2023). No cap (1e15) until `servecost calibrate` fits it or a profile states it.
     kv_stream_bytes_per_s: float = 1e15
+    # Device time per (sequence, KV head) work item of a layer's decode attention, besides its bytes:
+    # a thread block's setup, its page-table walk and its softmax merge. Measured decode-attention
+    # kernels of vLLM 0.20 show 26 ns (H200, FlashAttention) and 12 ns (B200, FlashInfer) per item
+    # (NVIDIA aiconfigurator campaign checkpoints, tests/data/decode_attention_timings.csv; fitted in
+    # benchmarks/kernels.py). 0 until `servecost calibrate` fits it or a profile states it.
+    decode_attn_item_s: float = 0.0
     # Memory bandwidth achieved / peak: aiconfigurator's mem_bw_empirical_scaling_factor is 0.8.
     mem_bw_frac: float = 0.80
     # Scale-up link bandwidth achieved / peak: H100 NVLink p2p measures 376-380 of 450 GB/s (NCCL #1264).
     link_bw_frac: float = 0.80
     # Overlap of math and memory traffic in one kernel: roofline p-norm, inf = max(), 1 = sum.
     overlap_p: float = 1.5
-    # Kernel launch and small-kernel latency per layer per step (~8 kernels x ~3 us,
-    # aiconfigurator's mem_empirical_constant_latency is 3 us per op).
+    # Kernel launch and small-kernel latency of a dense decoder layer per step (its 10 kernels x ~3 us,
+    # aiconfigurator's mem_empirical_constant_latency is 3 us per op); a layer with more kernels (MLA,
+    # routed experts) pays in proportion to its kernel count (roofline.kernels_per_layer).
     layer_overhead_s: float = 25e-6
     # Scheduler, sampling and host work per engine step.
     step_overhead_s: float = 0.5e-3
@@ -61,8 +68,8 @@ class Efficiency:
 
 DEFAULT = Efficiency()
 # Fixed costs a family may not pay at all (a dataflow machine has no host in its step).
-MAY_BE_ZERO = frozenset({"layer_overhead_s", "step_overhead_s", "seq_overhead_s", "host_overlap_frac",
-                         "admission_steps"})
+MAY_BE_ZERO = frozenset({"decode_attn_item_s", "layer_overhead_s", "step_overhead_s", "seq_overhead_s",
+                         "host_overlap_frac", "admission_steps"})
 
 
 # Achieved shares of a peak, or shares of a time: none can exceed 1.
@@ -76,7 +83,7 @@ def ideal(eff: Efficiency) -> Efficiency:
     the fastest the chip could run the work, a bound no measurement can beat under the same conditions."""
     return replace(eff, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, expert_gemm_frac=1.0,
                    expert_mem_bw_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0, kv_stream_bytes_per_s=1e15,
-                   layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)
+                   decode_attn_item_s=0.0, layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)
 
 
 def from_dict(values: dict, source: str = "profile") -> Efficiency:

@@ -298,7 +298,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str):
+def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str, unserved=None):
     from .studies.batch import justified
     rows = [t.as_dict() for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
     just = justified(tiers)
@@ -308,7 +308,7 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
     if fmt == "json":
         return json.dumps({"scenario": sc.as_dict(), "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
                            "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows,
-                           **just}, indent=2)
+                           **just, "unserved": unserved or {}}, indent=2)
     if fmt == "csv":
         return _csv(rows)
     t = Table(title=f"Batch tier ({deadline_hours:g} h deadline) vs interactive ({sc.speed_tokens_per_s:g} tok/s/user); "
@@ -324,13 +324,18 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
                   _pct(r['trough_discount_frac']), f"{r['trough_mtok_per_day_per_chip']:,.1f}",
                   f"{d['chips_per_replica']} chips b{d['batch']} {d['tokens_per_s_per_user']:.1f} tok/s/user, "
                   f"E2E {_duration(d['e2e_s'])}")
+    if cheapest is None:   # no accelerator serves the interactive speed: say so, with each one's reason
+        t.caption = "no accelerator in the table: " + "; ".join(f"{hw}: {why}" for hw, why in (unserved or {}).items())
+        t.caption_justify = "left"
+        return t
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
                  f"requests finish in {deadline_hours:g} h. Trough: the interactive fleet's idle capacity "
                  f"(1 - 1/{peak_to_mean:g} of it at mean load) priced at its extra energy only. vs cheapest "
                  f"interactive: 1 - batch / {cheapest['hardware']}'s ${cheapest['usd_per_mtok']:.3f}.\nper family "
                  "(its cheapest batch vs its cheapest interactive): "
                  + "; ".join(f"{f['family']} {f['discount_frac']:.0%} ({f['batch_hardware']} vs "
-                             f"{f['interactive_hardware']})" for f in just["by_family"]))
+                             f"{f['interactive_hardware']})" for f in just["by_family"])
+                 + "".join(f"\nnot in the table: {hw}: {why}" for hw, why in (unserved or {}).items()))
     t.caption_justify = "left"
     return t
 

@@ -3,13 +3,17 @@
 Per chip of one pipeline stage, every operator class is a roofline:
     t_op = max(FLOPs / (C_peak * eff_flops), bytes / (W_mem * eff_bw))
     (decode attention: W_mem * eff_bw capped at n_streams * r_stream, the (sequence, KV head) streams
-     a kernel that does not split the cache runs at once; Flash-Decoding, Dao et al. 2023)
-    t_stage  = sum_op t_op + t_comm + (L / pp) * t_layer
+     a kernel that does not split the cache runs at once; Flash-Decoding, Dao et al. 2023; plus
+     t_item per (sequence, KV head, layer) work item)
+    t_stage  = sum_op t_op + t_comm + (L / pp) * t_layer * k(model) / k_dense
     t_device = pp * (t_stage(B / pp) + t_handoff)
     t_host   = t_step_overhead + t_seq_overhead * B / dp_attn
     t_step   = t_device + t_host - f_overlap * min(t_device, t_host)
 (How to Scale Your Model, "Transformer inference"; LLM-Viewer, Yuan et al. 2024.)
 With pp stages a batch of B runs as pp micro-batches of B/pp, so each token still passes all stages.
+t_layer is the fixed cost of a dense decoder layer's k_dense = 10 kernels (operators); a model whose
+layers run more (MLA's projections, a router and grouped experts) pays for its k(model)
+(kernels_per_layer).
 t_layer and the host terms are what each hardware family pays besides its operators (families.py):
 kernel launches on GPUs, a compiled graph's small ops on TPU / Trainium, a layer's pipeline latency
 on dataflow machines. The host's scheduling, sampling and detokenising run beside the device for the
@@ -35,6 +39,7 @@ from .units import Array
 FLOPS_PER_MAC = 2
 HIDDEN_RW_PER_LAYER = 10   # d-vectors read+written per token per layer (norms, residual, qkv/o, ffn in/out)
 FFN_RW = 3                 # FFN intermediate: gate and up written, read by the down projection
+MLA_QUERY_TILE_ROWS = 64   # query rows per MMA tile of an MLA decode kernel (FlashMLA, deepseek-ai 2025)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Work:
     prefill_attn_flops: Array = 0.0
     prefill_attn_bytes: Array = 0.0    # the prompts' KV written
     kv_streams: Array = np.inf         # (sequence, KV head) pairs decode attention reads, per chip
+    attn_items: Array = 0.0            # (sequence, KV head, layer) work items of decode attention, per chip
 
 
 def experts_touched(m: ModelSpec, tokens):
@@ -146,7 +152,8 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
     kv_elems = P.kv_elements_per_token_layer(m)
     decode_keys = _attended_tokens(m, context_tokens)
     heads_share = 1 / (np.asarray(tp, dtype=float) * dp)   # heads split tp ways, sequences dp ways
-    attn_flops = layer_frac * heads_share * q_tokens * decode_keys * _attn_flops_per_query_key(m, decode=True)
+    attn_flops = layer_frac * heads_share * q_tokens * decode_keys * _attn_flops_per_query_key(m, decode=True) \
+        * mla_tile_padding(m, tp, tokens_per_seq)
     prefill_attn_flops = layer_frac * heads_share * np.asarray(prefill_seqs) * _attention_pairs(m, prefill_tokens) \
         * _attn_flops_per_query_key(m, decode=False)
     kv_read = np.asarray(decode_seqs) * decode_keys * kv_elems * kv_b
@@ -158,7 +165,28 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
     shards = kv_shards(m, par) * dp
     return Work(dense_flops, dense_bytes, expert_flops, expert_bytes, attn_flops,
                 layer_frac * (kv_read + state_rw) / shards, prefill_attn_flops, layer_frac * kv_write / shards,
-                kv_streams(m, par, decode_seqs, dp))
+                kv_streams(m, par, decode_seqs, dp), layer_frac * attention_items(m, par, decode_seqs, dp))
+
+
+def attention_items(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
+    """(sequence, KV head, layer) work items of one chip's decode attention over all softmax layers:
+    a kernel runs a thread block (or a split of one) per (sequence, KV head). MLA's latent is one KV
+    head shared by all query heads."""
+    heads_per_chip = (1 if m.attention == "mla" else m.n_kv_heads) / kv_shards(m, par)
+    return np.asarray(decode_seqs, dtype=float) / dp * heads_per_chip * (m.n_full_layers + m.n_window_layers)
+
+
+def mla_tile_padding(m: ModelSpec, tp, tokens_per_seq=1.0):
+    """Tensor-core rows an absorbed-MLA decode kernel computes over the query rows it has: one
+    sequence's h / tp heads x s_q tokens share the latent KV and run as one M dimension, padded to
+    tiles of MLA_QUERY_TILE_ROWS (FlashMLA: 64 x 576 K blocks against a 64-row output split 2 x 256;
+    Hopper's wgmma and Blackwell's tcgen05 MMAs have M >= 64):
+        padding = ceil(r / 64) * 64 / r,   r = h s_q / tp
+    1 for other attention (memory-bound at decode, tile padding hidden under the KV read)."""
+    if m.attention != "mla":
+        return 1.0
+    rows = m.n_heads / np.asarray(tp, dtype=float) * tokens_per_seq
+    return np.ceil(rows / MLA_QUERY_TILE_ROWS) * MLA_QUERY_TILE_ROWS / rows
 
 
 def kv_streams(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
@@ -191,16 +219,17 @@ def matmul_s(flops, bytes_, hw: Accelerator, weight_dtype: str, eff: Efficiency 
 
 
 def decode_attention_s(flops, kv_bytes, streams, hw: Accelerator, act_dtype: str, eff: Efficiency = DEFAULT,
-                       stream_bytes_per_s=None):
+                       stream_bytes_per_s=None, items=0.0):
     """Decode attention reading `kv_bytes` of cache in `streams` (sequence, KV head) pairs:
-    t = ||(F / (C_peak f_attn), B / min(W f_mem, n_streams r_stream))||_p, r_stream the rate one
-    pair streams at when a kernel does not split its cache (Flash-Decoding)."""
+    t = ||(F / (C_peak f_attn), B / min(W f_mem, n_streams r_stream))||_p + n_items t_item, r_stream the
+    rate one pair streams at when a kernel does not split its cache (Flash-Decoding), t_item a work
+    item's own time (its block's setup and softmax merge) over the `items` (sequence, KV head, layer)."""
     bw = (hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s) * eff.mem_bw_frac
     streams = np.asarray(streams)
     with np.errstate(invalid="ignore"):   # no streams (no decode) x an unbounded rate
         kv_bw = np.where(streams > 0, np.minimum(bw, streams * eff.kv_stream_bytes_per_s), bw)
     return roofline_s(flops / (hw.flops_per_s(act_dtype) * eff.decode_attn_flops_frac), kv_bytes / kv_bw,
-                      eff.overlap_p)
+                      eff.overlap_p) + np.asarray(items) * eff.decode_attn_item_s
 
 
 def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DEFAULT, stream_bytes_per_s=None):
@@ -212,7 +241,7 @@ def compute_s(work: Work, hw: Accelerator, prec: Precision, eff: Efficiency = DE
     t_expert = matmul_s(work.expert_flops, work.expert_bytes, hw, prec.expert, eff, stream_bytes_per_s,
                         eff.expert_gemm_frac, eff.expert_mem_bw_frac)
     t_decode_attn = decode_attention_s(work.attn_flops, work.attn_bytes, work.kv_streams, hw, prec.act, eff,
-                                       stream_bytes_per_s)
+                                       stream_bytes_per_s, work.attn_items)
     t_prefill_attn = roofline_s(work.prefill_attn_flops / (hw.flops_per_s(prec.act) * eff.attn_flops_frac),
                                 work.prefill_attn_bytes / bw, p)
     return t_dense + t_expert + t_decode_attn + t_prefill_attn
@@ -291,7 +320,7 @@ def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_s
     tokens = d_mb * tokens_per_seq + p_mb * prefill_tokens
     stream_bw = _stream_bytes_per_s(m, hw, par, prec, decode_seqs, context_tokens)
     t_compute = compute_s(work, hw, prec, eff, stream_bw)
-    t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + m.n_layers / pp * eff.layer_overhead_s
+    t_stage = t_compute + comm_s(m, hw, par, prec, tokens, eff) + layer_cost_s(m, eff) / pp
     passes = pp if pipelined else 1.0   # micro-batches each stage runs per step
     t_device = pp * (t_stage + handoff_s(m, hw, par, prec, tokens, eff))
     t_host = host_s(par, decode_seqs, prefill_seqs, eff)
@@ -299,6 +328,37 @@ def step(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, decode_s
     flops = passes * (work.dense_flops + work.expert_flops + work.attn_flops + work.prefill_attn_flops)
     mem = passes * (work.dense_bytes + work.expert_bytes + work.attn_bytes + work.prefill_attn_bytes)
     return Step(t_step, flops / (t_step * hw.flops_per_s(prec.weight)), mem / (t_step * stream_bw), t_device, t_host)
+
+
+# Kernels of a dense GQA decoder layer as vLLM runs it (vllm/model_executor/models/llama.py): two
+# fused add-RMSNorms, QKV, rotary, KV-cache write, attention, O, gate-up, SiLU-and-mul, down.
+DENSE_LAYER_KERNELS = 10
+ATTENTION_KERNELS = {"gqa": 5,   # QKV, rotary, cache write, attention, O
+                     # fused q_a/kv_a projection, q_a and kv_a norms, q_b, absorbed W_kc bmm, rotary,
+                     # cache write, attention, W_vc bmm, O (sglang deepseek_v2.py, absorbed path)
+                     "mla": 10}
+LINEAR_ATTENTION_KERNELS = 6     # in-projection, short conv, gates, recurrent scan, gated norm, out-projection
+FFN_KERNELS = 3                  # gate-up, SiLU-and-mul, down
+# router GEMM, top-k softmax, token sort (moe_align_block_size), grouped gate-up, SiLU-and-mul,
+# grouped down, weighted combine (vllm fused_moe)
+MOE_KERNELS = 7
+NORM_KERNELS = 2
+
+
+def kernels_per_layer(m: ModelSpec) -> float:
+    """Kernels one decoder layer launches, averaged over the model's layers: its attention's (softmax
+    or linear), its FFN's (dense, or routed experts plus a shared expert's dense FFN) and two norms."""
+    attention = (m.n_softmax_layers * ATTENTION_KERNELS[m.attention] + m.n_linear_layers * LINEAR_ATTENTION_KERNELS)
+    ffn = m.n_dense_layers * FFN_KERNELS + m.n_moe_layers * (MOE_KERNELS + FFN_KERNELS * (m.n_shared_experts > 0))
+    return (attention + ffn) / m.n_layers + NORM_KERNELS
+
+
+def layer_cost_s(m: ModelSpec, eff: Efficiency = DEFAULT):
+    """Fixed device cost of all layers of one pass: t_layer (the cost of a dense decoder layer's
+    DENSE_LAYER_KERNELS kernels or operators) scaled by the kernels each of the model's layers runs:
+        L t_layer k(m) / k_dense
+    (on a dataflow fabric the operators of a layer's pipeline, whose fill and drain t_layer is)."""
+    return m.n_layers * eff.layer_overhead_s * kernels_per_layer(m) / DENSE_LAYER_KERNELS
 
 
 def _stream_bytes_per_s(m, hw, par, prec, decode_seqs, context_tokens):

@@ -124,6 +124,15 @@ def test_a_long_context_decode_attention_is_its_cache_at_the_streaming_rate():
     assert kernels.predict_attention_s(r, eff) / r.measured_s == pytest.approx(1.0, abs=0.1)   # measured 156 us
 
 
+def test_each_decode_attention_work_item_adds_its_own_time():
+    """t_item per (sequence, KV head): 2,048 sequences x 8 KV heads over 4 keys is mostly item time."""
+    eff = replace(shipped().default, kv_stream_bytes_per_s=1e15)
+    r = kernels.AttentionRow("b200", "x", 2048, 4, 64, 8, 128, "bf16", 1.65e-4, "")
+    slower = replace(eff, decode_attn_item_s=eff.decode_attn_item_s + 10e-9)
+    assert kernels.predict_attention_s(r, slower) - kernels.predict_attention_s(r, eff) == pytest.approx(
+        r.streams * 10e-9, rel=1e-6)
+
+
 @pytest.mark.parametrize("text, says", [
     ("hardware,kernel,batch,context_tokens,n_heads,n_kv_heads,head_dim,kv_dtype,source\nb200,k,1,1,8,8,128,bf16,x\n",
      "column 'measured_s'"),

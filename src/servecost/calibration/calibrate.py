@@ -31,6 +31,7 @@ FITTED = {
     "attn_flops_frac": (0.3, 0.8),
     "decode_attn_flops_frac": (0.1, 0.8),
     "kv_stream_bytes_per_s": (5e9, 1e13),
+    "decode_attn_item_s": (1e-11, 1e-6),
     "mem_bw_frac": (0.3, 0.95),
     "expert_mem_bw_frac": (0.3, 1.0),
     "layer_overhead_s": (1e-7, 3e-4),
@@ -40,7 +41,12 @@ FITTED = {
     "prefill_queue_frac": (1e-3, 1.0),
     "admission_steps": (1e-2, 100.0),
 }
+# The default set is the device's: its memory share stays where the measured matmul kernels stream
+# (0.90-0.91 of peak, tests/data/kernel_timings.csv via benchmarks/kernels.py). An engine's own set may
+# fall below it where its runs lose time outside the kernels (vLLM's runs fit 0.69).
+DEFAULT_BOUNDS = {"mem_bw_frac": (0.88, 0.95)}
 TTFT_FACTORS = ("ttft_overhead_s", "prefill_queue_frac", "admission_steps")
+TTFT_ONLY = ("admission_steps",)   # fitted in the TTFT stage alone
 # Fitted once on every engine's runs and held in each engine's set: the expert-weight stream is a
 # property of the MoE kernels the engines share, and an engine's runs hold one or two MoE models, too
 # few to tell its factor from the models' own (an engine-level fit of it over-fits: leave-one-model-out).
@@ -48,6 +54,8 @@ ALL_ENGINE_FACTORS = ("expert_mem_bw_frac",)
 ADMISSION_START_STEPS = 1.0   # the TTFT stage starts the admission wait from one step
 # The KV-stream cap starts from about two SMs' share of H100 HBM3 (3.35 TB/s / 132 SMs = 25 GB/s each; estimate).
 KV_STREAM_START_BYTES_PER_S = 50e9
+# The decode-attention work item starts from the measured kernels' 12-26 ns (tests/data/decode_attention_timings.csv).
+ATTN_ITEM_START_S = 15e-9
 MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
 MIN_GENERATION_RUNS = 8   # runs on another vendor's generation that make a set of its own
 ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's chips (CUDA builds)
@@ -82,7 +90,8 @@ def log_residuals(runs: list[Run], eff: Efficiency, metrics: tuple[str, ...] = (
 
 
 def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
-        names: tuple[str, ...] | None = None, metrics: tuple[str, ...] = ("tpot", "ttft")) -> Efficiency:
+        names: tuple[str, ...] | None = None, metrics: tuple[str, ...] = ("tpot", "ttft"),
+        bounds: dict | None = None) -> Efficiency:
     """Efficiency minimising squared log errors of `metrics` over `runs` (soft-L1 against outliers),
     plus a prior that pulls each factor's log towards `base` (a maximum a-posteriori fit): a factor
     moves only as far as many runs ask it to."""
@@ -90,7 +99,7 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
     names = tuple(FITTED) if names is None else names
     if not runs:
         return base
-    bounds = np.log([FITTED[k] for k in names]).T
+    bounds = np.log([(bounds or {}).get(k, FITTED[k]) for k in names]).T
     x0 = np.clip(np.log(np.maximum([getattr(base, k) for k in names], 1e-300)), bounds[0] + 1e-6, bounds[1] - 1e-6)
     weight = prior_weight * np.sqrt(len(runs))
 
@@ -103,13 +112,16 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
 
 
 def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
-               held: tuple[str, ...] = ()) -> Efficiency:
+               held: tuple[str, ...] = (), bounds: dict | None = None) -> Efficiency:
     """All factors (but `held`) on TPOT and TTFT, then the serving layer's TTFT terms alone on TTFT with
     the device and host factors held: the request overhead, the prefill-queue share and the admission wait."""
     if base.kv_stream_bytes_per_s >= FITTED["kv_stream_bytes_per_s"][1]:   # uncapped: start from one stream's share
         base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
+    if "decode_attn_item_s" in FITTED and base.decode_attn_item_s < FITTED["decode_attn_item_s"][0]:
+        # unset: start from the measured kernels
+        base = replace(base, decode_attn_item_s=ATTN_ITEM_START_S)
     first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
-                names=tuple(k for k in FITTED if k != "admission_steps" and k not in held))
+                names=tuple(k for k in FITTED if k not in TTFT_ONLY and k not in held), bounds=bounds)
     start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
     return fit(runs, start, prior_weight, names=TTFT_FACTORS, metrics=("ttft",))
 
@@ -134,7 +146,7 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     on_vendor = [r for r in runs if hardware.get(r.hardware).vendor == ENGINE_VENDOR]
     others = [r for r in runs if hardware.get(r.hardware).vendor != ENGINE_VENDOR] if on_vendor else []
     on_vendor = on_vendor or runs
-    default = fit_staged(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT)
+    default = fit_staged(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT, bounds=DEFAULT_BOUNDS)
     by_engine: dict[str, list[Run]] = {}
     for run in on_vendor:
         by_engine.setdefault(run.engine, []).append(run)

@@ -163,7 +163,7 @@ def batch_discount(
         from .. import charts
         charts.batch_png(r.curves, commands.DEADLINES_S, f"{r.model_name}: batch cost against deadline", png)
     report.emit(report.batch_output(r.tiers, r.scenario, r.assumptions, r.deadline_hours, r.peak_to_mean,
-                                    format.value), format.value)
+                                    format.value, r.unserved), format.value)
 
 
 @app.command()

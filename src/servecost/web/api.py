@@ -73,7 +73,8 @@ def _frontier(req: FrontierRequest, fmt: str) -> str:
 
 def _batch_discount(req: BatchRequest, fmt: str) -> str:
     r = commands.batch_discount(req)
-    return report.batch_output(r.tiers, r.scenario, r.assumptions, r.deadline_hours, r.peak_to_mean, fmt)
+    return report.batch_output(r.tiers, r.scenario, r.assumptions, r.deadline_hours, r.peak_to_mean, fmt,
+                               r.unserved)
 
 
 def _power(req: PowerRequest, fmt: str) -> str:
