@@ -20,6 +20,7 @@ from scipy.optimize import least_squares
 from servecost.calibration import kernels
 from servecost.errors import InputError
 from servecost.profiles import shipped
+from servecost.roofline import DENSE_LAYER_KERNELS
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings.csv"
 ATTENTION = Path(__file__).resolve().parents[1] / "tests" / "data" / "decode_attention_timings.csv"
@@ -33,7 +34,7 @@ def _line(label: str, q: np.ndarray) -> str:
 def _kernel_set(base, x):
     """`base` with GEMM share, memory share and a fixed time per kernel (as t_layer / n_k) set to x."""
     gemm, mem, per_kernel_s = x
-    return replace(base, gemm_flops_frac=gemm, mem_bw_frac=mem, layer_overhead_s=per_kernel_s * kernels.KERNELS_PER_LAYER)
+    return replace(base, gemm_flops_frac=gemm, mem_bw_frac=mem, layer_overhead_s=per_kernel_s * DENSE_LAYER_KERNELS)
 
 
 def _fit(rows, base):

@@ -298,8 +298,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str, unserved=None):
+def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float, fmt: str,
+                 unserved: dict | None = None):
+    """The batch tiers as json, csv or a table; `unserved`: hardware id -> why it has no tier."""
     from .studies.batch import justified
+    unserved = unserved or {}
     rows = [t.as_dict() for t in sorted(tiers, key=lambda t: t.batch_usd_per_mtok)]
     just = justified(tiers)
     cheapest = just["cheapest_interactive"]
@@ -308,7 +311,7 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
     if fmt == "json":
         return json.dumps({"scenario": sc.as_dict(), "assumptions": a.as_dict(), "deadline_hours": deadline_hours,
                            "peak_to_mean": peak_to_mean, "customary_discount_frac": 0.5, "tiers": rows,
-                           **just, "unserved": unserved or {}}, indent=2)
+                           **just, "unserved": unserved}, indent=2)
     if fmt == "csv":
         return _csv(rows)
     t = Table(title=f"Batch tier ({deadline_hours:g} h deadline) vs interactive ({sc.speed_tokens_per_s:g} tok/s/user); "
@@ -325,7 +328,7 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
                   f"{d['chips_per_replica']} chips b{d['batch']} {d['tokens_per_s_per_user']:.1f} tok/s/user, "
                   f"E2E {_duration(d['e2e_s'])}")
     if cheapest is None:   # no accelerator serves the interactive speed: say so, with each one's reason
-        t.caption = "no accelerator in the table: " + "; ".join(f"{hw}: {why}" for hw, why in (unserved or {}).items())
+        t.caption = "no accelerator in the table: " + "; ".join(f"{hw}: {why}" for hw, why in unserved.items())
         t.caption_justify = "left"
         return t
     t.caption = (f"justified discount = 1 - batch / interactive $/Mtok. Dedicated: the cheapest deployment whose "
@@ -335,7 +338,7 @@ def batch_output(tiers: list, sc, a, deadline_hours: float, peak_to_mean: float,
                  "(its cheapest batch vs its cheapest interactive): "
                  + "; ".join(f"{f['family']} {f['discount_frac']:.0%} ({f['batch_hardware']} vs "
                              f"{f['interactive_hardware']})" for f in just["by_family"])
-                 + "".join(f"\nnot in the table: {hw}: {why}" for hw, why in (unserved or {}).items()))
+                 + "".join(f"\nnot in the table: {hw}: {why}" for hw, why in unserved.items()))
     t.caption_justify = "left"
     return t
 

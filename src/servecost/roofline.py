@@ -168,12 +168,17 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
                 kv_streams(m, par, decode_seqs, dp), layer_frac * attention_items(m, par, decode_seqs, dp))
 
 
+def _kv_pairs(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
+    """(sequence, KV head) pairs of one chip's decode attention per layer; MLA's latent is one KV head
+    shared by all query heads."""
+    heads_per_chip = (1 if m.attention == "mla" else m.n_kv_heads) / kv_shards(m, par)
+    return np.asarray(decode_seqs, dtype=float) / dp * heads_per_chip
+
+
 def attention_items(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
     """(sequence, KV head, layer) work items of one chip's decode attention over all softmax layers:
-    a kernel runs a thread block (or a split of one) per (sequence, KV head). MLA's latent is one KV
-    head shared by all query heads."""
-    heads_per_chip = (1 if m.attention == "mla" else m.n_kv_heads) / kv_shards(m, par)
-    return np.asarray(decode_seqs, dtype=float) / dp * heads_per_chip * (m.n_full_layers + m.n_window_layers)
+    a kernel runs a thread block (or a split of one) per (sequence, KV head)."""
+    return _kv_pairs(m, par, decode_seqs, dp) * m.n_softmax_layers
 
 
 def mla_tile_padding(m: ModelSpec, tp, tokens_per_seq=1.0):
@@ -192,10 +197,9 @@ def mla_tile_padding(m: ModelSpec, tp, tokens_per_seq=1.0):
 def kv_streams(m: ModelSpec, par: Parallel, decode_seqs, dp=1.0):
     """(sequence, KV head) pairs one chip's decode attention reads: the thread blocks a kernel that does
     not split a sequence's cache can run. MLA kernels split it (FlashMLA's tile scheduler), so no cap."""
-    if m.attention == "mla" or not m.n_full_layers + m.n_window_layers:
+    if m.attention == "mla" or not m.n_softmax_layers:
         return np.full_like(np.asarray(decode_seqs, dtype=float), np.inf)
-    heads_per_chip = m.n_kv_heads / kv_shards(m, par)
-    return np.asarray(decode_seqs, dtype=float) / dp * heads_per_chip
+    return _kv_pairs(m, par, decode_seqs, dp)
 
 
 def roofline_s(t_math_s, t_mem_s, overlap_p: float):
@@ -351,6 +355,11 @@ def kernels_per_layer(m: ModelSpec) -> float:
     attention = (m.n_softmax_layers * ATTENTION_KERNELS[m.attention] + m.n_linear_layers * LINEAR_ATTENTION_KERNELS)
     ffn = m.n_dense_layers * FFN_KERNELS + m.n_moe_layers * (MOE_KERNELS + FFN_KERNELS * (m.n_shared_experts > 0))
     return (attention + ffn) / m.n_layers + NORM_KERNELS
+
+
+def kernel_cost_s(eff: Efficiency = DEFAULT) -> float:
+    """Fixed device cost of one kernel of a layer: t_layer / k_dense (its fill and drain, its launch)."""
+    return eff.layer_overhead_s / DENSE_LAYER_KERNELS
 
 
 def layer_cost_s(m: ModelSpec, eff: Efficiency = DEFAULT):

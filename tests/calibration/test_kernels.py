@@ -10,6 +10,7 @@ from servecost import hardware, models
 from servecost.calibration import kernels
 from servecost.errors import InputError
 from servecost.profiles import shipped
+from servecost.roofline import DENSE_LAYER_KERNELS
 
 TABLE = Path(__file__).parents[1] / "data" / "kernel_timings.csv"
 ATTENTION = Path(__file__).parents[1] / "data" / "decode_attention_timings.csv"
@@ -35,7 +36,7 @@ def test_a_decode_matmul_is_its_weights_at_the_memory_share_plus_its_share_of_th
     row = kernels.KernelRow("h100-sxm", "llama-2-70b", "fp16", 1, 1, "gate_up", 3e-4, "")
     weights = m.d_model * 2 * m.dense_ffn_dim * 2
     stream_s = weights / (hw.mem_bytes_per_s * eff.mem_bw_frac)
-    assert kernels.predict_s(row, eff) == pytest.approx(stream_s + eff.layer_overhead_s / kernels.KERNELS_PER_LAYER,
+    assert kernels.predict_s(row, eff) == pytest.approx(stream_s + eff.layer_overhead_s / DENSE_LAYER_KERNELS,
                                                         rel=1e-3)
 
 
@@ -119,7 +120,7 @@ def test_a_long_context_decode_attention_is_its_cache_at_the_streaming_rate():
     hw = hardware.get("b200")
     r = kernels.AttentionRow("b200", "x", 128, 8192, 1, 1, 256, "bf16", 1.6e-4, "")
     stream_s = r.kv_bytes / (hw.mem_bytes_per_s * eff.mem_bw_frac)
-    assert kernels.predict_attention_s(r, eff) == pytest.approx(stream_s + eff.layer_overhead_s / kernels.KERNELS_PER_LAYER,
+    assert kernels.predict_attention_s(r, eff) == pytest.approx(stream_s + eff.layer_overhead_s / DENSE_LAYER_KERNELS,
                                                                rel=0.02)
     assert kernels.predict_attention_s(r, eff) / r.measured_s == pytest.approx(1.0, abs=0.1)   # measured 156 us
 

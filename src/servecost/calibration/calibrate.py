@@ -43,7 +43,7 @@ FITTED = {
 }
 # The default set is the device's: its memory share stays where the measured matmul kernels stream
 # (0.90-0.91 of peak, tests/data/kernel_timings.csv via benchmarks/kernels.py). An engine's own set may
-# fall below it where its runs lose time outside the kernels (vLLM's runs fit 0.69).
+# fall below it where its runs lose time outside the kernels (vLLM's runs fit 0.70).
 DEFAULT_BOUNDS = {"mem_bw_frac": (0.88, 0.95)}
 TTFT_FACTORS = ("ttft_overhead_s", "prefill_queue_frac", "admission_steps")
 TTFT_ONLY = ("admission_steps",)   # fitted in the TTFT stage alone
@@ -91,15 +91,15 @@ def log_residuals(runs: list[Run], eff: Efficiency, metrics: tuple[str, ...] = (
 
 def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
         names: tuple[str, ...] | None = None, metrics: tuple[str, ...] = ("tpot", "ttft"),
-        bounds: dict | None = None) -> Efficiency:
+        limits: dict | None = None) -> Efficiency:
     """Efficiency minimising squared log errors of `metrics` over `runs` (soft-L1 against outliers),
     plus a prior that pulls each factor's log towards `base` (a maximum a-posteriori fit): a factor
-    moves only as far as many runs ask it to."""
+    moves only as far as many runs ask it to. `limits`: bounds that replace FITTED's for some factors."""
     runs = fittable(runs)
     names = tuple(FITTED) if names is None else names
     if not runs:
         return base
-    bounds = np.log([(bounds or {}).get(k, FITTED[k]) for k in names]).T
+    bounds = np.log([(limits or {}).get(k, FITTED[k]) for k in names]).T
     x0 = np.clip(np.log(np.maximum([getattr(base, k) for k in names], 1e-300)), bounds[0] + 1e-6, bounds[1] - 1e-6)
     weight = prior_weight * np.sqrt(len(runs))
 
@@ -112,16 +112,15 @@ def fit(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR
 
 
 def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float = PRIOR_WEIGHT,
-               held: tuple[str, ...] = (), bounds: dict | None = None) -> Efficiency:
+               held: tuple[str, ...] = (), limits: dict | None = None) -> Efficiency:
     """All factors (but `held`) on TPOT and TTFT, then the serving layer's TTFT terms alone on TTFT with
     the device and host factors held: the request overhead, the prefill-queue share and the admission wait."""
     if base.kv_stream_bytes_per_s >= FITTED["kv_stream_bytes_per_s"][1]:   # uncapped: start from one stream's share
         base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
-    if "decode_attn_item_s" in FITTED and base.decode_attn_item_s < FITTED["decode_attn_item_s"][0]:
-        # unset: start from the measured kernels
+    if base.decode_attn_item_s < FITTED["decode_attn_item_s"][0]:   # unset: start from the measured kernels
         base = replace(base, decode_attn_item_s=ATTN_ITEM_START_S)
     first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
-                names=tuple(k for k in FITTED if k not in TTFT_ONLY and k not in held), bounds=bounds)
+                names=tuple(k for k in FITTED if k not in TTFT_ONLY and k not in held), limits=limits)
     start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
     return fit(runs, start, prior_weight, names=TTFT_FACTORS, metrics=("ttft",))
 
@@ -146,7 +145,7 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     on_vendor = [r for r in runs if hardware.get(r.hardware).vendor == ENGINE_VENDOR]
     others = [r for r in runs if hardware.get(r.hardware).vendor != ENGINE_VENDOR] if on_vendor else []
     on_vendor = on_vendor or runs
-    default = fit_staged(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT, bounds=DEFAULT_BOUNDS)
+    default = fit_staged(on_vendor, base, prior_weight=DEFAULT_PRIOR_WEIGHT, limits=DEFAULT_BOUNDS)
     by_engine: dict[str, list[Run]] = {}
     for run in on_vendor:
         by_engine.setdefault(run.engine, []).append(run)

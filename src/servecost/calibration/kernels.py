@@ -37,11 +37,10 @@ from ..efficiency import Efficiency
 from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
-from ..roofline import DENSE_LAYER_KERNELS, FLOPS_PER_MAC, decode_attention_s, matmul_s
+from ..roofline import FLOPS_PER_MAC, decode_attention_s, kernel_cost_s, matmul_s
 
 OPS = ("qkv", "o", "gate_up", "down")
 DECODE_MAX_TOKENS = 256     # steps of at most this many tokens count as decode-sized
-KERNELS_PER_LAYER = DENSE_LAYER_KERNELS   # a dense decoder layer's kernels in vLLM (see above)
 SHAPE_COLUMNS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim")
 
 
@@ -173,7 +172,7 @@ def predict_s(row: KernelRow, eff: Efficiency | None = None) -> float:
     w = a = bytes_per_element(row.dtype)
     flops = FLOPS_PER_MAC * row.tokens * k * n
     bytes_ = k * n * w + row.tokens * (k + n) * a
-    return float(matmul_s(flops, bytes_, hw, row.dtype, eff)) + eff.layer_overhead_s / KERNELS_PER_LAYER
+    return float(matmul_s(flops, bytes_, hw, row.dtype, eff)) + kernel_cost_s(eff)
 
 
 def errors(rows: list[KernelRow], eff: Efficiency | None = None) -> np.ndarray:
@@ -264,7 +263,7 @@ def predict_attention_s(row: AttentionRow, eff: Efficiency | None = None) -> flo
     eff = eff or shipped().get(None, hw)
     flops = FLOPS_PER_MAC * row.batch * row.context_tokens * row.n_heads * 2 * row.head_dim
     return float(decode_attention_s(flops, row.kv_bytes, row.streams, hw, "bf16", eff, items=row.streams)) \
-        + eff.layer_overhead_s / KERNELS_PER_LAYER
+        + kernel_cost_s(eff)
 
 
 def attention_errors(rows: list[AttentionRow], eff: Efficiency | None = None) -> np.ndarray:
