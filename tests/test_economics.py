@@ -231,3 +231,11 @@ def test_batch_discount_names_the_chips_it_leaves_out(capsys):
         main(["batch-discount", "--hardware", "b200", "--speed", "5000"])
         raise SystemExit(0)
     assert exc.value.code == 0 and "no accelerator in the table: b200" in capsys.readouterr().out
+
+
+def test_batch_chart_names_the_chips_it_leaves_out(tmp_path):
+    """The chart of an empty batch tier says so and names each chip left out, instead of a bare frame."""
+    from servecost import charts
+    path = tmp_path / "batch.png"
+    charts.batch_png({}, np.array([3600.0, 7200.0]), "t", path, {"b200": "no deployment serves 5000 tok/s per user"})
+    assert path.stat().st_size > 0

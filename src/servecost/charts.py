@@ -140,8 +140,9 @@ def png(curves: list[Curve], title: str, path: str | Path, speed: float | None =
     plt.close(fig)
 
 
-def batch_png(curves: dict, deadlines_s, title: str, path: str | Path) -> None:
-    """Dedicated batch $/Mtok against deadline per accelerator, its interactive cost dashed."""
+def batch_png(curves: dict, deadlines_s, title: str, path: str | Path, unserved: dict | None = None) -> None:
+    """Dedicated batch $/Mtok against deadline per accelerator, its interactive cost dashed; the
+    accelerators left out (`unserved`: id -> why) are named under the plot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,7 +161,13 @@ def batch_png(curves: dict, deadlines_s, title: str, path: str | Path) -> None:
     ax.set_xlabel("batch deadline (hours)")
     ax.set_ylabel("cost per million output tokens ($/Mtok)")
     ax.grid(True, which="both", alpha=0.25)
-    fig.legend(loc="outside right center", fontsize=9, title="accelerator (dashed: interactive)")
+    if curves:
+        fig.legend(loc="outside right center", fontsize=9, title="accelerator (dashed: interactive)")
+    else:
+        ax.text(0.5, 0.5, "no accelerator serves the interactive speed", transform=ax.transAxes, ha="center")
+    if unserved:
+        ax.set_xlabel("batch deadline (hours)\nnot shown: " + "; ".join(f"{hw}: {why}" for hw, why in unserved.items()),
+                      fontsize=9)
     ax.set_title(title)
     fig.savefig(path, dpi=110)
     plt.close(fig)

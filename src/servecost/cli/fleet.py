@@ -161,7 +161,8 @@ def batch_discount(
     r = commands.batch_discount(req, commands.profiles_from(profile), curves=bool(png))
     if png:
         from .. import charts
-        charts.batch_png(r.curves, commands.DEADLINES_S, f"{r.model_name}: batch cost against deadline", png)
+        charts.batch_png(r.curves, commands.DEADLINES_S, f"{r.model_name}: batch cost against deadline", png,
+                         r.unserved)
     report.emit(report.batch_output(r.tiers, r.scenario, r.assumptions, r.deadline_hours, r.peak_to_mean,
                                     format.value, r.unserved), format.value)
 
