@@ -97,10 +97,10 @@ def decode_attention_check(profiles) -> None:
     print("| GPU, kernel | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
     for hw in sorted({r.hardware for r in rows}):
         part = [r for r in rows if r.hardware == hw]
-        print(_line(f"{hw}, {part[0].kernel}, shipped set", 1 + kernels.attention_errors(part, profiles.default)))
+        print(_line(f"{hw}, {part[0].kernel}, shipped set", 1 + kernels.attention_errors(part, profiles.get(None, hw))))
     for hw in sorted({r.hardware for r in rows}):
         part = [r for r in rows if r.hardware == hw]
-        base = profiles.default
+        base = profiles.get(None, hw)
         x = _attention_fit(part, base)
         x_half = _attention_fit(part[::2], base)
         q = np.array([_attention_pred_s(r, x_half, base) / r.measured_s for r in part[1::2]])

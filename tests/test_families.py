@@ -38,7 +38,8 @@ def test_dataflow_machines_pay_no_gpu_host_overheads(hw_id):
 
 def test_gpus_keep_their_fitted_factors():
     assert shipped().get(None, hardware.get("h100-sxm")) == shipped().default
-    assert shipped().get("trtllm", "b200") == shipped().groups["trtllm"]
+    assert shipped().get("trtllm", "h200-sxm") == shipped().groups["trtllm"]
+    assert shipped().get("trtllm", "b200") == shipped().groups["trtllm/blackwell"]
 
 
 def test_bisection_share_is_one_on_small_slices_and_falls_with_the_side():

@@ -29,13 +29,16 @@ def test_fit_lowers_the_error_and_stays_in_bounds(sample):
 
 def test_profiles_per_engine_round_trip(sample, tmp_path):
     fitted = fit_profiles(sample, meta={"note": "test"})
-    assert set(fitted.groups) <= set(profiles.ENGINES)
+    generations = {"blackwell"}   # Hopper, the reference generation, keeps the engine sets
+    assert set(fitted.groups) <= set(profiles.ENGINES) | generations | {
+        f"{e}/{g}" for e in profiles.ENGINES for g in generations}
     path = tmp_path / "profile.yaml"
     profiles.write(fitted, path)
     again = profiles.load(path)
     assert again.default == fitted.default and again.groups == fitted.groups
-    some_engine = next(iter(fitted.groups))
+    some_engine = next(k for k in sorted(fitted.groups) if k in profiles.ENGINES)
     assert again.get(some_engine, "h100-sxm") == fitted.groups[some_engine]
+    assert again.get(some_engine, "b200") == fitted.groups.get(f"{some_engine}/blackwell", fitted.groups[some_engine])
     assert again.get("unknown-engine", "h100-sxm") == fitted.default
 
 
@@ -75,7 +78,25 @@ def test_shipped_profile_is_versioned_and_loads():
     shipped = profiles.shipped()
     assert shipped.meta["format"] == 1 and shipped.meta["runs"] == 2033
     families = {"gaudi", "lpu", "rdu", "tpu", "trainium", "wafer"}   # fitted on published rows (evidence.py)
-    assert set(shipped.groups) == {"trtllm", "vllm", "sglang", "cdna3"} | families
+    engines, generations = {"trtllm", "vllm", "sglang"}, {"blackwell"}
+    assert set(shipped.groups) == engines | generations | {f"{e}/{g}" for e in engines for g in generations} \
+        | {"cdna3"} | families
+
+
+def test_blackwell_moves_only_the_kernel_cost_by_one_ratio_for_every_engine():
+    """Blackwell's sets scale every engine's per-kernel cost (and only it) by one ratio below 1 of
+    Hopper's, the reference generation's, as the measured attention calls show (6.9 us vs 9.5 us for
+    the cache write and the attention kernel at the smallest sizes, tests/data/decode_attention_timings.csv)."""
+    from servecost.calibration.calibrate import GENERATION_FACTORS
+    shipped = profiles.shipped()
+    ratios = set()
+    for engine in ("trtllm", "vllm", "sglang"):
+        own, base = shipped.groups[f"{engine}/blackwell"].as_dict(), shipped.groups[engine].as_dict()
+        assert {k for k in own if own[k] != base[k]} <= set(GENERATION_FACTORS)
+        ratios.add(round(own["layer_overhead_s"] / base["layer_overhead_s"], 9))
+        assert shipped.get(engine, "h200-sxm") == shipped.groups[engine]
+    assert len(ratios) == 1 and 0.5 < ratios.pop() < 1
+    assert shipped.get(None, "b200") == shipped.groups["blackwell"]
 
 
 def test_shipped_cdna3_factors_predict_held_out_deepseek_r1_on_mi300x_and_mi325x():

@@ -64,6 +64,17 @@ ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's 
 # lengths), whose TTFT says more about the client than about the chip. With the GEMM share fitted as
 # well, the MI300X set predicted held-out DeepSeek-R1 TPOT worse (13% vs 6% median APE).
 KERNEL_FACTORS = ("mem_bw_frac", "layer_overhead_s", "step_overhead_s")
+# The fixed cost of a kernel (its launch inside a CUDA graph, fill and drain) is the GPU
+# generation's, not the engine's: one ratio per NVIDIA generation scales every engine's t_layer on
+# that generation's chips, fitted to their TPOT with the engine sets held. Measured decode-attention
+# calls (tests/data/decode_attention_timings.csv: cache write + attention) cost 9.2-10.6 us on an
+# H200 and 6.8-7.1 us on a B200 at the smallest sizes, 0.73 of Hopper's.
+# The engine sets are the reference generation's (most runs); the ratio of the reference is 1 (a
+# ratio for it as well, fitted with the engine sets held, raised leave-one-system-out TPOT from 14%
+# to 16%: H100's runs then follow H200's).
+GENERATION_FACTORS = ("layer_overhead_s",)
+REFERENCE_GENERATION = "hopper"
+GENERATION_SCALE_BOUNDS = (0.3, 3.0)
 PRIOR_WEIGHT = 0.1    # per unit log-factor, relative to one run's log error (scaled by sqrt(runs))
 DEFAULT_PRIOR_WEIGHT = 0.01   # the all-runs fit moves freely from the cited starting values
 
@@ -128,13 +139,14 @@ def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float 
 def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None = None) -> Profiles:
     """A default fitted on the NVIDIA runs (all runs when there are none; weakly pulled towards the
     cited defaults), then one set per serving engine with >= MIN_GROUP_RUNS of them, pulled towards
-    that default; then, from the default, the kernel factors of each other vendor's hardware
+    that default; then per NVIDIA generation the ratio of its per-kernel fixed cost
+    (generation_sets); then, from the default, the kernel factors of each other vendor's hardware
     generation with >= MIN_GENERATION_RUNS runs, fitted to their TPOT.
 
-    Sets per engine *and* hardware generation were tried on the NVIDIA runs and over-fit:
+    Whole sets per engine *and* hardware generation were tried on the NVIDIA runs and over-fit:
     leave-one-model-out error rose (benchmarks/accuracy.py, README), so Hopper and Blackwell share
-    their engine's factors; the generation enters through each chip's own peak FLOP/s, bandwidth and
-    links. Another vendor's chips run other kernels: NVIDIA-fitted factors predict DeepSeek-R1 on
+    their engine's factors but for the kernel cost; the generation enters through that ratio and each
+    chip's own peak FLOP/s, bandwidth and links. Another vendor's chips run other kernels: NVIDIA-fitted factors predict DeepSeek-R1 on
     MI300X twice as fast as measured (benchmarks/accuracy.py, AMD section)."""
     usable = fittable(runs)
     if not usable:
@@ -154,6 +166,44 @@ def fit_profiles(runs: list[Run], base: Efficiency = DEFAULT, meta: dict | None 
     by_generation: dict[str, list[Run]] = {}
     for run in others:
         by_generation.setdefault(generation(run.hardware), []).append(run)
+    groups |= generation_sets(on_vendor, default, groups)
     groups |= {gen: fit(members, default, names=KERNEL_FACTORS, metrics=("tpot",))
                for gen, members in sorted(by_generation.items()) if len(members) >= MIN_GENERATION_RUNS}
     return Profiles(default=default, groups=groups, meta=meta or {})
+
+
+def scaled(eff: Efficiency, ratio: float) -> Efficiency:
+    """`eff` with its per-kernel fixed costs (GENERATION_FACTORS) times `ratio`."""
+    return replace(eff, **{k: getattr(eff, k) * ratio for k in GENERATION_FACTORS})
+
+
+def generation_sets(runs: list[Run], default: Efficiency, engines: dict[str, Efficiency]) -> dict[str, Efficiency]:
+    """Per NVIDIA generation but the reference with >= MIN_GROUP_RUNS runs, one ratio r_gen of the
+    per-kernel fixed cost, fitted to that generation's TPOT with every engine's set held (each run predicted by its engine's
+    set, or the default, times r_gen); returned as the sets '<engine>/<gen>' and '<gen>' (the default's,
+    for a plan that names no engine)."""
+    by_generation: dict[str, list[Run]] = {}
+    for run in fittable(runs):
+        if generation(run.hardware) != REFERENCE_GENERATION:
+            by_generation.setdefault(generation(run.hardware), []).append(run)
+    out = {}
+    for gen, members in sorted(by_generation.items()):
+        if len(members) < MIN_GROUP_RUNS:
+            continue
+        weight = PRIOR_WEIGHT * np.sqrt(len(members))
+
+        def residuals(x, members=members, gen=gen):
+            ratio = float(np.exp(x[0]))
+            trial = Profiles(default=scaled(default, ratio),
+                             groups={f"{e}/{gen}": scaled(eff, ratio) for e, eff in engines.items()})
+            preds = predict_runs(members, trial)
+            res = np.array([np.log(p[1] / r.measured_tpot_s) if not isinstance(p, str) else 0.0
+                            for r, p in zip(members, preds)])
+            return np.concatenate([np.where(np.isfinite(res), res, 0.0), weight * x])
+
+        result = least_squares(residuals, [0.0], bounds=np.log(GENERATION_SCALE_BOUNDS), loss="soft_l1",
+                               f_scale=0.25, diff_step=0.02, max_nfev=50)
+        ratio = float(np.exp(result.x[0]))
+        out[gen] = scaled(default, ratio)
+        out |= {f"{e}/{gen}": scaled(eff, ratio) for e, eff in engines.items()}
+    return out

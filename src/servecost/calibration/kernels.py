@@ -256,14 +256,22 @@ def _attention_invalid(row: AttentionRow) -> str | None:
     return None
 
 
+# Kernels in one measured attention call: vLLM's backend forward writes the step's new keys and values
+# into the paged cache (reshape_and_cache_flash) and then runs the attention kernel; the collector times
+# the whole forward in a CUDA graph (aiconfigurator collector/vllm/collect_attn.py, benchmark_with_power).
+ATTENTION_CALL_KERNELS = 2
+
+
 def predict_attention_s(row: AttentionRow, eff: Efficiency | None = None) -> float:
-    """The engine's decode-attention time for the row (roofline.decode_attention_s), plus its
-    kernel's share of the per-layer cost."""
+    """The engine's time for the row's attention call: the cache write of the new token's keys and
+    values (one kernel's share of the per-layer cost, its bytes at the memory rate) and the decode
+    attention (roofline.decode_attention_s, plus its kernel's share)."""
     hw = hardware.get(row.hardware)
     eff = eff or shipped().get(None, hw)
     flops = FLOPS_PER_MAC * row.batch * row.context_tokens * row.n_heads * 2 * row.head_dim
+    write_bytes = row.kv_bytes / row.context_tokens
     return float(decode_attention_s(flops, row.kv_bytes, row.streams, hw, "bf16", eff, items=row.streams)) \
-        + kernel_cost_s(eff)
+        + write_bytes / (hw.mem_bytes_per_s * eff.mem_bw_frac) + ATTENTION_CALL_KERNELS * kernel_cost_s(eff)
 
 
 def attention_errors(rows: list[AttentionRow], eff: Efficiency | None = None) -> np.ndarray:

@@ -45,7 +45,9 @@ def calibrate(
             "fitted_on": [Path(f).name for f in files], "runs": len(runs),
             "method": "scipy least_squares, soft-L1, on log(predicted/measured) TTFT and TPOT, device factors "
                       "bounded by the kernels' ceilings, then the TTFT terms on TTFT; "
-                      "default on the NVIDIA runs, then one set per engine; other vendors' generations: "
+                      "default on the NVIDIA runs, then one set per engine; per NVIDIA generation other than "
+                      "Hopper one ratio of the per-kernel cost on TPOT ('engine/generation' sets); other "
+                      "vendors' generations: "
                       "kernel factors on TPOT (servecost.calibration.calibrate)"}
     fitted = fit_profiles(runs, meta=meta)
     profiles.write(fitted, output)
