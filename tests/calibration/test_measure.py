@@ -32,6 +32,9 @@ def test_numpy_run_and_fit(tiny):
     eff = bench.fit_factors(measured, m, hw, profiles.shipped().default)
     assert 0 < eff.mem_bw_frac <= 1 and 0 < eff.gemm_flops_frac <= 1
     assert measured["experts"]["grouped_s"] > 0 and 0 < eff.expert_mem_bw_frac <= 1
+    attn = measured["attention"]
+    assert attn["item_batch"] == settings.item_batch and attn["decode_item_s"] >= 0
+    assert eff.decode_attn_item_s == attn["decode_item_s"]   # the measured work item, not the shipped 15 ns
     errors = bench.predict_errors(measured, m, hw, {"measured": eff})
     assert abs(errors["measured"]["decode_error"]) < 0.05 or errors["measured"]["decode_error"] > 0
 

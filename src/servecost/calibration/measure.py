@@ -1,14 +1,15 @@
 """`servecost measure`: a one-minute microbenchmark of the local accelerator that writes a profile.
 
 It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), (3) attention
-alone: a prompt over itself (FLOP/s) and one query per sequence over a cache at batch 1 (bytes/s per
-(sequence, KV head) stream), (4) routed-expert weights streamed by a batched GEMM of a few rows per
+alone: a prompt over itself (FLOP/s), one query per sequence over a cache at batch 1 (bytes/s per
+(sequence, KV head) stream) and over a tiny cache at many sequences (time per work item), (4) routed-expert weights streamed by a batched GEMM of a few rows per
 expert against a dense GEMM of the same bytes, and (5) a decode step and (6) a prefill of a
 Llama-shaped stack of layers with random weights. With PyTorch
 installed (`pip install servecost[gpu]`) it runs on the GPU, or on the CPU when none is present;
 without PyTorch it runs the same kernels in numpy on the CPU. Against a catalogue chip
 (--hardware) the copy, GEMM and prefill-attention rates become mem_bw_frac, gemm_flops_frac and
-attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, the expert stream's share
+attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, the time per (sequence, KV head)
+at many sequences over a tiny cache decode_attn_item_s, the expert stream's share
 expert_mem_bw_frac, and the decode step left over
 after those fixes the per-layer overhead: a profile that --profile applies.
 """
@@ -118,10 +119,11 @@ def _attention(be: Backend, q, k, v, hd: int):
 
 
 def attention_rates(be: Backend, m: ModelSpec, prompt_tokens: int, context: int, dtype: str, budget_s: float,
-                    deadline: float = math.inf) -> dict:
+                    deadline: float = math.inf, item_batch: int = 64) -> dict:
     """Attention alone, one layer's heads: a prompt of `prompt_tokens` over itself (FLOP/s, all query-key
-    pairs: the stand-in does not skip the causal half), and one query per KV-head group over `context`
-    cached keys at batch 1 (bytes/s of K and V read, per KV head: one stream each)."""
+    pairs: the stand-in does not skip the causal half), one query per KV-head group over `context`
+    cached keys at batch 1 (bytes/s of K and V read, per KV head: one stream each), and the time per
+    (sequence, KV head) work item at `item_batch` sequences (work_item_s)."""
     H, KV, hd = m.n_heads, m.n_kv_heads, m.head_dim
     q = be.randn((1, KV, prompt_tokens * (H // KV), hd), dtype)
     k, v = be.randn((1, KV, prompt_tokens, hd), dtype), be.randn((1, KV, prompt_tokens, hd), dtype)
@@ -129,10 +131,31 @@ def attention_rates(be: Backend, m: ModelSpec, prompt_tokens: int, context: int,
     qd = be.randn((1, KV, H // KV, hd), dtype)
     kc, vc = be.randn((1, KV, context, hd), dtype), be.randn((1, KV, context, hd), dtype)
     decode_s = _time_s(lambda: _attention(be, qd, kc, vc, hd), be, budget_s, deadline=deadline)
-    kv_bytes = 2 * KV * context * hd * kc.dtype.itemsize if be.name == "numpy" else 2 * KV * context * hd * kc.element_size()
+    itemsize = kc.dtype.itemsize if be.name == "numpy" else kc.element_size()
+    kv_bytes = 2 * KV * context * hd * itemsize
     return {"prompt_tokens": prompt_tokens, "context": context,
             "prefill_flops_per_s": 2 * 2 * H * prompt_tokens**2 * hd / prefill_s,
-            "decode_bytes_per_s_per_kv_head": kv_bytes / decode_s / KV}
+            "decode_bytes_per_s_per_kv_head": kv_bytes / decode_s / KV,
+            **work_item_s(be, m, item_batch, dtype, budget_s, deadline)}
+
+
+ITEM_CONTEXT = 16   # keys per sequence in the work-item timing: one block, next to no bytes
+
+
+def work_item_s(be: Backend, m: ModelSpec, batch: int, dtype: str, budget_s: float, deadline: float = math.inf) -> dict:
+    """Decode attention's time per (sequence, KV head) work item: one query per KV-head group over a
+    cache of ITEM_CONTEXT keys, at `batch` sequences against one; the difference over the added items
+    (the bytes they read are a few kB) is what a thread block's setup and softmax merge cost."""
+    H, KV, hd = m.n_heads, m.n_kv_heads, m.head_dim
+
+    def timed(b):
+        q = be.randn((b, KV, H // KV, hd), dtype)
+        k, v = be.randn((b, KV, ITEM_CONTEXT, hd), dtype), be.randn((b, KV, ITEM_CONTEXT, hd), dtype)
+        return _time_s(lambda: _attention(be, q, k, v, hd), be, budget_s / 2, deadline=deadline)
+
+    one_s, many_s = timed(1), timed(batch)
+    return {"item_batch": batch, "item_context": ITEM_CONTEXT,
+            "decode_item_s": max(many_s - one_s, 0.0) / ((batch - 1) * KV)}
 
 
 def expert_stream_frac(be: Backend, d_model: int, expert_ffn: int, n_experts: int, rows: int, dtype: str,
@@ -214,13 +237,14 @@ class Settings:
     budget_s: float
     seconds: float = math.inf          # the whole benchmark's budget: later steps take one repeat once it is spent
     experts: int = 8                   # routed experts the grouped-GEMM timing streams
+    item_batch: int = 64               # sequences of the decode-attention work-item timing
 
     @classmethod
     def for_backend(cls, be: Backend, seconds: float) -> "Settings":
         if be.on_gpu:
-            return cls(2**30, 8192, 8, 64, 2048, 2048, seconds / 9, seconds, experts=64)
+            return cls(2**30, 8192, 8, 64, 2048, 2048, seconds / 9, seconds, experts=64, item_batch=1024)
         # the CPU: one layer (a Llama-8B layer's weights are 0.9 GB of fp32), a short prefill
-        return cls(2**26, 1024, 1, 8, 512, 128, seconds / 9, seconds, experts=8)
+        return cls(2**26, 1024, 1, 8, 512, 128, seconds / 9, seconds, experts=8, item_batch=64)
 
 
 def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
@@ -232,7 +256,8 @@ def run(m: ModelSpec, be: Backend, s: Settings, dtype: str) -> dict:
     return {"backend": be.name, "device": be.device, "dtype": dtype, "model": m.id, "layers": s.layers,
             "copy_bytes_per_s": copy_bytes_per_s(be, s.copy_bytes, s.budget_s, end),
             "gemm_flops_per_s": gemm,
-            "attention": attention_rates(be, stack, s.prefill_tokens, s.context, dtype, s.budget_s, end),
+            "attention": attention_rates(be, stack, s.prefill_tokens, s.context, dtype, s.budget_s, end,
+                                         s.item_batch),
             # fine-grained experts of the model's width (an eighth of its FFN, as DeepSeek's and Qwen3's are)
             "experts": expert_stream_frac(be, stack.d_model, max(stack.dense_ffn_dim // 8, 1), s.experts, 4, dtype,
                                           s.budget_s, end),
@@ -255,6 +280,8 @@ def fit_factors(measured: dict, m: ModelSpec, hw: Accelerator, base: Efficiency)
     if attn:
         eff = replace(eff, attn_flops_frac=float(np.clip(attn["prefill_flops_per_s"] / hw.flops_per_s(dtype), 1e-4, 1.0)),
                       kv_stream_bytes_per_s=float(attn["decode_bytes_per_s_per_kv_head"]))
+        if "decode_item_s" in attn:
+            eff = replace(eff, decode_attn_item_s=float(attn["decode_item_s"]))
     experts = measured.get("experts")
     if experts:
         eff = replace(eff, expert_mem_bw_frac=float(np.clip(experts["stream_frac"], 1e-4, 1.0)))

@@ -86,15 +86,19 @@ def measure(
     attn = measured["attention"]
     rows |= {"prefill attention TFLOP/s": attn["prefill_flops_per_s"] / 1e12,
              "decode attention GB/s per KV head (batch 1)": attn["decode_bytes_per_s_per_kv_head"] / 1e9,
+             f"decode attention ns per (sequence, KV head) ({attn['item_batch']} sequences x "
+             f"{attn['item_context']} keys)": attn["decode_item_s"] * 1e9,
              f"expert weights, {measured['experts']['experts']} experts x {measured['experts']['rows']} rows: "
              "share of the dense stream": measured["experts"]["stream_frac"]}
     rows |= {"decode step ms": measured["decode"]["step_s"] * 1e3, "prefill ms": measured["prefill"]["time_s"] * 1e3}
     default = shipped.default
     if hw:
-        default = bench.fit_factors(measured, m, hw, shipped.default)
-        errors = bench.predict_errors(measured, m, hw, {"shipped": shipped.default, "measured": default})
+        own = shipped.get(None, hw)    # the shipped set for the chip's generation
+        default = bench.fit_factors(measured, m, hw, own)
+        errors = bench.predict_errors(measured, m, hw, {"shipped": own, "measured": default})
         rows |= {"mem_bw_frac": default.mem_bw_frac, "gemm_flops_frac": default.gemm_flops_frac,
                  "attn_flops_frac": default.attn_flops_frac, "kv_stream_bytes_per_s": default.kv_stream_bytes_per_s,
+                 "decode_attn_item_s": default.decode_attn_item_s,
                  "expert_mem_bw_frac": default.expert_mem_bw_frac, "layer_overhead_s": default.layer_overhead_s}
         rows |= {f"{name} profile: {k}": f"{v:+.1%}".replace("-0.0%", "+0.0%") for name, e in errors.items()
                  for k, v in e.items()}
