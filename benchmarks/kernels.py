@@ -3,7 +3,9 @@ H100 profiles of six dense models at tensor-parallel 1-8 and 1-4,096 tokens) aga
 engine's matmul roofline with the shipped factors (servecost.calibration.kernels), then per layer step
 (the four matmuls of a layer in one step summed), then without each kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
 the kernels (each model predicted by the factors fitted without it); then measured decode-attention
-kernels (tests/data/decode_attention_timings.csv, H200 and B200) against the engine's decode attention.
+kernels (tests/data/decode_attention_timings.csv, H200 and B200) against the engine's decode attention;
+then measured GEMM kernels on a B200 (tests/data/gemm_kernel_timings.csv); then measured routed-expert (MoE) kernels (tests/data/moe_kernel_timings.csv, H200 and B200) against
+the engine's expert time, and with the expert GEMM and memory shares fitted per kernel.
 No shipped fit uses these timings.
 
 Run: python benchmarks/kernels.py [TABLE.csv]   (your own table: the same columns, see
@@ -24,6 +26,8 @@ from servecost.roofline import DENSE_LAYER_KERNELS
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings.csv"
 ATTENTION = Path(__file__).resolve().parents[1] / "tests" / "data" / "decode_attention_timings.csv"
+MOE = Path(__file__).resolve().parents[1] / "tests" / "data" / "moe_kernel_timings.csv"
+GEMM = Path(__file__).resolve().parents[1] / "tests" / "data" / "gemm_kernel_timings.csv"
 
 
 def _line(label: str, q: np.ndarray) -> str:
@@ -109,6 +113,80 @@ def decode_attention_check(profiles) -> None:
               f"p90 {np.quantile(np.abs(q - 1), 0.9):.1%}")
 
 
+def _moe_set(base, x):
+    gemm, mem = x
+    return replace(base, expert_gemm_frac=gemm, expert_mem_bw_frac=mem)
+
+
+def _moe_fit(rows, base):
+    """Expert GEMM and memory shares fitted to `rows` (least squares on log predicted / measured)."""
+    res = least_squares(lambda x: np.log(1 + kernels.moe_errors(rows, _moe_set(base, x))), [0.5, 0.8],
+                        bounds=([0.01, 0.05], [1.0, 1.2]))
+    return res.x
+
+
+def moe_check(profiles) -> None:
+    """Measured routed-expert kernels against the engine's expert time with each GPU's shipped set, by
+    kernel and dtype and by step size; then the expert GEMM and memory shares fitted per GPU and
+    kernel on every other row, predicting the rest."""
+    rows = kernels.read_moe(MOE)
+    print(f"\n{len(rows)} measured routed-expert kernels (tests/data/moe_kernel_timings.csv), shipped sets:")
+    print("| GPU, kernel, dtype | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
+    groups = sorted({(r.hardware, r.kernel, r.moe_dtype) for r in rows})
+    q_all = []
+    for hw, kernel, dtype in groups:
+        part = [r for r in rows if (r.hardware, r.kernel, r.moe_dtype) == (hw, kernel, dtype)]
+        q = 1 + kernels.moe_errors(part, profiles.get(None, hw))
+        q_all.append(q)
+        small = np.array([r.tokens <= kernels.DECODE_MAX_TOKENS for r in part])
+        print(_line(f"{hw}, {kernel}, {dtype}", q) + (f" decode-sized x{np.median(q[small]):.2f}, prefill-sized "
+                                                        f"x{np.median(q[~small]):.2f}" if small.any() and (~small).any() else ""))
+    print(_line("all", np.concatenate(q_all)))
+    print("\nexpert GEMM and memory shares fitted per GPU and kernel (on every other row; the rest predicted):")
+    for hw, kernel, dtype in groups:
+        part = [r for r in rows if (r.hardware, r.kernel, r.moe_dtype) == (hw, kernel, dtype)]
+        if len(part) < 10:
+            continue
+        base = profiles.get(None, hw)
+        x, x_half = _moe_fit(part, base), _moe_fit(part[::2], base)
+        q = 1 + kernels.moe_errors(part[1::2], _moe_set(base, x_half))
+        print(f"  {hw}, {kernel}, {dtype}: GEMM share {x[0]:.2f}, memory share {x[1]:.2f}; the rest: median error "
+              f"{np.median(np.abs(q - 1)):.1%}, p90 {np.quantile(np.abs(q - 1), 0.9):.1%}")
+
+
+def gemm_check(profiles) -> None:
+    """Measured GEMM kernels (another GPU than the Vidur tables) against the engine's matmul with the
+    GPU's shipped set, by dtype and by size; then GEMM share, memory share and a fixed time per call
+    fitted per dtype on every other row, predicting the rest."""
+    rows = kernels.read_gemm(GEMM)
+    print(f"\n{len(rows)} measured GEMM kernels (tests/data/gemm_kernel_timings.csv), shipped sets:")
+    print("| GPU, kernel, dtype | kernels | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
+    for hw, dtype in sorted({(r.hardware, r.gemm_dtype) for r in rows}):
+        part = [r for r in rows if (r.hardware, r.gemm_dtype) == (hw, dtype)]
+        q = 1 + kernels.gemm_errors(part, profiles.get(None, hw))
+        big = np.array([2 * r.m * r.n * r.k >= 1e11 for r in part])
+        print(_line(f"{hw}, {part[0].kernel}, {dtype}", q) + f" >= 100 GFLOP x{np.median(q[big]):.2f}, "
+              f"smaller x{np.median(q[~big]):.2f}")
+        base = profiles.get(None, hw)
+
+        def fit(sub):
+            def res(x):
+                eff = replace(base, gemm_flops_frac=x[0], mem_bw_frac=x[1],
+                              layer_overhead_s=x[2] * 1e-6 * DENSE_LAYER_KERNELS / kernels.GEMM_CALL_KERNELS.get(
+                                  sub[0].dtype, 1))
+                return np.log(1 + kernels.gemm_errors(sub, eff))
+            return least_squares(res, [0.7, 0.8, 3.0], bounds=([0.05, 0.05, 0.0], [1.0, 1.0, 30.0]),
+                                 x_scale=[0.1, 0.1, 1.0]).x
+
+        x, x_half = fit(part), fit(part[::2])
+        eff = replace(base, gemm_flops_frac=x_half[0], mem_bw_frac=x_half[1],
+                      layer_overhead_s=x_half[2] * 1e-6 * DENSE_LAYER_KERNELS / kernels.GEMM_CALL_KERNELS.get(
+                          part[0].dtype, 1))
+        rest = np.abs(kernels.gemm_errors(part[1::2], eff))
+        print(f"  fitted: GEMM share {x[0]:.2f}, memory share {x[1]:.2f}, {x[2]:.1f} us per call; on every other "
+              f"row, the rest: median error {np.median(rest):.1%}, p90 {np.quantile(rest, 0.9):.1%}")
+
+
 def main() -> int:
     try:
         rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
@@ -142,6 +220,8 @@ def main() -> int:
     layer_step_check(rows, profiles)
     fitted_to_kernels(rows, profiles.default)
     decode_attention_check(profiles)
+    gemm_check(profiles)
+    moe_check(profiles)
     return 0
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from servecost import hardware, models
 from servecost.calibration import kernels
+from servecost.dtypes import bytes_per_element
 from servecost.errors import InputError
 from servecost.profiles import shipped
 from servecost.roofline import DENSE_LAYER_KERNELS
@@ -148,3 +149,76 @@ def test_a_bad_decode_attention_table_gets_one_line_naming_the_field(tmp_path, t
     path.write_text(text)
     with pytest.raises(InputError, match=says):
         kernels.read_attention(path)
+
+
+MOE = Path(__file__).parents[1] / "data" / "moe_kernel_timings.csv"
+MOE_HEADER = "hardware,kernel,moe_dtype,tokens,hidden_size,inter_size,topk,num_experts,moe_tp,moe_ep,distribution,measured_s,source\n"
+
+
+def test_moe_rows_are_sourced_balanced_and_on_both_gpus():
+    rows = kernels.read_moe(MOE)
+    assert len(rows) >= 500 and {r.hardware for r in rows} == {"h200-sxm", "b200"}
+    assert all(r.source.startswith("https://github.com/ai-dynamo/aiconfigurator/blob/") for r in rows)
+    assert {r.distribution for r in rows} == {"balanced"}
+    assert {"vllm_fused_moe", "vllm_marlin_int4_moe"} <= {r.kernel for r in rows}
+
+
+def test_a_many_token_moe_is_its_math_at_the_expert_gemm_share():
+    """16k tokens through DeepSeek-sized experts in bf16: the FLOPs of T k / ep assignments over 3 d F /
+    tp weights each, at the expert share of the GEMM rate, plus the call's five kernels."""
+    eff = replace(shipped().default, expert_gemm_frac=0.4)
+    r = kernels.MoeRow("h200-sxm", "x", "bfloat16", 16384, 7168, 2048, 8, 256, 1, 8, "balanced", 0.01, "")
+    flops = 2 * (16384 * 8 / 8) * 3 * 7168 * 2048
+    math_s = flops / (hardware.get("h200-sxm").bf16_flops_per_s * eff.gemm_flops_frac * 0.4)
+    fixed_s = kernels.MOE_CALL_KERNELS * eff.layer_overhead_s / DENSE_LAYER_KERNELS
+    assert 1.0 < (kernels.predict_moe_s(r, eff) - fixed_s) / math_s < 1.1   # the weights' traffic overlaps it
+
+
+def test_a_one_token_moe_streams_the_k_experts_it_wakes_and_weight_only_modes_multiply_in_bf16():
+    r = kernels.MoeRow("h200-sxm", "x", "int4_wo", 1, 4096, 1536, 8, 128, 1, 1, "balanced", 1e-4, "")
+    flops, bytes_ = kernels.moe_work(r)
+    assert bytes_ == pytest.approx(8 * 3 * 4096 * 1536 * bytes_per_element("int4"), rel=0.01)   # 8 experts woken
+    assert r.compute_dtype == "bf16" and r.weight_dtype == "int4"
+    assert kernels.MoeRow("b200", "x", "nvfp4", 1, 4096, 1536, 8, 128, 1, 1, "balanced", 1e-4, "").compute_dtype == "nvfp4"
+
+
+@pytest.mark.parametrize("text, says", [
+    (MOE_HEADER.replace(",measured_s", "") + "b200,k,fp8,1,4096,1536,8,128,1,1,balanced,x\n", "column 'measured_s'"),
+    (MOE_HEADER + "b200,k,fp7,1,4096,1536,8,128,1,1,balanced,1e-5,x\n", "moe_dtype='fp7'"),
+    (MOE_HEADER + "b200,k,fp8,1,4096,1536,8,128,1,3,balanced,1e-5,x\n", "moe_ep dividing num_experts"),
+    (MOE_HEADER + "b200,k,fp8,few,4096,1536,8,128,1,1,balanced,1e-5,x\n", "tokens='few' is not a whole number"),
+    (MOE_HEADER, "no MoE kernel rows"),
+])
+def test_a_bad_moe_table_gets_one_line_naming_the_field(tmp_path, text, says):
+    path = tmp_path / "m.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=says):
+        kernels.read_moe(path)
+
+
+GEMM = Path(__file__).parents[1] / "data" / "gemm_kernel_timings.csv"
+
+
+def test_gemm_rows_are_sourced_b200_gemms_in_bf16_and_nvfp4():
+    rows = kernels.read_gemm(GEMM)
+    assert len(rows) == 53 and {r.hardware for r in rows} == {"b200"}
+    assert {r.gemm_dtype for r in rows} == {"bfloat16", "nvfp4"}
+    assert all(r.source.startswith("https://github.com/ai-dynamo/aiconfigurator/blob/") for r in rows)
+
+
+def test_a_large_gemm_is_its_math_and_an_nvfp4_call_quantises_its_activations_first():
+    eff = shipped().get(None, "b200")
+    hw = hardware.get("b200")
+    big = kernels.GemmRow("b200", "x", "bfloat16", 16384, 3584, 65536, 4.57e-3, "")
+    math_s = 2 * 16384 * 3584 * 65536 / (hw.bf16_flops_per_s * eff.gemm_flops_frac)
+    assert kernels.predict_gemm_s(big, eff) == pytest.approx(math_s, rel=0.05)
+    tiny = {d: kernels.predict_gemm_s(kernels.GemmRow("b200", "x", d, 1, 256, 512, 6e-6, ""), eff)
+            for d in ("bfloat16", "nvfp4")}
+    assert tiny["nvfp4"] - tiny["bfloat16"] == pytest.approx(eff.layer_overhead_s / DENSE_LAYER_KERNELS, rel=0.05)
+
+
+def test_a_bad_gemm_table_gets_one_line_naming_the_field(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text("hardware,kernel,gemm_dtype,m,n,k,measured_s,source\nb200,k,fp8,1,-4,8,1e-5,x\n")
+    with pytest.raises(InputError, match="m, n, k: give whole numbers"):
+        kernels.read_gemm(path)

@@ -23,6 +23,19 @@ layer's decode attention over a paged KV cache: `batch` sequences, one new token
 `context_tokens` keys with n_heads query and n_kv_heads KV heads of head_dim. Each is predicted as
 the engine times decode attention (roofline.decode_attention_s) plus its kernel's share of t_layer:
     bytes = B S 2 h_kv d_h b_kv,  FLOPs = 2 B S h 2 d_h,  streams = B h_kv
+
+A GEMM table (tests/data/gemm_kernel_timings.csv) gives the device time of one GEMM x[m, k] @ W[k, n]
+in a quant mode, predicted as the engine times a weight matmul (as above, the call's kernels' shares
+of t_layer: the GEMM, and the activations' quantisation for NVFP4).
+
+A MoE table (tests/data/moe_kernel_timings.csv) gives the device time of one layer's routed experts
+on one GPU (vLLM's fused_experts and its Marlin and FlashInfer variants, router outside): T tokens,
+each sent to k of E experts, the GPU holding E / ep of them, each expert's FFN width F split tp ways,
+tokens spread evenly over the experts. Each is predicted as the engine times its routed experts
+(roofline.step_work and compute_s): the experts the tokens wake (E (1 - (1 - k/E)^T), the GPU's
+share of them) streamed at the expert share of the memory rate, their math at the expert share of
+the GEMM rate, plus the call's kernels' shares of t_layer:
+    FLOPs = 2 (T k / ep) 3 d F / tp,   weight bytes = woken / ep 3 d F / tp w
 """
 
 import csv
@@ -38,6 +51,7 @@ from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
 from ..roofline import FLOPS_PER_MAC, decode_attention_s, kernel_cost_s, matmul_s
+from .cells import AIC_QUANT
 
 OPS = ("qkv", "o", "gate_up", "down")
 DECODE_MAX_TOKENS = 256     # steps of at most this many tokens count as decode-sized
@@ -277,3 +291,156 @@ def predict_attention_s(row: AttentionRow, eff: Efficiency | None = None) -> flo
 def attention_errors(rows: list[AttentionRow], eff: Efficiency | None = None) -> np.ndarray:
     """predicted / measured - 1 per row."""
     return np.array([predict_attention_s(r, eff) / r.measured_s - 1 for r in rows])
+
+
+MOE_COLUMNS = ("hardware", "kernel", "moe_dtype", "tokens", "hidden_size", "inter_size", "topk", "num_experts",
+               "moe_tp", "moe_ep", "distribution", "measured_s", "source")
+# Kernels in one measured fused_experts call: the token sort by expert (moe_align_block_size), the
+# grouped gate-up GEMM, SiLU-and-mul, the grouped down GEMM and the weighted combine (moe_sum): the
+# engine's MOE_KERNELS without the router GEMM and its top-k, which the collector computes outside
+# (vllm/model_executor/layers/fused_moe/fused_moe.py; aiconfigurator collector/vllm/collect_moe.py).
+MOE_CALL_KERNELS = 5
+# Weight-only modes dequantise to bf16 and multiply there (Marlin W4A16, weight-only FP4).
+WEIGHT_ONLY_MODES = ("int4_wo", "nvfp4_wo", "w4a16_mxfp4", "w4a16_mxfp4_cutlass", "int8_wo")
+
+
+@dataclass(frozen=True)
+class MoeRow:
+    hardware: str
+    kernel: str
+    moe_dtype: str             # the table's quant mode (bfloat16, fp8, int4_wo, nvfp4, ...)
+    tokens: int
+    hidden_size: int
+    inter_size: int            # one expert's FFN width, before tensor parallelism
+    topk: int
+    num_experts: int
+    moe_tp: int
+    moe_ep: int
+    distribution: str
+    measured_s: float
+    source: str
+
+    @property
+    def weight_dtype(self) -> str:
+        return AIC_QUANT[self.moe_dtype]
+
+    @property
+    def compute_dtype(self) -> str:
+        return "bf16" if self.moe_dtype in WEIGHT_ONLY_MODES else self.weight_dtype
+
+
+def read_moe(path: str | Path) -> list[MoeRow]:
+    """Rows of a MoE kernel table; a bad file or row raises an InputError naming it."""
+    return _read_table(path, _moe_row, _moe_invalid, "MoE kernel", f"the columns {', '.join(MOE_COLUMNS)}",
+                       MOE_COLUMNS)
+
+
+def _moe_row(r: dict) -> MoeRow:
+    return MoeRow(hardware=r["hardware"], kernel=r["kernel"], moe_dtype=r["moe_dtype"].strip().lower(),
+                  distribution=r["distribution"], measured_s=_number(r, "measured_s", float), source=r["source"],
+                  **{c: _number(r, c, int) for c in ("tokens", "hidden_size", "inter_size", "topk", "num_experts",
+                                                      "moe_tp", "moe_ep")})
+
+
+def _moe_invalid(row: MoeRow) -> str | None:
+    if row.hardware not in hardware.known():
+        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    if row.moe_dtype not in AIC_QUANT:
+        return f"moe_dtype={row.moe_dtype!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
+    sizes = (row.tokens, row.hidden_size, row.inter_size, row.topk, row.num_experts, row.moe_tp, row.moe_ep)
+    if not all(1 <= v <= 10**7 for v in sizes):
+        return f"tokens, hidden_size, inter_size, topk, num_experts, moe_tp, moe_ep: give whole numbers 1..10,000,000 (got {sizes})"
+    if row.topk > row.num_experts or row.num_experts % row.moe_ep or row.inter_size % row.moe_tp:
+        return (f"topk={row.topk}, num_experts={row.num_experts}, moe_ep={row.moe_ep}, inter_size={row.inter_size}, "
+                f"moe_tp={row.moe_tp}: topk <= num_experts, moe_ep dividing num_experts and moe_tp inter_size")
+    if not 0 < row.measured_s < 10:
+        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
+    return None
+
+
+def moe_work(row: MoeRow) -> tuple[float, float]:
+    """(FLOPs, bytes) of the row's routed experts on its GPU: its share of the tokens' expert
+    assignments and of the experts they wake (roofline.experts_touched), bf16 activations in and out."""
+    k, E, T = row.topk, row.num_experts, row.tokens
+    expert_elems = 3 * row.hidden_size * row.inter_size / row.moe_tp      # gate, up, down on this GPU
+    assignments = T * k / row.moe_ep
+    woken = E * (1 - (1 - k / E) ** T) / row.moe_ep
+    act = bytes_per_element("bf16")
+    act_bytes = act * (2 * T * row.hidden_size + assignments * (4 * row.inter_size / row.moe_tp + row.hidden_size))
+    return FLOPS_PER_MAC * assignments * expert_elems, woken * expert_elems * bytes_per_element(row.weight_dtype) + act_bytes
+
+
+def predict_moe_s(row: MoeRow, eff: Efficiency | None = None) -> float:
+    """The engine's time for the row's routed experts: their math and traffic at the expert shares
+    of the GEMM and memory rates (roofline.matmul_s), plus the call's kernels' shares of t_layer."""
+    hw = hardware.get(row.hardware)
+    eff = eff or shipped().get(None, hw)
+    flops, bytes_ = moe_work(row)
+    return float(matmul_s(flops, bytes_, hw, row.compute_dtype, eff, None, eff.expert_gemm_frac,
+                          eff.expert_mem_bw_frac)) + MOE_CALL_KERNELS * kernel_cost_s(eff)
+
+
+def moe_errors(rows: list[MoeRow], eff: Efficiency | None = None) -> np.ndarray:
+    """predicted / measured - 1 per row."""
+    return np.array([predict_moe_s(r, eff) / r.measured_s - 1 for r in rows])
+
+
+GEMM_COLUMNS = ("hardware", "kernel", "gemm_dtype", "m", "n", "k", "measured_s", "source")
+# Kernels in one measured GEMM call: the GEMM, and for W4A4 NVFP4 the quantisation of its
+# activations before it (vLLM compressed-tensors W4A4: scaled_fp4_quant, then the FP4 GEMM).
+GEMM_CALL_KERNELS = {"nvfp4": 2}
+
+
+@dataclass(frozen=True)
+class GemmRow:
+    hardware: str
+    kernel: str
+    gemm_dtype: str            # the table's quant mode (bfloat16, fp8, nvfp4, ...)
+    m: int                     # tokens
+    n: int
+    k: int
+    measured_s: float
+    source: str
+
+    @property
+    def dtype(self) -> str:
+        return AIC_QUANT[self.gemm_dtype]
+
+
+def read_gemm(path: str | Path) -> list[GemmRow]:
+    """Rows of a GEMM kernel table; a bad file or row raises an InputError naming it."""
+    return _read_table(path, _gemm_row, _gemm_invalid, "GEMM kernel", f"the columns {', '.join(GEMM_COLUMNS)}",
+                       GEMM_COLUMNS)
+
+
+def _gemm_row(r: dict) -> GemmRow:
+    return GemmRow(hardware=r["hardware"], kernel=r["kernel"], gemm_dtype=r["gemm_dtype"].strip().lower(),
+                   measured_s=_number(r, "measured_s", float), source=r["source"],
+                   **{c: _number(r, c, int) for c in ("m", "n", "k")})
+
+
+def _gemm_invalid(row: GemmRow) -> str | None:
+    if row.hardware not in hardware.known():
+        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    if row.gemm_dtype not in AIC_QUANT:
+        return f"gemm_dtype={row.gemm_dtype!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
+    if not all(1 <= v <= 10**7 for v in (row.m, row.n, row.k)):
+        return f"m, n, k: give whole numbers 1..10,000,000 (got {(row.m, row.n, row.k)})"
+    if not 0 < row.measured_s < 10:
+        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
+    return None
+
+
+def predict_gemm_s(row: GemmRow, eff: Efficiency | None = None) -> float:
+    """The engine's time for the row's GEMM, x[m, k] @ W[k, n] (roofline.matmul_s: weights once,
+    bf16 activations in and out), plus its call's kernels' shares of t_layer."""
+    hw = hardware.get(row.hardware)
+    eff = eff or shipped().get(None, hw)
+    flops = FLOPS_PER_MAC * row.m * row.n * row.k
+    bytes_ = row.k * row.n * bytes_per_element(row.dtype) + row.m * (row.k + row.n) * bytes_per_element("bf16")
+    return float(matmul_s(flops, bytes_, hw, row.dtype, eff)) + GEMM_CALL_KERNELS.get(row.dtype, 1) * kernel_cost_s(eff)
+
+
+def gemm_errors(rows: list[GemmRow], eff: Efficiency | None = None) -> np.ndarray:
+    """predicted / measured - 1 per row."""
+    return np.array([predict_gemm_s(r, eff) / r.measured_s - 1 for r in rows])
