@@ -4,7 +4,8 @@ engine's matmul roofline with the shipped factors (servecost.calibration.kernels
 (the four matmuls of a layer in one step summed), then without each kernel's share of the layer cost, then with GEMM share, memory share and a time per kernel fitted to
 the kernels (each model predicted by the factors fitted without it); then measured decode-attention
 kernels (tests/data/decode_attention_timings.csv, H200 and B200) against the engine's decode attention;
-then measured GEMM kernels on a B200 (tests/data/gemm_kernel_timings.csv); then measured routed-expert (MoE) kernels (tests/data/moe_kernel_timings.csv, H200 and B200) against
+then measured GEMM kernels on a B200 (tests/data/gemm_kernel_timings.csv), DeepSeek-V3 MLA attention
+modules on an H200 and a B200 (tests/data/mla_module_timings.csv); then measured routed-expert (MoE) kernels (tests/data/moe_kernel_timings.csv, H200 and B200) against
 the engine's expert time, and with the expert GEMM and memory shares fitted per kernel.
 No shipped fit uses these timings.
 
@@ -22,12 +23,13 @@ from scipy.optimize import least_squares
 from servecost.calibration import kernels
 from servecost.errors import InputError
 from servecost.profiles import shipped
-from servecost.roofline import DENSE_LAYER_KERNELS
+from servecost.roofline import ATTENTION_KERNELS, DENSE_LAYER_KERNELS
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "kernel_timings.csv"
 ATTENTION = Path(__file__).resolve().parents[1] / "tests" / "data" / "decode_attention_timings.csv"
 MOE = Path(__file__).resolve().parents[1] / "tests" / "data" / "moe_kernel_timings.csv"
 GEMM = Path(__file__).resolve().parents[1] / "tests" / "data" / "gemm_kernel_timings.csv"
+MLA = Path(__file__).resolve().parents[1] / "tests" / "data" / "mla_module_timings.csv"
 
 
 def _line(label: str, q: np.ndarray) -> str:
@@ -187,6 +189,38 @@ def gemm_check(profiles) -> None:
               f"row, the rest: median error {np.median(rest):.1%}, p90 {np.quantile(rest, 0.9):.1%}")
 
 
+def _mla_set(base, x):
+    """`base` with a fixed time per MLA module (as its kernels' share of t_layer), the decode-attention
+    FLOP share and the memory share set to x."""
+    module_us, attn, mem = x
+    return replace(base, layer_overhead_s=module_us * 1e-6 * DENSE_LAYER_KERNELS / ATTENTION_KERNELS["mla"],
+                   decode_attn_flops_frac=attn, mem_bw_frac=mem)
+
+
+def mla_check(profiles) -> None:
+    """Measured DeepSeek-V3 MLA attention modules (decode) against the engine's attention layer with
+    each GPU's shipped set, small and large; then a fixed time per module, the decode-attention share
+    and the memory share fitted per GPU on every other row, predicting the rest."""
+    rows = kernels.read_mla(MLA)
+    print(f"\n{len(rows)} measured MLA attention modules (tests/data/mla_module_timings.csv), shipped sets:")
+    print("| GPU | modules | median error | p90 error | median pred/meas |\n|---|---|---|---|---|")
+    for hw in sorted({r.hardware for r in rows}):
+        part = [r for r in rows if r.hardware == hw]
+        base = profiles.get(None, hw)
+        q = 1 + kernels.mla_errors(part, base)
+        small = np.array([r.batch * r.context_tokens <= 65536 for r in part])
+        print(_line(hw, q) + f" <= 64k cached tokens x{np.median(q[small]):.2f}, more x{np.median(q[~small]):.2f}")
+
+        def fit(sub):
+            return least_squares(lambda x: np.log(1 + kernels.mla_errors(sub, _mla_set(base, x))), [60.0, 0.6, 0.8],
+                                 bounds=([0.0, 0.05, 0.1], [500.0, 1.0, 1.0]), x_scale=[10.0, 0.1, 0.1]).x
+
+        x, x_half = fit(part), fit(part[::2])
+        rest = np.abs(kernels.mla_errors(part[1::2], _mla_set(base, x_half)))
+        print(f"  fitted: {x[0]:.0f} us per module, decode attention at {x[1]:.2f} of peak, memory share {x[2]:.2f}; "
+              f"on every other row, the rest: median error {np.median(rest):.1%}, p90 {np.quantile(rest, 0.9):.1%}")
+
+
 def main() -> int:
     try:
         rows = kernels.read(sys.argv[1] if len(sys.argv) > 1 else TABLE)
@@ -221,6 +255,7 @@ def main() -> int:
     fitted_to_kernels(rows, profiles.default)
     decode_attention_check(profiles)
     gemm_check(profiles)
+    mla_check(profiles)
     moe_check(profiles)
     return 0
 

@@ -222,3 +222,34 @@ def test_a_bad_gemm_table_gets_one_line_naming_the_field(tmp_path):
     path.write_text("hardware,kernel,gemm_dtype,m,n,k,measured_s,source\nb200,k,fp8,1,-4,8,1e-5,x\n")
     with pytest.raises(InputError, match="m, n, k: give whole numbers"):
         kernels.read_gemm(path)
+
+
+MLA = Path(__file__).parents[1] / "data" / "mla_module_timings.csv"
+
+
+def test_mla_rows_are_sourced_deepseek_modules_on_both_gpus():
+    rows = kernels.read_mla(MLA)
+    assert len(rows) == 200 and {r.hardware for r in rows} == {"h200-sxm", "b200"}
+    assert {r.model for r in rows} == {"deepseek-v3"} and all(128 % r.heads == 0 for r in rows)
+    assert all(r.source.startswith("https://github.com/ai-dynamo/aiconfigurator/blob/") for r in rows)
+
+
+def test_an_mla_module_at_long_context_is_its_latent_cache_and_fewer_heads_mean_more_tensor_parallelism():
+    eff = replace(shipped().get(None, "h200-sxm"), kv_stream_bytes_per_s=1e15)
+    long = kernels.MlaRow("h200-sxm", "deepseek-v3", "bfloat16", "bfloat16", 128, 64, 65536, 1e-3, "")
+    cache_s = 64 * 65536 * 576 * 2 / (hardware.get("h200-sxm").mem_bytes_per_s * eff.mem_bw_frac)
+    assert kernels.predict_mla_s(long, eff) >= cache_s   # the latent cache (512 + 64 dims) read once per layer
+    few = replace(long, heads=16, context_tokens=4)
+    assert kernels.predict_mla_s(few, eff) < kernels.predict_mla_s(replace(few, heads=128), eff)
+
+
+@pytest.mark.parametrize("row, says", [
+    ("h200-sxm,llama-3.1-8b,bfloat16,bfloat16,8,1,4,1e-4,x", "has gqa attention"),
+    ("h200-sxm,deepseek-v3,bfloat16,bfloat16,3,1,4,1e-4,x", "heads=3: give a divisor"),
+    ("h200-sxm,deepseek-v3,fp9,bfloat16,8,1,4,1e-4,x", "kv_cache_dtype='fp9'"),
+])
+def test_a_bad_mla_table_gets_one_line_naming_the_field(tmp_path, row, says):
+    path = tmp_path / "m.csv"
+    path.write_text(",".join(kernels.MLA_COLUMNS) + "\n" + row + "\n")
+    with pytest.raises(InputError, match=says):
+        kernels.read_mla(path)

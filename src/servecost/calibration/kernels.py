@@ -28,6 +28,13 @@ A GEMM table (tests/data/gemm_kernel_timings.csv) gives the device time of one G
 in a quant mode, predicted as the engine times a weight matmul (as above, the call's kernels' shares
 of t_layer: the GEMM, and the activations' quantisation for NVFP4).
 
+An MLA module table (tests/data/mla_module_timings.csv) gives the decode time of one layer's whole
+attention module of an MLA model (projections, norms, rotary, cache write, absorbed attention, output
+projection) with `heads` query heads on the GPU, predicted as the engine times that layer's attention
+at tensor-parallel heads / n_heads: its weights (roofline.matmul_s), its decode attention
+(roofline.step_work and decode_attention_s, MLA's query rows padded to the tile) and its kernels'
+shares of t_layer (ATTENTION_KERNELS["mla"]).
+
 A MoE table (tests/data/moe_kernel_timings.csv) gives the device time of one layer's routed experts
 on one GPU (vLLM's fused_experts and its Marlin and FlashInfer variants, router outside): T tokens,
 each sent to k of E experts, the GPU holding E / ep of them, each expert's FFN width F split tp ways,
@@ -45,12 +52,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import hardware, models
+from .. import params as P
 from ..dtypes import bytes_per_element, canonical
 from ..efficiency import Efficiency
 from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
-from ..roofline import FLOPS_PER_MAC, decode_attention_s, kernel_cost_s, matmul_s
+from ..parallel import Parallel
+from ..roofline import (ATTENTION_KERNELS, FLOPS_PER_MAC, Precision, decode_attention_s, kernel_cost_s, matmul_s,
+                        step_work)
 from .cells import AIC_QUANT
 
 OPS = ("qkv", "o", "gate_up", "down")
@@ -444,3 +454,78 @@ def predict_gemm_s(row: GemmRow, eff: Efficiency | None = None) -> float:
 def gemm_errors(rows: list[GemmRow], eff: Efficiency | None = None) -> np.ndarray:
     """predicted / measured - 1 per row."""
     return np.array([predict_gemm_s(r, eff) / r.measured_s - 1 for r in rows])
+
+
+MLA_COLUMNS = ("hardware", "model", "kv_cache_dtype", "gemm_dtype", "heads", "batch", "context_tokens", "measured_s",
+               "source")
+
+
+@dataclass(frozen=True)
+class MlaRow:
+    hardware: str
+    model: str                 # a catalogue MLA model
+    kv_cache_dtype: str        # the table's modes (bfloat16, fp8, fp8_block, nvfp4, ...)
+    gemm_dtype: str
+    heads: int                 # query heads on the GPU
+    batch: int
+    context_tokens: int
+    measured_s: float
+    source: str
+
+
+def read_mla(path: str | Path) -> list[MlaRow]:
+    """Rows of an MLA attention-module table; a bad file or row raises an InputError naming it."""
+    return _read_table(path, _mla_row, _mla_invalid, "MLA module", f"the columns {', '.join(MLA_COLUMNS)}",
+                       MLA_COLUMNS)
+
+
+def _mla_row(r: dict) -> MlaRow:
+    return MlaRow(hardware=r["hardware"], model=r["model"], kv_cache_dtype=r["kv_cache_dtype"].strip().lower(),
+                  gemm_dtype=r["gemm_dtype"].strip().lower(), measured_s=_number(r, "measured_s", float),
+                  source=r["source"], **{c: _number(r, c, int) for c in ("heads", "batch", "context_tokens")})
+
+
+def _mla_invalid(row: MlaRow) -> str | None:
+    if row.hardware not in hardware.known():
+        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    try:
+        m = models.get(row.model)
+    except InputError:
+        return f"model={row.model!r} is not a catalogue model (servecost models lists them)"
+    if m.attention != "mla":
+        return f"model={row.model!r} has {m.attention} attention; this table is for MLA models"
+    for name in ("kv_cache_dtype", "gemm_dtype"):
+        if getattr(row, name) not in AIC_QUANT:
+            return f"{name}={getattr(row, name)!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
+    if not 1 <= row.heads <= m.n_heads or m.n_heads % row.heads:
+        return f"heads={row.heads}: give a divisor of the model's {m.n_heads} query heads"
+    if not all(1 <= v <= 10**7 for v in (row.batch, row.context_tokens)):
+        return f"batch, context_tokens: give whole numbers 1..10,000,000 (got {(row.batch, row.context_tokens)})"
+    if not 0 < row.measured_s < 10:
+        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
+    return None
+
+
+def predict_mla_s(row: MlaRow, eff: Efficiency | None = None) -> float:
+    """The engine's time for one MLA layer's attention at tensor-parallel n_heads / heads: its weights'
+    matmul, its decode attention over the latent cache and its kernels' shares of t_layer."""
+    hw = hardware.get(row.hardware)
+    eff = eff or shipped().get(None, hw)
+    m = models.get(row.model)
+    tp = m.n_heads // row.heads
+    weight, kv = AIC_QUANT[row.gemm_dtype], AIC_QUANT[row.kv_cache_dtype]
+    one_layer = replace(m, n_layers=1, n_full_layers=1)
+    work = step_work(one_layer, Parallel(tp=tp), Precision(weight=weight, expert=weight, kv=kv),
+                     decode_seqs=row.batch, context_tokens=row.context_tokens)
+    attn_w = P.softmax_attention_params(m) / tp
+    act = bytes_per_element("bf16")
+    weights_s = matmul_s(FLOPS_PER_MAC * row.batch * attn_w, attn_w * bytes_per_element(weight)
+                         + 2 * row.batch * m.d_model * act, hw, weight, eff)
+    attention_s = decode_attention_s(work.attn_flops, work.attn_bytes, work.kv_streams, hw, "bf16", eff, None,
+                                     work.attn_items)
+    return float(weights_s + attention_s) + ATTENTION_KERNELS["mla"] * kernel_cost_s(eff)
+
+
+def mla_errors(rows: list[MlaRow], eff: Efficiency | None = None) -> np.ndarray:
+    """predicted / measured - 1 per row."""
+    return np.array([predict_mla_s(r, eff) / r.measured_s - 1 for r in rows])
