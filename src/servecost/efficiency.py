@@ -23,8 +23,9 @@ class Efficiency:
     # Grouped expert GEMMs over the dense GEMM rate: each expert's GEMM has few rows at decode and
     # uneven rows at prefill. Measured routed-expert kernels (NVIDIA aiconfigurator campaign
     # checkpoints, vLLM 0.20, tests/data/moe_kernel_timings.csv; fitted in benchmarks/kernels.py) reach
-    # 0.44 of the dense rate with FlashInfer's TensorRT-LLM FP4 MoE on a B200 and 0.43 with vLLM's
-    # fused_moe in bf16 on an H200 (0.10-0.19 for the same kernel on a B200 and for Marlin W4A16):
+    # 0.43-0.46 of the dense rate (the shipped GEMM share 0.75-0.80 under it: about 0.34 of peak) with
+    # FlashInfer's TensorRT-LLM FP4 MoE on a B200 and vLLM's fused_moe in bf16 on an H200 (0.09-0.20
+    # for fused_moe on a B200 and for Marlin W4A16):
     # the better kernels' share, held (not fitted: fitted on the serving runs it went to 0.38 and
     # raised the held-out error).
     expert_gemm_frac: float = 0.44

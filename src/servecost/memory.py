@@ -17,10 +17,11 @@ def weight_bytes(m: ModelSpec, weight_dtype: str, expert_dtype: str) -> float:
 
 
 def weight_bytes_per_chip(m: ModelSpec, par: Parallel, weight_dtype: str, expert_dtype: str):
-    """Weights one chip holds. Attention is split tp ways (replicated over attention-DP ranks),
+    """Weights one chip holds. Attention is split tp ways (MLA's down-projections whole on every rank;
+    replicated over attention-DP ranks),
     dense FFN, experts and vocabulary over all chips of a stage, layers over pp stages."""
     w, e = bytes_per_element(weight_dtype), bytes_per_element(expert_dtype)
-    attention = P.attention_params(m) * w / par.tp
+    attention = P.attention_params_per_rank(m, par.tp) * w
     per_stage = (P.dense_ffn_params(m) + P.shared_expert_params(m) + P.router_params(m)) * w \
         + P.routed_expert_params(m) * e
     vocab = (P.embedding_params(m) + P.lm_head_params(m)) * w

@@ -47,6 +47,22 @@ def attention_params(m: ModelSpec) -> float:
     return m.n_softmax_layers * softmax_attention_params(m) + m.n_linear_layers * linear_attention_params(m)
 
 
+def replicated_attention_params(m: ModelSpec) -> float:
+    """Attention weights every tensor-parallel rank holds whole: MLA's down-projections (the query
+    latent's and the shared KV latent's with its rope key), which vLLM and SGLang build as
+    ReplicatedLinear (vllm and sglang models/deepseek_v2.py: q_a_proj, kv_a_proj_with_mqa)."""
+    if m.attention != "mla":
+        return 0.0
+    q_down = m.d_model * m.q_lora_rank if m.q_lora_rank else 0.0
+    return m.n_softmax_layers * (q_down + m.d_model * (m.kv_lora_rank + m.qk_rope_head_dim))
+
+
+def attention_params_per_rank(m: ModelSpec, tp):
+    """Attention weights one tensor-parallel rank holds: the sharded ones over tp, the replicated whole."""
+    replicated = replicated_attention_params(m)
+    return (attention_params(m) - replicated) / tp + replicated
+
+
 def dense_ffn_params(m: ModelSpec) -> float:
     return m.n_dense_layers * GATED_FFN_MATRICES * m.d_model * m.dense_ffn_dim
 

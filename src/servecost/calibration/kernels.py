@@ -517,7 +517,7 @@ def predict_mla_s(row: MlaRow, eff: Efficiency | None = None) -> float:
     one_layer = replace(m, n_layers=1, n_full_layers=1)
     work = step_work(one_layer, Parallel(tp=tp), Precision(weight=weight, expert=weight, kv=kv),
                      decode_seqs=row.batch, context_tokens=row.context_tokens)
-    attn_w = P.softmax_attention_params(m) / tp
+    attn_w = P.attention_params_per_rank(one_layer, tp)
     act = bytes_per_element("bf16")
     weights_s = matmul_s(FLOPS_PER_MAC * row.batch * attn_w, attn_w * bytes_per_element(weight)
                          + 2 * row.batch * m.d_model * act, hw, weight, eff)
