@@ -5,8 +5,9 @@ engine's matmul roofline with the shipped factors (servecost.calibration.kernels
 the kernels (each model predicted by the factors fitted without it); then measured decode-attention
 kernels (tests/data/decode_attention_timings.csv, H200 and B200) against the engine's decode attention;
 then measured GEMM kernels on a B200 (tests/data/gemm_kernel_timings.csv), DeepSeek-V3 MLA attention
-modules on an H200 and a B200 (tests/data/mla_module_timings.csv); then measured routed-expert (MoE) kernels (tests/data/moe_kernel_timings.csv, H200 and B200) against
-the engine's expert time, and with the expert GEMM and memory shares fitted per kernel.
+modules on an H200 and a B200 (tests/data/mla_module_timings.csv) and routed-expert (MoE) kernels
+(tests/data/moe_kernel_timings.csv, H200 and B200) against the engine's times for them, and with a
+few factors fitted per kernel.
 No shipped fit uses these timings.
 
 Run: python benchmarks/kernels.py [TABLE.csv]   (your own table: the same columns, see

@@ -152,7 +152,7 @@ def test_a_bad_decode_attention_table_gets_one_line_naming_the_field(tmp_path, t
 
 
 MOE = Path(__file__).parents[1] / "data" / "moe_kernel_timings.csv"
-MOE_HEADER = "hardware,kernel,moe_dtype,tokens,hidden_size,inter_size,topk,num_experts,moe_tp,moe_ep,distribution,measured_s,source\n"
+MOE_HEADER = ",".join(kernels.MOE_COLUMNS) + "\n"
 
 
 def test_moe_rows_are_sourced_balanced_and_on_both_gpus():
@@ -179,7 +179,8 @@ def test_a_one_token_moe_streams_the_k_experts_it_wakes_and_weight_only_modes_mu
     flops, bytes_ = kernels.moe_work(r)
     assert bytes_ == pytest.approx(8 * 3 * 4096 * 1536 * bytes_per_element("int4"), rel=0.01)   # 8 experts woken
     assert r.compute_dtype == "bf16" and r.weight_dtype == "int4"
-    assert kernels.MoeRow("b200", "x", "nvfp4", 1, 4096, 1536, 8, 128, 1, 1, "balanced", 1e-4, "").compute_dtype == "nvfp4"
+    fp4 = kernels.MoeRow("b200", "x", "nvfp4", 1, 4096, 1536, 8, 128, 1, 1, "balanced", 1e-4, "")
+    assert fp4.compute_dtype == "nvfp4"
 
 
 @pytest.mark.parametrize("text, says", [

@@ -179,9 +179,9 @@ def scaled(eff: Efficiency, ratio: float) -> Efficiency:
 
 def generation_sets(runs: list[Run], default: Efficiency, engines: dict[str, Efficiency]) -> dict[str, Efficiency]:
     """Per NVIDIA generation but the reference with >= MIN_GROUP_RUNS runs, one ratio r_gen of the
-    per-kernel fixed cost, fitted to that generation's TPOT with every engine's set held (each run predicted by its engine's
-    set, or the default, times r_gen); returned as the sets '<engine>/<gen>' and '<gen>' (the default's,
-    for a plan that names no engine)."""
+    per-kernel fixed cost, fitted to that generation's TPOT with every engine's set held (each run
+    predicted by its engine's set, or the default, times r_gen); returned as the sets
+    '<engine>/<gen>' and '<gen>' (the default's, for a plan that names no engine)."""
     by_generation: dict[str, list[Run]] = {}
     for run in fittable(runs):
         if generation(run.hardware) != REFERENCE_GENERATION:

@@ -359,7 +359,8 @@ def _moe_invalid(row: MoeRow) -> str | None:
         return f"moe_dtype={row.moe_dtype!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
     sizes = (row.tokens, row.hidden_size, row.inter_size, row.topk, row.num_experts, row.moe_tp, row.moe_ep)
     if not all(1 <= v <= 10**7 for v in sizes):
-        return f"tokens, hidden_size, inter_size, topk, num_experts, moe_tp, moe_ep: give whole numbers 1..10,000,000 (got {sizes})"
+        return ("tokens, hidden_size, inter_size, topk, num_experts, moe_tp, moe_ep: give whole numbers "
+                f"1..10,000,000 (got {sizes})")
     if row.topk > row.num_experts or row.num_experts % row.moe_ep or row.inter_size % row.moe_tp:
         return (f"topk={row.topk}, num_experts={row.num_experts}, moe_ep={row.moe_ep}, inter_size={row.inter_size}, "
                 f"moe_tp={row.moe_tp}: topk <= num_experts, moe_ep dividing num_experts and moe_tp inter_size")
@@ -377,7 +378,8 @@ def moe_work(row: MoeRow) -> tuple[float, float]:
     woken = E * (1 - (1 - k / E) ** T) / row.moe_ep
     act = bytes_per_element("bf16")
     act_bytes = act * (2 * T * row.hidden_size + assignments * (4 * row.inter_size / row.moe_tp + row.hidden_size))
-    return FLOPS_PER_MAC * assignments * expert_elems, woken * expert_elems * bytes_per_element(row.weight_dtype) + act_bytes
+    weight_bytes = woken * expert_elems * bytes_per_element(row.weight_dtype)
+    return FLOPS_PER_MAC * assignments * expert_elems, weight_bytes + act_bytes
 
 
 def predict_moe_s(row: MoeRow, eff: Efficiency | None = None) -> float:

@@ -2,15 +2,15 @@
 
 It times (1) a device-to-device copy (bytes/s), (2) square GEMMs per dtype (FLOP/s), (3) attention
 alone: a prompt over itself (FLOP/s), one query per sequence over a cache at batch 1 (bytes/s per
-(sequence, KV head) stream) and over a tiny cache at many sequences (time per work item), (4) routed-expert weights streamed by a batched GEMM of a few rows per
-expert against a dense GEMM of the same bytes, and (5) a decode step and (6) a prefill of a
-Llama-shaped stack of layers with random weights. With PyTorch
-installed (`pip install servecost[gpu]`) it runs on the GPU, or on the CPU when none is present;
-without PyTorch it runs the same kernels in numpy on the CPU. Against a catalogue chip
-(--hardware) the copy, GEMM and prefill-attention rates become mem_bw_frac, gemm_flops_frac and
-attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, the time per (sequence, KV head)
-at many sequences over a tiny cache decode_attn_item_s, the expert stream's share
-expert_mem_bw_frac, and the decode step left over
+(sequence, KV head) stream) and over a tiny cache at many sequences (time per work item), (4)
+routed-expert weights streamed by a batched GEMM of a few rows per expert against a dense GEMM of
+the same bytes, and (5) a decode step and (6) a prefill of a Llama-shaped stack of layers with
+random weights. With PyTorch installed (`pip install servecost[gpu]`) it runs on the GPU, or on the
+CPU when none is present; without PyTorch it runs the same kernels in numpy on the CPU. Against a
+catalogue chip (--hardware) the copy, GEMM and prefill-attention rates become mem_bw_frac,
+gemm_flops_frac and attn_flops_frac, the batch-1 decode attention kv_stream_bytes_per_s, the time
+per (sequence, KV head) at many sequences over a tiny cache decode_attn_item_s, the expert stream's
+share expert_mem_bw_frac, and the decode step left over
 after those fixes the per-layer overhead: a profile that --profile applies.
 """
 
