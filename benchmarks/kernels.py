@@ -157,6 +157,14 @@ def moe_check(profiles) -> None:
               f"{np.median(np.abs(q - 1)):.1%}, p90 {np.quantile(np.abs(q - 1), 0.9):.1%}")
 
 
+def _gemm_set(base, x, calls):
+    """`base` with GEMM share, memory share and a fixed time per call of `calls` kernels (as their
+    shares of t_layer) set to x."""
+    gemm, mem, per_call_us = x
+    return replace(base, gemm_flops_frac=gemm, mem_bw_frac=mem,
+                   layer_overhead_s=per_call_us * 1e-6 * DENSE_LAYER_KERNELS / calls)
+
+
 def gemm_check(profiles) -> None:
     """Measured GEMM kernels (another GPU than the Vidur tables) against the engine's matmul with the
     GPU's shipped set, by dtype and by size; then GEMM share, memory share and a fixed time per call
@@ -171,21 +179,15 @@ def gemm_check(profiles) -> None:
         print(_line(f"{hw}, {part[0].kernel}, {dtype}", q) + f" >= 100 GFLOP x{np.median(q[big]):.2f}, "
               f"smaller x{np.median(q[~big]):.2f}")
         base = profiles.get(None, hw)
+        calls = kernels.GEMM_CALL_KERNELS.get(part[0].dtype, 1)
 
         def fit(sub):
-            def res(x):
-                eff = replace(base, gemm_flops_frac=x[0], mem_bw_frac=x[1],
-                              layer_overhead_s=x[2] * 1e-6 * DENSE_LAYER_KERNELS / kernels.GEMM_CALL_KERNELS.get(
-                                  sub[0].dtype, 1))
-                return np.log(1 + kernels.gemm_errors(sub, eff))
-            return least_squares(res, [0.7, 0.8, 3.0], bounds=([0.05, 0.05, 0.0], [1.0, 1.0, 30.0]),
+            return least_squares(lambda x: np.log(1 + kernels.gemm_errors(sub, _gemm_set(base, x, calls))),
+                                 [0.7, 0.8, 3.0], bounds=([0.05, 0.05, 0.0], [1.0, 1.0, 30.0]),
                                  x_scale=[0.1, 0.1, 1.0]).x
 
         x, x_half = fit(part), fit(part[::2])
-        eff = replace(base, gemm_flops_frac=x_half[0], mem_bw_frac=x_half[1],
-                      layer_overhead_s=x_half[2] * 1e-6 * DENSE_LAYER_KERNELS / kernels.GEMM_CALL_KERNELS.get(
-                          part[0].dtype, 1))
-        rest = np.abs(kernels.gemm_errors(part[1::2], eff))
+        rest = np.abs(kernels.gemm_errors(part[1::2], _gemm_set(base, x_half, calls)))
         print(f"  fitted: GEMM share {x[0]:.2f}, memory share {x[1]:.2f}, {x[2]:.1f} us per call; on every other "
               f"row, the rest: median error {np.median(rest):.1%}, p90 {np.quantile(rest, 0.9):.1%}")
 

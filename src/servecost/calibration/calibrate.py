@@ -90,10 +90,12 @@ def fittable(runs: list[Run]) -> list[Run]:
             and r.measured_tpot_s > 0 and not r.measured_ttft_s <= 0]
 
 
-def log_residuals(runs: list[Run], eff: Efficiency, metrics: tuple[str, ...] = ("tpot", "ttft")) -> np.ndarray:
+def log_residuals(runs: list[Run], eff: Efficiency | Profiles,
+                  metrics: tuple[str, ...] = ("tpot", "ttft")) -> np.ndarray:
     """log(predicted / measured) of TPOT then TTFT (of `metrics`) for every predictable run (0 where not
-    predictable or not measured, so the vector keeps its length while the factors move)."""
-    preds = predict_runs(runs, Profiles(default=eff))
+    predictable or not measured, so the vector keeps its length while the factors move). `eff`: one
+    set for every run, or Profiles that pick each run's set."""
+    preds = predict_runs(runs, eff if isinstance(eff, Profiles) else Profiles(default=eff))
     column = {"ttft": (0, "measured_ttft_s"), "tpot": (1, "measured_tpot_s")}
     out = np.array([np.log(p[column[m][0]] / getattr(r, column[m][1])) if not isinstance(p, str) else 0.0
                     for m in ("tpot", "ttft") if m in metrics for r, p in zip(runs, preds)])
@@ -196,10 +198,7 @@ def generation_sets(runs: list[Run], default: Efficiency, engines: dict[str, Eff
             ratio = float(np.exp(x[0]))
             trial = Profiles(default=scaled(default, ratio),
                              groups={f"{e}/{gen}": scaled(eff, ratio) for e, eff in engines.items()})
-            preds = predict_runs(members, trial)
-            res = np.array([np.log(p[1] / r.measured_tpot_s) if not isinstance(p, str) else 0.0
-                            for r, p in zip(members, preds)])
-            return np.concatenate([np.where(np.isfinite(res), res, 0.0), weight * x])
+            return np.concatenate([log_residuals(members, trial, ("tpot",)), weight * x])
 
         result = least_squares(residuals, [0.0], bounds=np.log(GENERATION_SCALE_BOUNDS), loss="soft_l1",
                                f_scale=0.25, diff_step=0.02, max_nfev=50)

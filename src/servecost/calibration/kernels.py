@@ -149,9 +149,36 @@ def _flag(text: str) -> bool:
     return text.strip().lower() in ("true", "1")
 
 
-def _invalid(row: KernelRow) -> str | None:
+def _unknown_hardware(row) -> str | None:
     if row.hardware not in hardware.known():
         return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    return None
+
+
+def _unknown_modes(row, *names: str) -> str | None:
+    """The first of the row's quant-mode cells `names` that servecost does not read, as a reason."""
+    for name in names:
+        if getattr(row, name) not in AIC_QUANT:
+            return f"{name}={getattr(row, name)!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
+    return None
+
+
+def _sizes_out_of_range(row, *names: str) -> str | None:
+    sizes = tuple(getattr(row, n) for n in names)
+    if not all(1 <= v <= 10**7 for v in sizes):
+        return f"{', '.join(names)}: give whole numbers 1..10,000,000 (got {sizes})"
+    return None
+
+
+def _not_a_kernel_time(row) -> str | None:
+    if not 0 < row.measured_s < 10:
+        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
+    return None
+
+
+def _invalid(row: KernelRow) -> str | None:
+    if why := _unknown_hardware(row):
+        return why
     given = [getattr(row, c) for c in SHAPE_COLUMNS]
     if not any(given) and row.model not in models.catalogue():
         return (f"model={row.model!r} is not in the catalogue (servecost models lists it); or give the layer's "
@@ -164,9 +191,7 @@ def _invalid(row: KernelRow) -> str | None:
         return f"op={row.op!r} is not one of {', '.join(OPS)}"
     if not 1 <= row.tp <= 1024 or not 1 <= row.tokens <= 10**7:
         return f"tp={row.tp} / tokens={row.tokens}: give 1..1024 GPUs and 1..10,000,000 tokens"
-    if not 0 < row.measured_s < 10:
-        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
-    return None
+    return _not_a_kernel_time(row)
 
 
 def layer_shape(row: KernelRow) -> KernelRow:
@@ -268,16 +293,13 @@ def _attention_row(r: dict) -> AttentionRow:
 
 
 def _attention_invalid(row: AttentionRow) -> str | None:
-    if row.hardware not in hardware.known():
-        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
-    sizes = (row.batch, row.context_tokens, row.n_heads, row.n_kv_heads, row.head_dim)
-    if not all(1 <= v <= 10**7 for v in sizes):
-        return f"batch, context_tokens, n_heads, n_kv_heads, head_dim: give whole numbers 1..10,000,000 (got {sizes})"
+    why = _unknown_hardware(row) or _sizes_out_of_range(row, "batch", "context_tokens", "n_heads", "n_kv_heads",
+                                                        "head_dim")
+    if why:
+        return why
     if row.n_heads % row.n_kv_heads:
         return f"n_kv_heads={row.n_kv_heads} does not divide n_heads={row.n_heads}"
-    if not 0 < row.measured_s < 10:
-        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
-    return None
+    return _not_a_kernel_time(row)
 
 
 # Kernels in one measured attention call: vLLM's backend forward writes the step's new keys and values
@@ -353,20 +375,14 @@ def _moe_row(r: dict) -> MoeRow:
 
 
 def _moe_invalid(row: MoeRow) -> str | None:
-    if row.hardware not in hardware.known():
-        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
-    if row.moe_dtype not in AIC_QUANT:
-        return f"moe_dtype={row.moe_dtype!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
-    sizes = (row.tokens, row.hidden_size, row.inter_size, row.topk, row.num_experts, row.moe_tp, row.moe_ep)
-    if not all(1 <= v <= 10**7 for v in sizes):
-        return ("tokens, hidden_size, inter_size, topk, num_experts, moe_tp, moe_ep: give whole numbers "
-                f"1..10,000,000 (got {sizes})")
+    why = _unknown_hardware(row) or _unknown_modes(row, "moe_dtype") or _sizes_out_of_range(
+        row, "tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp", "moe_ep")
+    if why:
+        return why
     if row.topk > row.num_experts or row.num_experts % row.moe_ep or row.inter_size % row.moe_tp:
         return (f"topk={row.topk}, num_experts={row.num_experts}, moe_ep={row.moe_ep}, inter_size={row.inter_size}, "
                 f"moe_tp={row.moe_tp}: topk <= num_experts, moe_ep dividing num_experts and moe_tp inter_size")
-    if not 0 < row.measured_s < 10:
-        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
-    return None
+    return _not_a_kernel_time(row)
 
 
 def moe_work(row: MoeRow) -> tuple[float, float]:
@@ -432,15 +448,8 @@ def _gemm_row(r: dict) -> GemmRow:
 
 
 def _gemm_invalid(row: GemmRow) -> str | None:
-    if row.hardware not in hardware.known():
-        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
-    if row.gemm_dtype not in AIC_QUANT:
-        return f"gemm_dtype={row.gemm_dtype!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
-    if not all(1 <= v <= 10**7 for v in (row.m, row.n, row.k)):
-        return f"m, n, k: give whole numbers 1..10,000,000 (got {(row.m, row.n, row.k)})"
-    if not 0 < row.measured_s < 10:
-        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
-    return None
+    return (_unknown_hardware(row) or _unknown_modes(row, "gemm_dtype") or _sizes_out_of_range(row, "m", "n", "k")
+            or _not_a_kernel_time(row))
 
 
 def predict_gemm_s(row: GemmRow, eff: Efficiency | None = None) -> float:
@@ -488,24 +497,19 @@ def _mla_row(r: dict) -> MlaRow:
 
 
 def _mla_invalid(row: MlaRow) -> str | None:
-    if row.hardware not in hardware.known():
-        return f"hardware={row.hardware!r} is not in the catalogue (servecost hardware lists it)"
+    if why := _unknown_hardware(row):
+        return why
     try:
         m = models.get(row.model)
     except InputError:
         return f"model={row.model!r} is not a catalogue model (servecost models lists them)"
     if m.attention != "mla":
         return f"model={row.model!r} has {m.attention} attention; this table is for MLA models"
-    for name in ("kv_cache_dtype", "gemm_dtype"):
-        if getattr(row, name) not in AIC_QUANT:
-            return f"{name}={getattr(row, name)!r} is not a quant mode servecost reads (one of {', '.join(AIC_QUANT)})"
+    if why := _unknown_modes(row, "kv_cache_dtype", "gemm_dtype"):
+        return why
     if not 1 <= row.heads <= m.n_heads or m.n_heads % row.heads:
         return f"heads={row.heads}: give a divisor of the model's {m.n_heads} query heads"
-    if not all(1 <= v <= 10**7 for v in (row.batch, row.context_tokens)):
-        return f"batch, context_tokens: give whole numbers 1..10,000,000 (got {(row.batch, row.context_tokens)})"
-    if not 0 < row.measured_s < 10:
-        return f"measured_s={row.measured_s!r} is not a kernel time in seconds (0 < t < 10)"
-    return None
+    return _sizes_out_of_range(row, "batch", "context_tokens") or _not_a_kernel_time(row)
 
 
 def predict_mla_s(row: MlaRow, eff: Efficiency | None = None) -> float:
