@@ -86,8 +86,12 @@ def experts_touched(m: ModelSpec, tokens):
     """
     if not m.is_moe:
         return np.zeros_like(np.asarray(tokens, dtype=float))
-    k, E = m.experts_per_token, m.n_experts
-    return E * (1 - (1 - k / E) ** np.asarray(tokens, dtype=float))
+    return distinct_experts(m.experts_per_token, m.n_experts, tokens)
+
+
+def distinct_experts(k: int, n_experts: int, tokens):
+    """E (1 - (1 - k/E)^T): the distinct experts T tokens routed k of E each wake (experts_touched)."""
+    return n_experts * (1 - (1 - k / n_experts) ** np.asarray(tokens, dtype=float))
 
 
 def _attention_pairs(m: ModelSpec, seq_tokens):

@@ -59,8 +59,8 @@ from ..errors import InputError
 from ..models import ModelSpec
 from ..profiles import shipped
 from ..parallel import Parallel
-from ..roofline import (ATTENTION_KERNELS, FLOPS_PER_MAC, Precision, decode_attention_s, kernel_cost_s, matmul_s,
-                        step_work)
+from ..roofline import (ATTENTION_KERNELS, FLOPS_PER_MAC, Precision, decode_attention_s, distinct_experts,
+                        kernel_cost_s, matmul_s, step_work)
 from .cells import AIC_QUANT
 
 OPS = ("qkv", "o", "gate_up", "down")
@@ -391,7 +391,7 @@ def moe_work(row: MoeRow) -> tuple[float, float]:
     k, E, T = row.topk, row.num_experts, row.tokens
     expert_elems = 3 * row.hidden_size * row.inter_size / row.moe_tp      # gate, up, down on this GPU
     assignments = T * k / row.moe_ep
-    woken = E * (1 - (1 - k / E) ** T) / row.moe_ep
+    woken = float(distinct_experts(k, E, T)) / row.moe_ep
     act = bytes_per_element("bf16")
     act_bytes = act * (2 * T * row.hidden_size + assignments * (4 * row.inter_size / row.moe_tp + row.hidden_size))
     weight_bytes = woken * expert_elems * bytes_per_element(row.weight_dtype)
