@@ -150,3 +150,20 @@ def test_a_layer_pays_for_the_kernels_it_runs(ideal):
     eff = replace(ideal, layer_overhead_s=50e-6)
     assert float(layer_cost_s(llama, eff)) == pytest.approx(32 * 50e-6)
     assert float(layer_cost_s(ds, eff)) == pytest.approx(61 * 50e-6 * kernels_per_layer(ds) / 10)
+
+
+def test_attention_dp_expert_layers_pay_the_dispatch_pair_and_tensor_parallel_ones_do_not(ideal):
+    """With attention data-parallel and experts spread (dp 8, ep 8) every MoE layer of the stage pays
+    the dispatch + combine pair's fixed time once; tensor-parallel attention (tp 8, ep 8) all-reduces
+    and pays none of it; a dense model has no MoE layer to pay it."""
+    from servecost.roofline import comm_s
+    ds, h200, pair_s = models.get("deepseek-v3"), hardware.get("h200-sxm"), 20e-6
+    with_pair = replace(ideal, ep_dispatch_s=pair_s)
+    dp = Parallel(tp=1, dp_attn=8, ep=8)
+    extra = comm_s(ds, h200, dp, BF16, 64, with_pair) - comm_s(ds, h200, dp, BF16, 64, ideal)
+    assert float(extra) == pytest.approx(ds.n_moe_layers * pair_s, rel=1e-9)
+    tp = Parallel(tp=8, ep=8)
+    assert float(comm_s(ds, h200, tp, BF16, 64, with_pair)) == float(comm_s(ds, h200, tp, BF16, 64, ideal))
+    llama = models.get("llama-3.1-70b")
+    dense = Parallel(tp=1, dp_attn=8)
+    assert float(comm_s(llama, h200, dense, BF16, 64, with_pair)) == float(comm_s(llama, h200, dense, BF16, 64, ideal))

@@ -43,6 +43,15 @@ class Efficiency:
     # (NVIDIA aiconfigurator campaign checkpoints, tests/data/decode_attention_timings.csv; fitted in
     # benchmarks/kernels.py). 0 until `servecost calibrate` fits it or a profile states it.
     decode_attn_item_s: float = 0.0
+    # Fixed time of one MoE layer's dispatch + combine pair where attention is data-parallel and the
+    # experts are spread over the ranks (DeepEP-style all-to-all kernels: each rank sends its tokens to
+    # their experts' ranks and waits for every peer's signal, twice), besides its bytes. DeepEP's
+    # low-latency kernels over NVLink take 37 us (dispatch, fp8) + 59 us (combine, bf16) at EP8 on H20
+    # with 128 tokens per rank, top-8, hidden 7168 (deepseek-ai/DeepEP PR 173, 2025-05-22); the
+    # all-to-all of roofline.comm_s gives those bytes and one link latency 81 us, so the pair's fixed
+    # kernel time is ~15 us. 0 until `servecost calibrate` fits it; a tensor-parallel attention layout
+    # all-reduces instead and pays no dispatch.
+    ep_dispatch_s: float = 0.0
     # Memory bandwidth achieved / peak: aiconfigurator's mem_bw_empirical_scaling_factor is 0.8.
     mem_bw_frac: float = 0.80
     # Scale-up link bandwidth achieved / peak: H100 NVLink p2p measures 376-380 of 450 GB/s (NCCL #1264).
@@ -74,7 +83,7 @@ class Efficiency:
 
 DEFAULT = Efficiency()
 # Fixed costs a family may not pay at all (a dataflow machine has no host in its step).
-MAY_BE_ZERO = frozenset({"decode_attn_item_s", "layer_overhead_s", "step_overhead_s", "seq_overhead_s",
+MAY_BE_ZERO = frozenset({"decode_attn_item_s", "ep_dispatch_s", "layer_overhead_s", "step_overhead_s", "seq_overhead_s",
                          "host_overlap_frac", "admission_steps"})
 
 
@@ -89,7 +98,8 @@ def ideal(eff: Efficiency) -> Efficiency:
     the fastest the chip could run the work, a bound no measurement can beat under the same conditions."""
     return replace(eff, gemm_flops_frac=1.0, attn_flops_frac=1.0, decode_attn_flops_frac=1.0, expert_gemm_frac=1.0,
                    expert_mem_bw_frac=1.0, mem_bw_frac=1.0, link_bw_frac=1.0, kv_stream_bytes_per_s=1e15,
-                   decode_attn_item_s=0.0, layer_overhead_s=0.0, step_overhead_s=0.0, seq_overhead_s=0.0)
+                   decode_attn_item_s=0.0, ep_dispatch_s=0.0, layer_overhead_s=0.0, step_overhead_s=0.0,
+                   seq_overhead_s=0.0)
 
 
 def from_dict(values: dict, source: str = "profile") -> Efficiency:

@@ -295,7 +295,8 @@ def comm_s(m: ModelSpec, hw: Accelerator, par: Parallel, prec: Precision, tokens
     # figure inside a domain, 4x it across). DeepEP's RDMA kernels quote 77 + 114 us per pair at EP8
     # (deepseek-ai/DeepEP README), but engines overlap them with compute: with that latency the
     # measured cross-node DeepSeek-R1 runs come out 70% slower than measured, with `lat` within 10%.
-    t_a2a = alltoall_s(dispatch_bytes, par.ep, bw * _alltoall_share(hw, par.ep), lat)
+    t_a2a = alltoall_s(dispatch_bytes, par.ep, bw * _alltoall_share(hw, par.ep), lat) \
+        + np.where(np.asarray(dp) > 1, eff.ep_dispatch_s, 0.0)   # the pair's fixed kernel time (efficiency.py)
     t_moe = moe_layers * np.where(np.asarray(par.ep) > 1, t_a2a, t_ffn_allreduce)
     return t_attn + (layers - moe_layers) * t_ffn_allreduce + t_moe
 

@@ -32,6 +32,7 @@ FITTED = {
     "decode_attn_flops_frac": (0.1, 0.8),
     "kv_stream_bytes_per_s": (5e9, 1e13),
     "decode_attn_item_s": (1e-11, 1e-6),
+    "ep_dispatch_s": (1e-7, 2e-4),
     "mem_bw_frac": (0.3, 0.95),
     "expert_mem_bw_frac": (0.3, 1.0),
     "layer_overhead_s": (1e-7, 3e-4),
@@ -56,6 +57,9 @@ ADMISSION_START_STEPS = 1.0   # the TTFT stage starts the admission wait from on
 KV_STREAM_START_BYTES_PER_S = 50e9
 # The decode-attention work item starts from the measured kernels' 12-26 ns (tests/data/decode_attention_timings.csv).
 ATTN_ITEM_START_S = 15e-9
+# The dispatch + combine pair starts from DeepEP's NVLink EP8 pair less its bytes and link latency
+# (96 - 81 us, efficiency.py).
+EP_DISPATCH_START_S = 15e-6
 MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
 MIN_GENERATION_RUNS = 8   # runs on another vendor's generation that make a set of its own
 ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's chips (CUDA builds)
@@ -132,6 +136,8 @@ def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float 
         base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
     if base.decode_attn_item_s < FITTED["decode_attn_item_s"][0]:   # unset: start from the measured kernels
         base = replace(base, decode_attn_item_s=ATTN_ITEM_START_S)
+    if base.ep_dispatch_s < FITTED["ep_dispatch_s"][0]:   # unset: start from the latency part of DeepEP's pair
+        base = replace(base, ep_dispatch_s=EP_DISPATCH_START_S)
     first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
                 names=tuple(k for k in FITTED if k not in TTFT_ONLY and k not in held), limits=limits)
     start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
