@@ -60,6 +60,8 @@ ATTN_ITEM_START_S = 15e-9
 # The dispatch + combine pair starts from DeepEP's NVLink EP8 pair less its bytes and link latency
 # (96 - 81 us, efficiency.py).
 EP_DISPATCH_START_S = 15e-6
+# Fixed costs that are 0 until fitted (below their fitted range): where their fit starts.
+UNSET_STARTS = {"decode_attn_item_s": ATTN_ITEM_START_S, "ep_dispatch_s": EP_DISPATCH_START_S}
 MIN_GROUP_RUNS = 40   # fewer runs than this: the group keeps the default
 MIN_GENERATION_RUNS = 8   # runs on another vendor's generation that make a set of its own
 ENGINE_VENDOR = "NVIDIA"  # the engine sets are fitted on runs on this vendor's chips (CUDA builds)
@@ -134,10 +136,8 @@ def fit_staged(runs: list[Run], base: Efficiency = DEFAULT, prior_weight: float 
     the device and host factors held: the request overhead, the prefill-queue share and the admission wait."""
     if base.kv_stream_bytes_per_s >= FITTED["kv_stream_bytes_per_s"][1]:   # uncapped: start from one stream's share
         base = replace(base, kv_stream_bytes_per_s=KV_STREAM_START_BYTES_PER_S)
-    if base.decode_attn_item_s < FITTED["decode_attn_item_s"][0]:   # unset: start from the measured kernels
-        base = replace(base, decode_attn_item_s=ATTN_ITEM_START_S)
-    if base.ep_dispatch_s < FITTED["ep_dispatch_s"][0]:   # unset: start from the latency part of DeepEP's pair
-        base = replace(base, ep_dispatch_s=EP_DISPATCH_START_S)
+    unset = {k: v for k, v in UNSET_STARTS.items() if getattr(base, k) < FITTED[k][0]}   # 0: from the cited start
+    base = replace(base, **unset)
     first = fit(runs, replace(base, admission_steps=0.0), prior_weight,
                 names=tuple(k for k in FITTED if k not in TTFT_ONLY and k not in held), limits=limits)
     start = replace(first, admission_steps=max(first.admission_steps, ADMISSION_START_STEPS))
