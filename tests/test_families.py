@@ -100,3 +100,28 @@ def test_zero_fixed_costs_are_valid_but_negative_or_nan_are_not():
     for bad in ({"gemm_flops_frac": 0.0}, {"step_overhead_s": -1.0}, {"mem_bw_frac": float("nan")}):
         with pytest.raises(InputError):
             from_dict(bad)
+
+
+def test_each_named_engine_fits_its_own_host_cost(monkeypatch):
+    """Two engines on the same chip and model, one half as fast at the same batch: the slower one's
+    host time per running sequence comes out larger, and each row is predicted with its own engine's."""
+    monkeypatch.setattr(evidence, "ROWS_PER_FACTOR", 1)
+    base = families.get("tpu").efficiency(shipped().default)
+    row = evidence.Row(family="tpu", hardware="tpu-v5e", model="llama-3.1-8b", chips=4, concurrency=64,
+                       input_tokens=200, output_tokens=200, weight_dtype="bf16", metric="output_tokens_per_s_total",
+                       value=0.0, date="2026", url="test", conditions="test")
+    fast = {c: evidence.predict(replace(row, concurrency=c), eff=base) for c in (32, 64)}
+    assert np.isfinite(list(fast.values())).all()
+    rows = [replace(row, engine=e, value=fast[c] * k, concurrency=c)
+            for e, k in (("fast-engine", 1.0), ("slow-engine", 0.5)) for c in (32, 64)]
+    fit = evidence.fit_family(rows, base, "graph")
+    assert set(fit.engines) == {"fast-engine", "slow-engine"}
+    assert fit.engines["slow-engine"].seq_overhead_s > 2 * fit.engines["fast-engine"].seq_overhead_s
+    assert fit.for_row(rows[-1]) is fit.engines["slow-engine"]
+    assert fit.for_row(replace(row, engine="")) is fit.shared      # an unnamed engine keeps the family's cost
+
+
+def test_tpu_plans_with_the_host_cost_of_vllm_tpu():
+    assert families.get("tpu").engine == "vllm-tpu"
+    tpu = shipped().get(None, hardware.get("tpu-v7"))
+    assert tpu.seq_overhead_s != families.get("tpu").overheads["seq_overhead_s"]   # fitted on its own rows

@@ -43,6 +43,7 @@ class Family:
     static_power: bool             # draws load power whenever it serves (statically scheduled)
     overheads: dict                # Efficiency fields the family states (empty: the fitted GPU values)
     sources: str = ""
+    engine: str = ""               # the serving software a plan assumes, where its published rows name several
 
     def efficiency(self, carried: Efficiency) -> Efficiency:
         """The fitted kernel factors carried over, with this family's own stated overheads."""
@@ -59,7 +60,8 @@ def _family(name: str, row: dict) -> Family:
         raise InputError(f"data/families.yaml {name}: execution must be one of {EXECUTIONS}")
     return Family(name=name, execution=row["execution"], reserve_frac=float(row["reserve_frac"]),
                   static_power=bool(row.get("static_power", False)),
-                  overheads={k: float(v) for k, v in overheads.items()}, sources=str(row.get("sources", "")))
+                  overheads={k: float(v) for k, v in overheads.items()}, sources=str(row.get("sources", "")),
+                  engine=str(row.get("engine", "")))
 
 
 @cache

@@ -17,7 +17,7 @@ taken as 1,000 in / 500 out (estimate: Artificial Analysis's standard workload i
 
 import csv
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,7 @@ class Row:
     kv_dtype: str = ""         # KV cache format where the source states it ("" = bf16)
     layout: str = ""           # "system": `chips` is the measured system, its replicas' size not published
     tpot_limit_s: float = 0.0  # the benchmark's TPOT bound on the run (MLPerf Server, Interactive), 0 = none
+    engine: str = ""           # the serving software where the source names it ("" = not named)
 
 
 def read(path: str | Path) -> list[Row]:
@@ -86,7 +87,7 @@ def read(path: str | Path) -> list[Row]:
                                 weight_dtype=r["weight_dtype"], metric=r["metric"], value=float(r["value"]),
                                 date=r["date"], url=r["url"], conditions=r["conditions"],
                                 kv_dtype=r.get("kv_dtype") or "", layout=r.get("layout") or "",
-                                tpot_limit_s=float(r.get("tpot_limit_s") or 0)))
+                                tpot_limit_s=float(r.get("tpot_limit_s") or 0), engine=r.get("engine") or ""))
             except (KeyError, ValueError) as exc:
                 raise InputError(f"{path} line {line}: {exc}; see tests/data/family_runs.md for the columns") from None
     return rows
@@ -237,6 +238,9 @@ FAMILY_FACTORS = {
 }
 MIN_FAMILY_ROWS = 1      # below this the family keeps its stated costs
 ROWS_PER_FACTOR = 6      # each further factor moves only with this many more rows
+# Fitted per serving engine where a family's rows name two or more (JetStream's Python orchestrator and
+# vLLM-TPU differ by ~20x in host time per running sequence on the same TPUs): the software's own cost.
+ENGINE_FACTORS = {"seq_overhead_s": (1e-7, 1e-3)}
 
 
 def usable(rows: list[Row]) -> list[tuple[Row, str | None]]:
@@ -252,32 +256,54 @@ def fitted_rows(rows: list[Row]) -> list[Row]:
     return [r for r, why in usable(rows) if why is None and r.metric != "ttft_s"]
 
 
-def log_errors(rows: list[Row], eff: Efficiency) -> np.ndarray:
-    out = np.array([np.log(ratio(r, predict(r, eff=eff))) for r in rows])
+@dataclass(frozen=True)
+class FamilyFit:
+    """A family's fitted factors, and per serving engine its host cost where its rows pin one."""
+    shared: Efficiency
+    engines: dict = field(default_factory=dict)     # engine name -> Efficiency
+
+    def for_row(self, row: Row) -> Efficiency:
+        return self.engines.get(row.engine, self.shared)
+
+    def for_engine(self, engine: str) -> Efficiency:
+        return self.engines.get(engine, self.shared)
+
+
+def log_errors(rows: list[Row], fit: FamilyFit) -> np.ndarray:
+    out = np.array([np.log(ratio(r, predict(r, eff=fit.for_row(r)))) for r in rows])
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def fit_family(rows: list[Row], base: Efficiency, execution: str) -> Efficiency:
+def fit_family(rows: list[Row], base: Efficiency, execution: str) -> FamilyFit:
     """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured);
-    `execution` keys FAMILY_FACTORS: a family's own entry, else its execution's."""
-    from dataclasses import replace
-
+    `execution` keys FAMILY_FACTORS: a family's own entry, else its execution's. Each serving engine
+    named by rows enough (ROWS_PER_FACTOR) also gets its own ENGINE_FACTORS, as the factor budget allows:
+    the host's time per running sequence is the software's, not the chip's."""
     from scipy.optimize import least_squares
 
-    names = list(FAMILY_FACTORS.get(execution, {}))
     rows = fitted_rows(rows)
+    names = list(FAMILY_FACTORS.get(execution, {}))
     if not names or len(rows) < MIN_FAMILY_ROWS:
-        return base
-    names = names[:max(1, len(rows) // ROWS_PER_FACTOR)]
-    lo, hi = np.log([FAMILY_FACTORS[execution][n] for n in names]).T
-    x0 = np.clip(np.log([max(getattr(base, n), 1e-7) for n in names]), lo + 1e-6, hi - 1e-6)
+        return FamilyFit(shared=base)
+    budget = max(1, len(rows) // ROWS_PER_FACTOR)
+    names = names[:budget]
+    counts = {e: sum(r.engine == e for r in rows) for e in sorted({r.engine for r in rows} - {""})}
+    engines = [e for e, n in counts.items() if n >= ROWS_PER_FACTOR][:max(0, budget - len(names)) // len(ENGINE_FACTORS)]
+    bounds = [FAMILY_FACTORS[execution][n] for n in names] + [ENGINE_FACTORS[n] for _ in engines for n in ENGINE_FACTORS]
+    lo, hi = np.log(bounds).T
+    start = [getattr(base, n) for n in names] + [getattr(base, n) for _ in engines for n in ENGINE_FACTORS]
+    x0 = np.clip(np.log(np.maximum(start, 1e-7)), lo + 1e-6, hi - 1e-6)
 
-    def with_(x):
-        return replace(base, **{n: float(np.exp(v)) for n, v in zip(names, x)})
+    def fit_of(x) -> FamilyFit:
+        values = np.exp(x)
+        shared = replace(base, **{n: float(v) for n, v in zip(names, values)})
+        per_engine = values[len(names):].reshape(len(engines), len(ENGINE_FACTORS)) if engines else []
+        return FamilyFit(shared=shared, engines={e: replace(shared, **dict(zip(ENGINE_FACTORS, map(float, v))))
+                                                 for e, v in zip(engines, per_engine)})
 
-    res = least_squares(lambda x: log_errors(rows, with_(x)), x0, bounds=(lo, hi), loss="soft_l1",
+    res = least_squares(lambda x: log_errors(rows, fit_of(x)), x0, bounds=(lo, hi), loss="soft_l1",
                         f_scale=0.25, diff_step=0.05, max_nfev=60)
-    return with_(res.x)
+    return fit_of(res.x)
 
 
 @dataclass(frozen=True)
@@ -287,7 +313,7 @@ class FamilyCheck:
     execution: str
     rows: list            # (Row, predicted, ratio) of every predicted row, TTFTs included
     skipped: list         # (Row, reason)
-    fitted: Efficiency    # the set fitted on all of the family's rows
+    fitted: Efficiency    # the set fitted on all of the family's rows, with the host cost of the engine it plans with
 
     def summary(self) -> dict:
         speed = np.array([q for r, _, q in self.rows if r.metric != "ttft_s" and np.isfinite(q)])
@@ -311,15 +337,15 @@ def check_family(rows: list[Row], profiles: Profiles | None = None) -> FamilyChe
     kept = [r for r, why in marked if why is None]
     skipped = [(r, why) for r, why in marked if why is not None]
     key = fam.name if fam.name in FAMILY_FACTORS else fam.execution
-    fitted = fit_family(kept, carried, key) if fam.execution != "kernels" else carried
+    fitted = fit_family(kept, carried, key).for_engine(fam.engine) if fam.execution != "kernels" else carried
     out = []
     for model in sorted({r.model for r in kept}):
         test = [r for r in kept if r.model == model]
         if fam.execution == "kernels":
             preds = [predict(r, profiles) for r in test]
         else:
-            eff = fit_family([r for r in kept if r.model != model], carried, key)
-            preds = [predict(r, eff=eff) for r in test]
+            fit = fit_family([r for r in kept if r.model != model], carried, key)
+            preds = [predict(r, eff=fit.for_row(r)) for r in test]
         out += [(r, p, ratio(r, p)) for r, p in zip(test, preds)]
     return FamilyCheck(family=hw.family, execution=fam.execution, rows=out, skipped=skipped, fitted=fitted)
 
