@@ -235,6 +235,11 @@ FAMILY_FACTORS = {
     # Gaudi's published runs are mostly prefill-bound (128-2,048 tokens in at up to 4,000 requests): the
     # achieved share of the MME's peak matmul rate is what they pin, before the bandwidth share
     "gaudi": {"layer_overhead_s": (1e-7, 1e-3), "gemm_flops_frac": (0.1, 1.0), "mem_bw_frac": (0.05, 1.0)},
+    # a wafer runs every layer as a spatial pipeline on one piece of silicon (microseconds a layer), so
+    # its published single-stream speeds (8B to 70B dense all near 2,000 tok/s) pin the fixed cost of a
+    # step first, each token's round trip to the host for sampling and streaming; its SRAM bandwidth
+    # never binds, so no bandwidth share is fitted
+    "wafer": {"step_overhead_s": (1e-6, 3e-3), "layer_overhead_s": (1e-7, 1e-4)},
 }
 MIN_FAMILY_ROWS = 1      # below this the family keeps its stated costs
 ROWS_PER_FACTOR = 6      # each further factor moves only with this many more rows
