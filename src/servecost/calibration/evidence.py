@@ -233,8 +233,10 @@ FAMILY_FACTORS = {
     # the per-layer cost of the graph's small ops and collectives, and the achieved bandwidth share
     "graph": {"layer_overhead_s": (1e-7, 1e-3), "mem_bw_frac": (0.05, 1.0)},
     # Gaudi's published runs are mostly prefill-bound (128-2,048 tokens in at up to 4,000 requests): the
-    # achieved share of the MME's peak matmul rate is what they pin, before the bandwidth share
-    "gaudi": {"layer_overhead_s": (1e-7, 1e-3), "gemm_flops_frac": (0.1, 1.0), "mem_bw_frac": (0.05, 1.0)},
+    # achieved share of the MME's peak matmul rate is what they pin, then the bandwidth share; they are
+    # all throughputs at large batches, which cannot pin a per-layer fixed cost (fitted with the two it
+    # lands anywhere from 2 to 90 us at the same error), so it keeps its stated HPU-graph estimate
+    "gaudi": {"gemm_flops_frac": (0.1, 1.0), "mem_bw_frac": (0.05, 1.0)},
     # a wafer runs every layer as a spatial pipeline on one piece of silicon (microseconds a layer), so
     # its published single-stream speeds (8B to 70B dense all near 2,000 tok/s) pin the fixed cost of a
     # step first, each token's round trip to the host for sampling and streaming; its SRAM bandwidth
