@@ -245,8 +245,9 @@ FAMILY_FACTORS = {
 }
 MIN_FAMILY_ROWS = 1      # below this the family keeps its stated costs
 ROWS_PER_FACTOR = 6      # each further factor moves only with this many more rows
-# Fitted per serving engine where a family's rows name two or more (JetStream's Python orchestrator and
-# vLLM-TPU differ by ~20x in host time per running sequence on the same TPUs): the software's own cost.
+# Fitted per serving engine a family's rows name, with rows enough of its own (JetStream-PyTorch's Python
+# orchestrator and vLLM-TPU differ ~2-14x in host time per running sequence on the same TPUs): the
+# software's own cost, not the chip's.
 ENGINE_FACTORS = {"seq_overhead_s": (1e-7, 1e-3)}
 
 
