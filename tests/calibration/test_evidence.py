@@ -91,6 +91,13 @@ def test_a_tpot_bound_lowers_the_throughput():
     assert bound < free
 
 
+def test_a_ttft_bound_lowers_the_throughput_and_an_impossible_one_leaves_none():
+    tpot_bound = evidence.predict(_mlperf_row(layout="system", input_tokens=222, tpot_limit_s=0.04))
+    both = evidence.predict(_mlperf_row(layout="system", input_tokens=222, tpot_limit_s=0.04, ttft_limit_s=0.45))
+    assert both <= tpot_bound
+    assert np.isnan(evidence.predict(_mlperf_row(layout="system", input_tokens=222, ttft_limit_s=1e-6)))
+
+
 def test_fp8_kv_cache_holds_more_requests():
     bf16 = evidence.predict(_mlperf_row(layout="system"))
     assert evidence.predict(_mlperf_row(layout="system", kv_dtype="fp8")) > bf16

@@ -73,6 +73,7 @@ class Row:
     layout: str = ""           # "system": `chips` is the measured system, its replicas' size not published
     tpot_limit_s: float = 0.0  # the benchmark's TPOT bound on the run (MLPerf Server, Interactive), 0 = none
     engine: str = ""           # the serving software where the source names it ("" = not named)
+    ttft_limit_s: float = 0.0  # the benchmark's TTFT bound on the run (MLPerf Server 2 s, Interactive 0.45 s), 0 = none
 
 
 def read(path: str | Path) -> list[Row]:
@@ -87,7 +88,8 @@ def read(path: str | Path) -> list[Row]:
                                 weight_dtype=r["weight_dtype"], metric=r["metric"], value=float(r["value"]),
                                 date=r["date"], url=r["url"], conditions=r["conditions"],
                                 kv_dtype=r.get("kv_dtype") or "", layout=r.get("layout") or "",
-                                tpot_limit_s=float(r.get("tpot_limit_s") or 0), engine=r.get("engine") or ""))
+                                tpot_limit_s=float(r.get("tpot_limit_s") or 0), engine=r.get("engine") or "",
+                                ttft_limit_s=float(r.get("ttft_limit_s") or 0)))
             except (KeyError, ValueError) as exc:
                 raise InputError(f"{path} line {line}: {exc}; see tests/data/family_runs.md for the columns") from None
     return rows
@@ -95,7 +97,7 @@ def read(path: str | Path) -> list[Row]:
 
 def _deployment(row: Row) -> tuple:
     return (row.hardware, _model_id(row) or row.model, row.metric, row.chips, row.concurrency, row.input_tokens,
-            row.output_tokens, row.weight_dtype, row.layout, row.tpot_limit_s)
+            row.output_tokens, row.weight_dtype, row.layout, row.tpot_limit_s, row.ttft_limit_s)
 
 
 def superseded(rows: list[Row]) -> set[int]:
@@ -203,14 +205,18 @@ def predict(row: Row, profiles: Profiles | None = None, eff: Efficiency | None =
 def _layouts(row: Row, pts) -> np.ndarray:
     """The searched deployments the row can have measured: a replica of the published size, or any
     replica that fits the published system ("system" layout: data-parallel replicas, as MLPerf's
-    Offline and Server runs are); within the benchmark's TPOT bound where it has one."""
+    Offline and Server runs are); within the benchmark's TPOT and TTFT bounds where it has them."""
     if not row.chips:
         ok = pts.fits.copy()
     elif row.layout == "system":
         ok = pts.fits & (pts.chips_per_replica <= row.chips)
     else:
         ok = pts.fits & (pts.chips_per_replica == row.chips)
-    return ok & (pts.tpot_s <= row.tpot_limit_s) if row.tpot_limit_s else ok
+    if row.tpot_limit_s:
+        ok &= pts.tpot_s <= row.tpot_limit_s
+    if row.ttft_limit_s:
+        ok &= pts.ttft_s <= row.ttft_limit_s
+    return ok
 
 
 def _serving_chips(row: Row, pts, i: int) -> float:
