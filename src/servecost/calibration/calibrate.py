@@ -51,7 +51,11 @@ TTFT_ONLY = ("admission_steps",)   # fitted in the TTFT stage alone
 # Fitted once on every engine's runs and held in each engine's set: the expert-weight stream is a
 # property of the MoE kernels the engines share, and an engine's runs hold one or two MoE models, too
 # few to tell its factor from the models' own (an engine-level fit of it over-fits: leave-one-model-out).
-ALL_ENGINE_FACTORS = ("expert_mem_bw_frac",)
+# The GEMM share is the device's too: the engines call the same cuBLAS / CUTLASS GEMMs, and fitted per
+# engine it traded against the engine's other factors (0.61 vLLM, 0.64 TensorRT-LLM, 0.80 SGLang,
+# where the measured matmul kernels reach 0.77; per layer step the TensorRT-LLM set was 7.5% off the
+# kernels, 3.3% with it held).
+ALL_ENGINE_FACTORS = ("expert_mem_bw_frac", "gemm_flops_frac")
 ADMISSION_START_STEPS = 1.0   # the TTFT stage starts the admission wait from one step
 # The KV-stream cap starts from about two SMs' share of H100 HBM3 (3.35 TB/s / 132 SMs = 25 GB/s each; estimate).
 KV_STREAM_START_BYTES_PER_S = 50e9
