@@ -80,5 +80,9 @@ def backing(hw) -> dict:
     ev = family_evidence().get(family)
     if not ev:
         return {"evidence": f"none for family {family}", "runs": 0, "median_error": None}
-    return {"evidence": f"published {family} measurements", "runs": int(ev["rows"]),
-            "median_error": float(ev["median_ape"]), "median_ratio": float(ev["median_ratio"])}
+    from . import families
+
+    out = {"evidence": f"published {family} measurements", "runs": int(ev["rows"]),
+           "median_error": float(ev["median_ape"]), "median_ratio": float(ev["median_ratio"])}
+    engine = families.get(family).engine
+    return out | {"engine": engine} if engine else out     # the serving software its host cost is fitted for

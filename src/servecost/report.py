@@ -185,8 +185,8 @@ def _backing_note(options: list[dict]) -> str:
         b = o.get("backing") or {}
         if not o["calibrated"] and b.get("runs"):
             seen.setdefault(b["evidence"], b)
-    parts = [f"{e.removeprefix('published ').removesuffix(' measurements')} {b['runs']} ({b['median_error']:.0%})"
-             for e, b in seen.items()]
+    parts = [f"{e.removeprefix('published ').removesuffix(' measurements')} {b['runs']} ({b['median_error']:.0%}"
+             + (f"; {b['engine']}'s host cost" if b.get("engine") else "") + ")" for e, b in seen.items()]
     return ("* no runs of its generation in the calibration data: its family's published measurements back it "
             "and widen its band (rows, held-out median error: " + ", ".join(parts) + "; benchmarks/accuracy.py)\n")
 

@@ -68,6 +68,8 @@ def test_plan_options_state_their_backing():
     b = bands.backing(hardware.get("cerebras-cs3"))
     assert b["runs"] > 0 and "wafer" in b["evidence"]
     assert bands.backing(hardware.get("h100-sxm"))["runs"] > 1000
+    assert bands.backing(hardware.get("tpu-v7"))["engine"] == "vllm-tpu"     # the host cost it plans with
+    assert "engine" not in b
 
 
 def _mlperf_row(**kw):
