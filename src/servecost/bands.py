@@ -17,6 +17,8 @@ from importlib import resources
 import numpy as np
 import yaml
 
+from . import families
+
 
 @cache
 def quantiles() -> dict:
@@ -80,8 +82,6 @@ def backing(hw) -> dict:
     ev = family_evidence().get(family)
     if not ev:
         return {"evidence": f"none for family {family}", "runs": 0, "median_error": None}
-    from . import families
-
     out = {"evidence": f"published {family} measurements", "runs": int(ev["rows"]),
            "median_error": float(ev["median_ape"]), "median_ratio": float(ev["median_ratio"])}
     engine = families.get(family).engine

@@ -277,7 +277,7 @@ class FamilyFit:
     engines: dict = field(default_factory=dict)     # engine name -> Efficiency
 
     def for_row(self, row: Row) -> Efficiency:
-        return self.engines.get(row.engine, self.shared)
+        return self.for_engine(row.engine)
 
     def for_engine(self, engine: str) -> Efficiency:
         return self.engines.get(engine, self.shared)
