@@ -159,9 +159,11 @@ def test_outlook_strategies_buy_an_announced_chip_when_it_arrives(monkeypatch):
     from servecost import hardware
     from servecost.studies.outlook import BASE_YEAR, outlook, roster
     gb200 = hardware.get("gb200-nvl72")
-    future = replace(gb200, id="next-gen", release_year=BASE_YEAR + 1, hbm_bytes_per_s=2 * gb200.hbm_bytes_per_s,
-                     bf16_flops_per_s=2 * gb200.bf16_flops_per_s, fp8_flops_per_s=2 * gb200.fp8_flops_per_s,
-                     fp4_flops_per_s=2 * gb200.fp4_flops_per_s)
+    # 3x every rate (a 50 tok/s step is partly fixed costs, so 2x gave only 1.37x fewer chips: too little to
+    # pay for selling the year-0 fleet below its book value)
+    future = replace(gb200, id="next-gen", release_year=BASE_YEAR + 1, hbm_bytes_per_s=3 * gb200.hbm_bytes_per_s,
+                     bf16_flops_per_s=3 * gb200.bf16_flops_per_s, fp8_flops_per_s=3 * gb200.fp8_flops_per_s,
+                     fp4_flops_per_s=3 * gb200.fp4_flops_per_s, mamf_flops_per_s=3 * gb200.mamf_flops_per_s)
     monkeypatch.setitem(hardware.catalogue(), "next-gen", future)
     data = outlook(roster()[:2], 50, ("gb200-nvl72", "next-gen"))
     keep, best = data["strategies"]

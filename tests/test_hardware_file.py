@@ -46,6 +46,7 @@ def test_own_chip_in_other_commands(capsys, tmp_path, command):
     ({"idle_w": 5000}, "idle_w"),
     ({"tdp_w": float("inf")}, "tdp_w"),
     ({"colour": "red"}, "colour"),                    # unknown column
+    ({"mamf_tflops": 4000}, "mamf_tflops"),           # a measured matmul rate above the chip's peak
 ])
 def test_bad_chip_is_one_line_naming_the_field(capsys, tmp_path, change, field):
     chip = {k: v for k, v in (CHIP | change).items() if v is not None}
@@ -91,3 +92,16 @@ def test_api_prices_a_pasted_chip_beside_the_catalogue():
         assert bad.status_code == 422 and "bf16_tflops" in bad.json()["detail"]
         alone = client.post("/api/plan", json={"model": "llama-3.1-8b", "hardware": ["my-chip"]})
         assert alone.status_code == 422          # another request's chip is not known here
+
+
+def test_a_measured_matmul_ceiling_slows_the_chips_gemms(capsys, tmp_path):
+    """mamf_tflops: the chip's GEMMs run at its measured share of peak relative to H100's; compute-bound
+    prefill slows by about that ratio, and a chip without one keeps the calibrated share."""
+    def prefill_s(chip):
+        code, out, err = run(capsys, "predict", "--hardware-file", write(tmp_path, [chip]), "--hardware", "my-chip",
+                             "--model", "llama-3.1-8b", "--phase", "prefill", "--batch", "4", "--seq", "8192",
+                             "--format", "json")
+        assert code == 0, err
+        return json.loads(out)["time_s"]
+    plain, slow = prefill_s(CHIP), prefill_s(CHIP | {"mamf_tflops": 1500})
+    assert 1.2 < slow / plain < 1.6       # 1500 / 3000 = 0.50 of peak against H100's 0.80

@@ -19,6 +19,12 @@ from .errors import InputError, suggest
 from . import families
 from .units import GB, GiB, MB, TERA, US
 
+# The calibrated GEMM shares (profiles.yaml gemm_flops_frac) are shares of dense peak on Hopper-class
+# chips: H100 SXM's maximum achievable bf16 matmul rate is 794.5 of 989 TFLOP/s, 0.803 of peak
+# (stas00/ml-engineering compute/accelerator/README.md, MAMF table, mean of 100 iterations, torch 2.7.0).
+# A chip whose own measured best-shape matmul reaches a smaller share of its peak runs every GEMM at
+# that ratio of the calibrated share (matmul_scale).
+REFERENCE_MAMF_FRAC = 794.5 / 989.4
 TORUS_DIMS = {"torus2d": 2, "torus3d": 3}           # a torus scale-up network and its dimensions
 TOPOLOGIES = ("switch", *TORUS_DIMS)
 
@@ -55,6 +61,7 @@ class Accelerator:
     topology: str = "switch"         # scale-up network: switched, or a 2D / 3D torus
     status: str = "available"        # available | announced
     capex_basis: str = ""
+    mamf_flops_per_s: float = 0.0    # measured maximum achievable bf16 matmul rate (0: not measured)
     sources: str = ""
     estimates: str = ""
     notes: str = ""
@@ -115,6 +122,19 @@ class Accelerator:
         return self.bf16_flops_per_s
 
     @property
+    def matmul_scale(self) -> float:
+        """The chip's measured best-shape bf16 matmul share of its peak over the reference chip's
+        (REFERENCE_MAMF_FRAC); 1 where it is not measured."""
+        if not (self.mamf_flops_per_s and self.bf16_flops_per_s):
+            return 1.0
+        return self.mamf_flops_per_s / self.bf16_flops_per_s / REFERENCE_MAMF_FRAC
+
+    def matmul_flops_per_s(self, weight_dtype: str) -> float:
+        """Dense peak FLOP/s for matmuls on `weight_dtype` weights, at the chip's measured matmul
+        ceiling relative to the reference chip's (matmul_scale; the bf16 ratio for every format)."""
+        return self.flops_per_s(weight_dtype) * self.matmul_scale
+
+    @property
     def capex_usd(self) -> float:
         return self.chip_price_usd + self.system_share_usd
 
@@ -156,6 +176,7 @@ def from_row(row: dict) -> Accelerator:
         topology=(row.get("topology") or "switch").strip() or "switch",
         status=(row.get("status") or "available").strip() or "available",
         capex_basis=(row.get("capex_basis") or "").strip(),
+        mamf_flops_per_s=_num(row, "mamf_tflops", TERA),
         sources=row.get("sources", ""), estimates=row.get("estimates", ""), notes=row.get("notes", ""),
     )
 

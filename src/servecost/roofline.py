@@ -220,10 +220,11 @@ def roofline_s(t_math_s, t_mem_s, overlap_p: float):
 def matmul_s(flops, bytes_, hw: Accelerator, weight_dtype: str, eff: Efficiency = DEFAULT, stream_bytes_per_s=None,
              gemm_share: float = 1.0, stream_share: float = 1.0):
     """Weight matmuls at the achieved shares of the peaks, math and traffic overlapped (roofline_s):
-    t = ||(F / (C_peak f_gemm s_g), B / (W f_mem s_w))||_p, F their FLOPs, B their weight and
-    activation bytes; s_g, s_w the routed experts' own shares (1 for dense weights)."""
+    t = ||(F / (C_peak k_chip f_gemm s_g), B / (W f_mem s_w))||_p, F their FLOPs, B their weight and
+    activation bytes; k_chip the chip's measured matmul ceiling over the reference chip's
+    (Accelerator.matmul_scale); s_g, s_w the routed experts' own shares (1 for dense weights)."""
     bw = hw.mem_bytes_per_s if stream_bytes_per_s is None else stream_bytes_per_s
-    return roofline_s(flops / (hw.flops_per_s(weight_dtype) * eff.gemm_flops_frac * gemm_share),
+    return roofline_s(flops / (hw.matmul_flops_per_s(weight_dtype) * eff.gemm_flops_frac * gemm_share),
                       bytes_ / (bw * eff.mem_bw_frac * stream_share), eff.overlap_p)
 
 

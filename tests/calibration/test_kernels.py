@@ -211,7 +211,7 @@ def test_a_large_gemm_is_its_math_and_an_nvfp4_call_quantises_its_activations_fi
     eff = shipped().get(None, "b200")
     hw = hardware.get("b200")
     big = kernels.GemmRow("b200", "x", "bfloat16", 16384, 3584, 65536, 4.57e-3, "")
-    math_s = 2 * 16384 * 3584 * 65536 / (hw.bf16_flops_per_s * eff.gemm_flops_frac)
+    math_s = 2 * 16384 * 3584 * 65536 / (hw.matmul_flops_per_s("bf16") * eff.gemm_flops_frac)
     assert kernels.predict_gemm_s(big, eff) == pytest.approx(math_s, rel=0.05)
     tiny = {d: kernels.predict_gemm_s(kernels.GemmRow("b200", "x", d, 1, 256, 512, 6e-6, ""), eff)
             for d in ("bfloat16", "nvfp4")}

@@ -92,12 +92,12 @@ def test_same_seed_same_summary_as_before_the_split():
             {"class": "batch", "rate_per_s": 4, "input_tokens": 800, "output_tokens": 300, "deadline_s": 600}]}})
     a, b = run(spec), run(spec)
     s = a.summary
-    assert (s.requests, s.events, s.steps) == (1699, 7486, 36438)
-    assert s.simulated_s == 181.22264887884793
-    assert s.classes["interactive"].ttft_s.p99 == 6.9732144444579856
-    assert s.classes["interactive"].tpot_s.p50 == 0.009915212307404704
-    assert int(a.trace.preemptions.sum()) == 894
-    assert a.trace.energy_busy_j == 374514.53808057855
+    assert (s.requests, s.events, s.steps) == (1699, 7476, 36277)
+    assert s.simulated_s == 179.8219911469279
+    assert s.classes["interactive"].ttft_s.p99 == 6.791885261107626
+    assert s.classes["interactive"].tpot_s.p50 == 0.00993678198387994
+    assert int(a.trace.preemptions.sum()) == 875
+    assert a.trace.energy_busy_j == 372550.71461331885
     assert np.array_equal(a.trace.finish_s, b.trace.finish_s)
 
 

@@ -74,6 +74,7 @@ class Row:
     tpot_limit_s: float = 0.0  # the benchmark's TPOT bound on the run (MLPerf Server, Interactive), 0 = none
     engine: str = ""           # the serving software where the source names it ("" = not named)
     ttft_limit_s: float = 0.0  # the benchmark's TTFT bound on the run (MLPerf Server 2 s, Interactive 0.45 s), 0 = none
+    tp: int = 0                # chips each layer's attention is split over (tensor parallel) where the source states it, 0 = not stated
 
 
 def read(path: str | Path) -> list[Row]:
@@ -89,7 +90,7 @@ def read(path: str | Path) -> list[Row]:
                                 date=r["date"], url=r["url"], conditions=r["conditions"],
                                 kv_dtype=r.get("kv_dtype") or "", layout=r.get("layout") or "",
                                 tpot_limit_s=float(r.get("tpot_limit_s") or 0), engine=r.get("engine") or "",
-                                ttft_limit_s=float(r.get("ttft_limit_s") or 0)))
+                                ttft_limit_s=float(r.get("ttft_limit_s") or 0), tp=int(r.get("tp") or 0)))
             except (KeyError, ValueError) as exc:
                 raise InputError(f"{path} line {line}: {exc}; see tests/data/family_runs.md for the columns") from None
     return rows
@@ -97,7 +98,7 @@ def read(path: str | Path) -> list[Row]:
 
 def _deployment(row: Row) -> tuple:
     return (row.hardware, _model_id(row) or row.model, row.metric, row.chips, row.concurrency, row.input_tokens,
-            row.output_tokens, row.weight_dtype, row.layout, row.tpot_limit_s, row.ttft_limit_s)
+            row.output_tokens, row.weight_dtype, row.layout, row.tpot_limit_s, row.ttft_limit_s, row.tp)
 
 
 def superseded(rows: list[Row]) -> set[int]:
@@ -205,13 +206,17 @@ def predict(row: Row, profiles: Profiles | None = None, eff: Efficiency | None =
 def _layouts(row: Row, pts) -> np.ndarray:
     """The searched deployments the row can have measured: a replica of the published size, or any
     replica that fits the published system ("system" layout: data-parallel replicas, as MLPerf's
-    Offline and Server runs are); within the benchmark's TPOT and TTFT bounds where it has them."""
+    Offline and Server runs are); with the published tensor-parallel degree where the source states it
+    (a TP8 vLLM server is not the data-parallel layout a search may find faster); within the benchmark's
+    TPOT and TTFT bounds where it has them."""
     if not row.chips:
         ok = pts.fits.copy()
     elif row.layout == "system":
         ok = pts.fits & (pts.chips_per_replica <= row.chips)
     else:
         ok = pts.fits & (pts.chips_per_replica == row.chips)
+    if row.tp:
+        ok &= pts.tp == row.tp
     if row.tpot_limit_s:
         ok &= pts.tpot_s <= row.tpot_limit_s
     if row.ttft_limit_s:
@@ -255,6 +260,11 @@ ROWS_PER_FACTOR = 6      # each further factor moves only with this many more ro
 # orchestrator and vLLM-TPU differ ~2-14x in host time per running sequence on the same TPUs): the
 # software's own cost, not the chip's.
 ENGINE_FACTORS = {"seq_overhead_s": (1e-7, 1e-3)}
+# Each fitted factor's log is pulled towards the family's stated value (a maximum a-posteriori fit, as
+# calibrate.fit does), per unit log-factor relative to one row's log error, scaled by sqrt(rows): a factor
+# the rows cannot pin stays near its stated estimate instead of wandering with the optimiser's start.
+# (Without it TPU's per-layer cost landed anywhere from 1 to 50 us at the same error, 25.11-25.25.)
+FAMILY_PRIOR_WEIGHT = 0.05
 
 
 def usable(rows: list[Row]) -> list[tuple[Row, str | None]]:
@@ -289,7 +299,8 @@ def log_errors(rows: list[Row], fit: FamilyFit) -> np.ndarray:
 
 
 def fit_family(rows: list[Row], base: Efficiency, execution: str) -> FamilyFit:
-    """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured);
+    """`base` with the family's factors fitted (soft-L1 least squares on log predicted/measured, each
+    factor's log pulled towards its stated value by FAMILY_PRIOR_WEIGHT);
     `execution` keys FAMILY_FACTORS: a family's own entry, else its execution's. Each serving engine
     named by rows enough (ROWS_PER_FACTOR) also gets its own ENGINE_FACTORS, as the factor budget allows:
     the host's time per running sequence is the software's, not the chip's."""
@@ -315,8 +326,9 @@ def fit_family(rows: list[Row], base: Efficiency, execution: str) -> FamilyFit:
         return FamilyFit(shared=shared, engines={e: replace(shared, **dict(zip(ENGINE_FACTORS, map(float, v))))
                                                  for e, v in zip(engines, per_engine)})
 
-    res = least_squares(lambda x: log_errors(rows, fit_of(x)), x0, bounds=(lo, hi), loss="soft_l1",
-                        f_scale=0.25, diff_step=0.05, max_nfev=60)
+    weight = FAMILY_PRIOR_WEIGHT * np.sqrt(len(rows))
+    res = least_squares(lambda x: np.concatenate([log_errors(rows, fit_of(x)), weight * (x - x0)]), x0,
+                        bounds=(lo, hi), loss="soft_l1", f_scale=0.25, diff_step=0.05, max_nfev=60)
     return fit_of(res.x)
 
 

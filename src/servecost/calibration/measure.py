@@ -274,7 +274,7 @@ def fit_factors(measured: dict, m: ModelSpec, hw: Accelerator, base: Efficiency)
     dtype = measured["dtype"]
     gemm = measured["gemm_flops_per_s"].get("bf16", max(measured["gemm_flops_per_s"].values()))
     eff = replace(base, mem_bw_frac=float(np.clip(measured["copy_bytes_per_s"] / hw.mem_bytes_per_s, 1e-4, 1.0)),
-                  gemm_flops_frac=float(np.clip(gemm / hw.bf16_flops_per_s, 1e-4, 1.0)),
+                  gemm_flops_frac=float(np.clip(gemm / hw.matmul_flops_per_s("bf16"), 1e-4, 1.0)),
                   layer_overhead_s=1e-9, step_overhead_s=1e-9, seq_overhead_s=1e-9)
     attn = measured.get("attention")
     if attn:

@@ -112,6 +112,8 @@ class HardwareRow(_Strict):
     cloud_usd_per_chip_hr: float = Field(default=0, ge=0, le=1e5)
     status: Literal["available", "announced"] = "available"
     capex_basis: str = _TEXT
+    # measured best-shape bf16 matmul rate (mamf-finder); at most the chip's bf16 peak
+    mamf_tflops: float = Field(default=0, ge=0, le=1e6)
     sources: str = _TEXT
     estimates: str = _TEXT
     notes: str = _TEXT
@@ -125,6 +127,9 @@ class HardwareRow(_Strict):
                              "set serves_from_sram: true for an SRAM machine")
         if self.dram_gb > 0 and not self.dram_gb_per_s > 0:
             raise ValueError("dram_gb > 0 needs dram_gb_per_s > 0")
+        if self.mamf_tflops > self.bf16_tflops:
+            raise ValueError(f"mamf_tflops={self.mamf_tflops:g} exceeds bf16_tflops={self.bf16_tflops:g}: a measured "
+                             "matmul rate cannot beat the chip's peak")
         if self.idle_w > self.tdp_w:
             raise ValueError(f"idle_w={self.idle_w:g} exceeds tdp_w={self.tdp_w:g}")
         if self.system_load_w and self.system_load_w < self.tdp_w:
