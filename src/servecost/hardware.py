@@ -20,11 +20,10 @@ from . import families
 from .units import GB, GiB, MB, TERA, US
 
 # The calibrated GEMM shares (profiles.yaml gemm_flops_frac) are shares of dense peak on Hopper-class
-# chips: H100 SXM's maximum achievable bf16 matmul rate is 794.5 of 989 TFLOP/s, 0.803 of peak
-# (stas00/ml-engineering compute/accelerator/README.md, MAMF table, mean of 100 iterations, torch 2.7.0).
-# A chip whose own measured best-shape matmul reaches a smaller share of its peak runs every GEMM at
-# that ratio of the calibrated share (matmul_scale).
-REFERENCE_MAMF_FRAC = 794.5 / 989.4
+# chips: the reference is H100 SXM's measured maximum achievable bf16 matmul rate over its peak (its
+# hardware.csv row: 794.5 of 989.4 TFLOP/s, 0.803). A chip whose own measured best-shape matmul reaches
+# a smaller share of its peak runs every GEMM at that ratio of the calibrated share (matmul_scale).
+REFERENCE_MAMF_CHIP = "h100-sxm"
 TORUS_DIMS = {"torus2d": 2, "torus3d": 3}           # a torus scale-up network and its dimensions
 TOPOLOGIES = ("switch", *TORUS_DIMS)
 
@@ -124,10 +123,10 @@ class Accelerator:
     @property
     def matmul_scale(self) -> float:
         """The chip's measured best-shape bf16 matmul share of its peak over the reference chip's
-        (REFERENCE_MAMF_FRAC); 1 where it is not measured."""
+        (reference_mamf_frac); 1 where it is not measured."""
         if not (self.mamf_flops_per_s and self.bf16_flops_per_s):
             return 1.0
-        return self.mamf_flops_per_s / self.bf16_flops_per_s / REFERENCE_MAMF_FRAC
+        return self.mamf_flops_per_s / self.bf16_flops_per_s / reference_mamf_frac()
 
     def matmul_flops_per_s(self, weight_dtype: str) -> float:
         """Dense peak FLOP/s for matmuls on `weight_dtype` weights, at the chip's measured matmul
@@ -186,6 +185,13 @@ def catalogue() -> dict[str, Accelerator]:
     """All catalogue accelerators by id, in file order."""
     text = resources.files("servecost").joinpath("data/hardware.csv").read_text()
     return {row["id"]: from_row(row) for row in csv.DictReader(text.splitlines())}
+
+
+@cache
+def reference_mamf_frac() -> float:
+    """The reference chip's measured best-shape bf16 matmul share of its peak (REFERENCE_MAMF_CHIP)."""
+    ref = catalogue()[REFERENCE_MAMF_CHIP]
+    return ref.mamf_flops_per_s / ref.bf16_flops_per_s
 
 
 # The user's own chips (--hardware-file, or a chip pasted into the API) for the command or request

@@ -129,7 +129,7 @@ class HardwareRow(_Strict):
             raise ValueError("dram_gb > 0 needs dram_gb_per_s > 0")
         if self.mamf_tflops > self.bf16_tflops:
             raise ValueError(f"mamf_tflops={self.mamf_tflops:g} exceeds bf16_tflops={self.bf16_tflops:g}: a measured "
-                             "matmul rate cannot beat the chip's peak")
+                             "matmul rate cannot beat the chip's peak; give at most bf16_tflops, or leave it out (not measured)")
         if self.idle_w > self.tdp_w:
             raise ValueError(f"idle_w={self.idle_w:g} exceeds tdp_w={self.tdp_w:g}")
         if self.system_load_w and self.system_load_w < self.tdp_w:
