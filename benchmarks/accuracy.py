@@ -57,6 +57,47 @@ def inferencex_snapshot() -> None:
         band = [bands.time_band(p, metric) for p in df[f"predicted_{metric}_s"]]
         inside = np.mean([lo <= m <= hi for (lo, hi), m in zip(band, df[f"measured_{metric}_s"])])
         print(f"{metric.upper()}: the measured value lies inside the printed 90% band for {inside:.0%} of the runs")
+    snapshot_floors(runs, df)
+
+
+def _deployment(run) -> tuple:
+    """What a concurrency sweep holds fixed: the serving mode, chip, engine, formats, lengths, layout, pools."""
+    pools = tuple(sorted((name, tuple(sorted((k, v) for k, v in (pool or {}).items())))
+                         for name, pool in (run.pools or {}).items()))
+    return (run.mode, run.hardware, run.engine, run.weight_dtype, run.expert_dtype, run.kv_dtype,
+            run.input_tokens, run.output_tokens, run.tp, run.pp, run.dp_attn, run.ep, pools)
+
+
+def snapshot_floors(runs, df) -> None:
+    """How far the snapshot's own runs allow any model to go, per serving mode:
+    repeatability: each inner run of a deployment's concurrency sweep against the log-log line through
+    its two neighbours (the scatter no smooth function of the stated columns removes);
+    levels: servecost's predictions with each deployment's own median ratio divided out (a constant per
+    deployment, fitted on that deployment's runs: what servecost's shape leaves if every deployment's
+    level were known; not something a model may ship)."""
+    key = {run.id: _deployment(run) for run in runs}
+    df = df.assign(deployment=df["id"].map(key))
+    print("\nWhat the snapshot itself allows (median APE; servecost's own in the last column):")
+    print("| serving | metric | runs (in sweeps of 3+) | inner runs | repeatability (neighbours) | servecost with each deployment's "
+          "level fitted | servecost |\n|---|---|---|---|---|---|---|")
+    size = df.groupby("deployment")["id"].transform("size")
+    for mode, part in df[size >= 3].groupby("mode"):    # sweeps of three or more concurrencies
+        for metric in ("ttft", "tpot"):
+            inner = []
+            for _, sweep in part.groupby("deployment"):
+                sweep = sweep.sort_values("concurrency").drop_duplicates("concurrency")
+                if len(sweep) < 3:
+                    continue
+                c, y = np.log(sweep["concurrency"].to_numpy()), np.log(sweep[f"measured_{metric}_s"].to_numpy())
+                w = (c[1:-1] - c[:-2]) / (c[2:] - c[:-2])
+                inner += list(np.abs(np.exp(y[1:-1] - (y[:-2] + w * (y[2:] - y[:-2]))) - 1))
+            log_ratio = np.log(part[f"predicted_{metric}_s"] / part[f"measured_{metric}_s"])
+            levelled = np.abs(np.exp(log_ratio - log_ratio.groupby(part["deployment"]).transform("median")) - 1)
+            print(f"| {mode} | {metric.upper()} | {len(part)} | {len(inner)} | {np.median(inner):.0%} | {levelled.median():.0%} | "
+                  f"{part[f'{metric}_ape'].median():.0%} |")
+    stalled = df[df["measured_ttft_s"] > 5 * df["predicted_ttft_s"]]
+    print(f"{len(stalled)} of {len(df)} runs measure a TTFT over 5x servecost's ({stalled['measured_ttft_s'].min():.1f}-"
+          f"{stalled['measured_ttft_s'].max():.0f} s), {stalled['deployment'].nunique()} deployments")
 
 
 def amd_held_out() -> None:
