@@ -69,9 +69,9 @@ def _deployment(run) -> tuple:
 
 
 def snapshot_floors(runs, df) -> None:
-    """How far the snapshot's own runs allow any model to go, per serving mode:
+    """What limits a model's error on the snapshot, per serving mode:
     repeatability: each inner run of a deployment's concurrency sweep against the log-log line through
-    its two neighbours (the scatter no smooth function of the stated columns removes);
+    its two neighbours (an estimate of the runs' own scatter, which a smooth model keeps);
     levels: servecost's predictions with each deployment's own median ratio divided out (a constant per
     deployment, fitted on that deployment's runs: what servecost's shape leaves if every deployment's
     level were known; not something a model may ship)."""
